@@ -1,0 +1,143 @@
+"""The interface every CA backend implements, and the values that cross it."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CAState(StrEnum):
+    """What the CA says about an order."""
+
+    REVIEWING = "reviewing"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    ISSUED = "issued"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The organization an OV or EV certificate is issued to."""
+
+    legal_name: str
+    country: str
+    state: str
+    city: str
+    street: str
+    postal_code: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Everything sent to the CA when an order is submitted for review."""
+
+    order_ref: str
+    product: str  # "dv" | "ov" | "ev"
+    domains: tuple[str, ...]  # A-labels, in the order the person typed them
+    csr_pem: bytes
+    applicant_name: str
+    applicant_email: str
+    applicant_phone: str
+    organization: Organization | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What one domain needs to prove control: a mailbox, a DNS record or a file."""
+
+    domain: str
+    method: str  # "email" | "dns-01" | "http-01"
+    mailbox: str | None = None
+    record_name: str | None = None
+    record_type: str | None = None
+    record_value: str | None = None
+    url: str | None = None
+    content: str | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class CAStatus:
+    """The CA's answer to "where does this order stand?"."""
+
+    state: CAState
+    validations: tuple[Validation, ...] = field(default_factory=tuple)
+    reason: str | None = None  # why it failed, in words a person can act on
+
+
+class CABackend(abc.ABC):
+    """One certificate authority. Every method may raise ``bot.errors.CAError``.
+
+    ``CAError.retryable`` is true when the call may succeed later unchanged
+    (network error, 5xx); false when the CA refused the request itself.
+    """
+
+    #: Short name used in CERTDESK_CA and shown to people.
+    name: str = ""
+    #: Issuer domain names this CA is known by in CAA records (RFC 8659).
+    caa_identities: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def submit(self, submission: Submission) -> str:
+        """Send the order for review; return the CA's reference for it."""
+
+    @abc.abstractmethod
+    def status(self, ca_ref: str) -> CAStatus:
+        """Report where the order stands, including what validation still needs."""
+
+    @abc.abstractmethod
+    def resend_verification(self, ca_ref: str) -> None:
+        """Send the domain-control verification (email) again."""
+
+    def request_validation(self, ca_ref: str) -> None:  # noqa: B027 - optional hook
+        """Tell the CA the person has published what validation needs; check it now.
+
+        Backends that validate on their own schedule need do nothing.
+        """
+
+    @abc.abstractmethod
+    def cancel(self, ca_ref: str) -> None:
+        """Withdraw the order."""
+
+    @abc.abstractmethod
+    def fetch_certificate(self, ca_ref: str) -> bytes:
+        """Return the issued certificate chain as PEM, leaf first."""
+
+    def revoke(self, ca_ref: str, certificate_pem: bytes) -> None:
+        """Revoke an issued certificate. Backends that cannot revoke raise CAError."""
+        from bot.errors import CAError
+
+        raise CAError(f"The {self.name} CA does not support revocation from certdesk.")
+
+
+class StateStore(abc.ABC):
+    """Where a backend keeps what it must remember about an order between calls.
+
+    Values are JSON-compatible dicts. certdesk provides one backed by its database;
+    tests may use ``MemoryStateStore``.
+    """
+
+    @abc.abstractmethod
+    def load(self, ref: str) -> dict | None:
+        """Return what was saved under ``ref``, or None."""
+
+    @abc.abstractmethod
+    def save(self, ref: str, data: dict) -> None:
+        """Replace what is saved under ``ref``."""
+
+
+class MemoryStateStore(StateStore):
+    """A StateStore in a dict, for tests and one-process tools."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict] = {}
+
+    def load(self, ref: str) -> dict | None:
+        found = self._data.get(ref)
+        return dict(found) if found is not None else None
+
+    def save(self, ref: str, data: dict) -> None:
+        self._data[ref] = dict(data)
