@@ -18,6 +18,8 @@ KNOWN_TAGS = frozenset(
     {"issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"}
 )
 CRITICAL = 128
+#: Words every "resolver unreachable" message contains, so callers can stop early.
+UNREACHABLE = "could not be reached"
 
 
 class Resolver:
@@ -58,7 +60,7 @@ class Resolver:
             return []
         except dns.exception.Timeout:
             raise PreflightError(
-                f"{self.description} could not be reached (no answer within "
+                f"{self.description} {UNREACHABLE} (no answer within "
                 f"{self._resolver.lifetime:g} s) while looking up the {rdtype} records of {name}. "
                 "This is usually temporary: try again in a few minutes."
             ) from None
@@ -175,7 +177,7 @@ def check_all_caa(
                 resolver, domain, ca_identities=ca_identities, wildcard=domain.startswith("*.")
             )
         except PreflightError as exc:
-            if "could not be reached" in str(exc):
+            if UNREACHABLE in str(exc):
                 raise  # the resolver is down: every other domain would only wait and fail too
             problems.append(str(exc))
     if problems:
