@@ -116,6 +116,14 @@ def _alabel(label: str) -> str:
             )
         result = label
     else:
+        # idna refuses over-long labels with a bare "Label too long"; measure first so the
+        # message can give the length and the limit.
+        encoded = "xn--" + label.encode("punycode").decode("ascii")
+        if len(encoded) > MAX_LABEL:
+            raise _Problem(
+                f"the part {_quote(label)} is {len(encoded)} characters long in its "
+                f"encoded form ({_quote(encoded)}); the limit is {MAX_LABEL}"
+            )
         try:
             result = idna.alabel(label).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
@@ -124,8 +132,7 @@ def _alabel(label: str) -> str:
             ) from exc
     if len(result) > MAX_LABEL:
         raise _Problem(
-            f"the part {_quote(label)} is {len(result)} characters long"
-            f"{' in its encoded form' if result != label else ''}; the limit is {MAX_LABEL}"
+            f"the part {_quote(label)} is {len(result)} characters long; the limit is {MAX_LABEL}"
         )
     return result
 
