@@ -1,0 +1,16 @@
+"""Slack listeners: thin — parse, call one service function, render."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services import Services
+
+
+def register_all(app: App, services: Services) -> None:
+    """Register every surface's listeners."""
+    from handlers import commands, errors, new_order
+
+    errors.register(app, services)
+    commands.register(app, services)
+    new_order.register(app, services)

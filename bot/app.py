@@ -1,0 +1,85 @@
+"""Build certdesk from Settings: the one place that wires the database, Slack, the CA and Bolt."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+
+import handlers
+from bot.background import Background
+from bot.config import Settings
+from bot.notify import Notifier
+from bot.services import Services
+from storage import db
+
+logger = logging.getLogger(__name__)
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """A WebClient for SLACK_API_URL that retries connection errors, 429s and 5xx answers."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Open the database (migrating the embedded SQLite store) and the Slack client."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    if migrate:
+        db.upgrade(engine)
+    sessions = db.session_factory(engine)
+    client = slack_client(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        notifier=Notifier(client, sessions),
+        background=Background(),
+    )
+
+
+@dataclass
+class Certdesk:
+    """The running pieces: services and the Bolt app."""
+
+    services: Services
+    app: App
+
+
+def build_app(services: Services, *, verify_token: bool = True) -> App:
+    """The Bolt app with every listener registered.
+
+    ``process_before_response=True``: Bolt otherwise polls for the ack and adds ~10 ms per
+    request; listeners ack first and hand slow work to ``services.background``.
+    """
+    settings = services.settings
+    app = App(
+        client=services.notifier.client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=True,
+        token_verification_enabled=verify_token,
+    )
+    handlers.register_all(app, services)
+    return app
+
+
+def create(settings: Settings, *, verify_token: bool = True) -> Certdesk:
+    """Services and app, ready to serve."""
+    services = build_services(settings)
+    return Certdesk(services=services, app=build_app(services, verify_token=verify_token))

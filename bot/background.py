@@ -1,0 +1,61 @@
+"""Work done after Slack has been answered: a small thread pool that logs every failure."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class Background:
+    """Runs callables after the ack; failures are logged with their traceback, never lost silently."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certdesk-bg")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run ``fn(*args, **kwargs)`` in the pool."""
+        future = self._pool.submit(self._run, fn, args, kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until everything submitted so far (and what it submitted) has finished."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            for future in pending:
+                try:
+                    future.result(timeout=max(0.0, deadline - time.monotonic()))
+                except Exception:  # noqa: BLE001 - already logged in _run
+                    pass
+        raise TimeoutError("background work did not finish in time")
+
+    def shutdown(self) -> None:
+        """Finish queued work and stop the threads."""
+        self._pool.shutdown(wait=True)
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    @staticmethod
+    def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            logger.exception("background task %s failed", getattr(fn, "__qualname__", fn))
+            raise

@@ -1,0 +1,144 @@
+"""The `certdesk` command: serve, worker, emulator, demo, db, audit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings
+from bot.errors import Error
+
+logger = logging.getLogger("certdesk")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except Error as exc:
+        print(f"certdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="certdesk", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="serve Slack's request URL (and run the scheduler)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--socket", action="store_true", help="use Socket Mode (SLACK_APP_TOKEN)")
+    serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to a worker")
+    serve.set_defaults(run=_serve)
+
+    emulator = commands.add_parser("emulator", help="run the local Slack Web API emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=3001)
+    emulator.add_argument("--token", default="xoxb-emulator-token")
+    emulator.add_argument("--signing-secret", default="emulator-signing-secret")
+    emulator.add_argument("--request-url", default="http://127.0.0.1:3000/slack/events")
+    emulator.set_defaults(run=_emulator)
+
+    demo = commands.add_parser("demo", help="walk through the whole journey offline")
+    demo.add_argument("--data-dir", help="keep the demo's data here (default: a temp dir)")
+    demo.set_defaults(run=_demo)
+
+    database = commands.add_parser("db", help="database schema")
+    db_commands = database.add_subparsers(title="db commands")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    upgrade.set_defaults(run=_db_upgrade)
+    current = db_commands.add_parser("current", help="print the schema revision")
+    current.set_defaults(run=_db_current)
+
+    audit = commands.add_parser("audit", help="print an order's audit trail")
+    audit.add_argument("order", help="order ID, e.g. CD-0042")
+    audit.set_defaults(run=_audit)
+    return parser
+
+
+def _settings() -> Settings:
+    settings = Settings.load()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    settings = _settings()
+    settings.require_slack(socket_mode=args.socket)
+    serve(
+        settings, host=args.host, port=args.port, socket_mode=args.socket,
+        scheduler=not args.no_scheduler,
+    )
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from bot.emulator import serve_forever
+
+    logging.basicConfig(level="INFO")
+    serve_forever(
+        host=args.host, port=args.port, token=args.token,
+        signing_secret=args.signing_secret, request_url=args.request_url,
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(data_dir=args.data_dir)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from storage import db
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    print(f"database at revision {db.current_revision(engine)}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from storage import db
+
+    engine = db.make_engine(_settings().database_url)
+    print(db.current_revision(engine) or "empty (run `certdesk db upgrade`)")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from bot.access import parse_ref
+    from storage import db, queries
+    from storage.models import format_ref
+
+    settings = _settings()
+    order_id = parse_ref(args.order)
+    engine = db.make_engine(settings.database_url)
+    with db.session_factory(engine).begin() as session:
+        events = queries.audit_trail(session, order_id)
+        if not events:
+            print(f"no audit events for {format_ref(order_id)}", file=sys.stderr)
+            return 1
+        for event in events:
+            detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
+            print(f"{event.at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<24} {detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

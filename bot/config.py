@@ -1,0 +1,191 @@
+"""Settings, read once from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from bot import reminders
+from bot.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+CA_BACKENDS = ("simulated", "acme")
+ACME_CHALLENGES = ("dns-01", "http-01")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything certdesk is configured with; built once by ``Settings.load``."""
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    ca: str = "simulated"
+    master_key: str | None = None
+    admins: frozenset[str] = frozenset()
+    notify_channel: str | None = None
+    public_url: str = "http://localhost:3000"
+    poll_interval: timedelta = timedelta(minutes=5)
+    reminder_schedule: tuple[timedelta, ...] = (
+        timedelta(hours=1),
+        timedelta(hours=4),
+        timedelta(days=1),
+    )
+    working_hours: reminders.WorkingHours | None = field(
+        default_factory=lambda: reminders.parse_working_hours("09:00-18:00")
+    )
+    verification_window: timedelta = timedelta(days=30)
+    escalate_after: timedelta = timedelta(days=3)
+    key_file_ttl: timedelta = timedelta(hours=1)
+    sim_review_delay: timedelta = timedelta(minutes=2)
+    acme_directory: str | None = None
+    acme_ca_bundle: str | None = None
+    acme_challenge: str = "dns-01"
+    acme_email: str | None = None
+    dns_resolver: str | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
+        """Read settings from ``environ`` (default: the process environment and ./.env).
+
+        Raises ConfigError naming the first bad variable and what it expects.
+        """
+        if environ is None:
+            dotenv = dotenv_values(env_file or Path(".env"))
+            merged = {k: v for k, v in dotenv.items() if v is not None}
+            merged.update(os.environ)
+            environ = merged
+        env = {k: v.strip() for k, v in environ.items() if v is not None and v.strip() != ""}
+        data_dir = Path(env.get("CERTDESK_DATA_DIR", "data")).expanduser().absolute()
+        values: dict[str, Any] = {
+            "slack_bot_token": _check("SLACK_BOT_TOKEN", env, _token("xoxb-")),
+            "slack_signing_secret": env.get("SLACK_SIGNING_SECRET"),
+            "slack_app_token": _check("SLACK_APP_TOKEN", env, _token("xapp-")),
+            "slack_api_url": _check("SLACK_API_URL", env, _api_url) or DEFAULT_SLACK_API_URL,
+            "data_dir": data_dir,
+            "database_url": _check("DATABASE_URL", env, _database_url)
+            or f"sqlite:///{data_dir / 'certdesk.sqlite3'}",
+            "ca": _check("CERTDESK_CA", env, _one_of(CA_BACKENDS)) or "simulated",
+            "master_key": env.get("CERTDESK_MASTER_KEY"),
+            "admins": frozenset(_list(env.get("CERTDESK_ADMINS", ""))),
+            "notify_channel": env.get("CERTDESK_NOTIFY_CHANNEL"),
+            "public_url": (_check("CERTDESK_PUBLIC_URL", env, _http_url) or cls.public_url),
+            "acme_directory": _check("CERTDESK_ACME_DIRECTORY", env, _http_url),
+            "acme_ca_bundle": _check("CERTDESK_ACME_CA_BUNDLE", env, _existing_file),
+            "acme_challenge": _check("CERTDESK_ACME_CHALLENGE", env, _one_of(ACME_CHALLENGES))
+            or "dns-01",
+            "acme_email": env.get("CERTDESK_ACME_EMAIL"),
+            "dns_resolver": _check("CERTDESK_DNS_RESOLVER", env, _host_port),
+            "log_level": _check(
+                "LOG_LEVEL", env, lambda v: _one_of(("DEBUG", "INFO", "WARNING", "ERROR"))(v.upper())
+            )
+            or "INFO",
+        }
+        durations = {
+            "poll_interval": "CERTDESK_POLL_INTERVAL",
+            "verification_window": "CERTDESK_VERIFICATION_WINDOW",
+            "escalate_after": "CERTDESK_ESCALATE_AFTER",
+            "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
+            "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
+        }
+        for attr, name in durations.items():
+            parsed = _check(name, env, reminders.parse_duration)
+            if parsed is not None:
+                values[attr] = parsed
+        schedule = _check("CERTDESK_REMINDER_SCHEDULE", env, reminders.parse_schedule)
+        if schedule is not None:
+            values["reminder_schedule"] = schedule
+        if "CERTDESK_WORKING_HOURS" in env:
+            values["working_hours"] = _check(
+                "CERTDESK_WORKING_HOURS", env, reminders.parse_working_hours
+            )
+        if values["ca"] == "acme" and not values["acme_directory"]:
+            raise ConfigError(
+                "CERTDESK_ACME_DIRECTORY: required when CERTDESK_CA=acme "
+                "(the ACME directory URL, e.g. https://acme-staging-v02.api.letsencrypt.org/directory)"
+            )
+        return cls(**values)
+
+    def require_slack(self, *, socket_mode: bool = False) -> None:
+        """Raise ConfigError unless the Slack credentials needed to serve are set."""
+        if not self.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN: required (the app's bot token, xoxb-…)")
+        if socket_mode and not self.slack_app_token:
+            raise ConfigError("SLACK_APP_TOKEN: required for Socket Mode (an app-level token, xapp-…)")
+        if not socket_mode and not self.slack_signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET: required (Basic Information → Signing Secret)")
+
+
+def _check(name: str, env: Mapping[str, str], parse: Callable[[str], T]) -> T | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse(raw)
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _token(prefix: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not raw.startswith(prefix):
+            raise ValueError(f"expected a token starting with {prefix}")
+        return raw
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}; got {raw!r}")
+        return raw
+
+    return parse
+
+
+def _http_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"expected an http(s) URL; got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _api_url(raw: str) -> str:
+    return _http_url(raw) + "/"
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ValueError("expected sqlite:///path or postgresql://user@host:port/db")
+    return raw
+
+
+def _existing_file(raw: str) -> str:
+    if not Path(raw).is_file():
+        raise ValueError(f"no such file: {raw}")
+    return raw
+
+
+def _host_port(raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, e.g. 127.0.0.1:53; got {raw!r}")
+    return raw

@@ -1,0 +1,1 @@
+"""Service functions used by handlers, jobs and the CLI alike; each owns its transaction."""

@@ -1,0 +1,31 @@
+"""The things every service function, handler and job is handed (built in bot.app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.background import Background
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.notify import Notifier
+
+
+@dataclass
+class Services:
+    """Settings, the database, and the outside world (Slack, the CA)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    notifier: Notifier
+    background: Background
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def is_admin(self, user_id: str) -> bool:
+        """Whether the user is one of CERTDESK_ADMINS."""
+        return user_id in self.settings.admins

@@ -1,0 +1,52 @@
+"""Callback, block and action ids shared by views, handlers and the manifest."""
+
+COMMAND = "/cert"
+
+# Modals (callback ids)
+NEW_ORDER = "new_order"
+COMPLETE = "complete_order"
+CONFIRM_SUBMIT = "confirm_submit"
+KEY_DOWNLOAD = "key_download"
+ADD_WATCHER = "add_watcher"
+
+# New order inputs (block ids; each holds one element whose action id is the same)
+PRODUCT = "product"
+DOMAIN_TYPE = "domain_type"
+DOMAIN_COUNT = "domain_count"
+VALIDITY = "validity"
+
+# Complete-information inputs
+DOMAINS = "domains"
+APPLICANT_NAME = "applicant_name"
+APPLICANT_EMAIL = "applicant_email"
+APPLICANT_PHONE = "applicant_phone"
+SAVED_ORG = "saved_org"
+ORG_LEGAL_NAME = "org_legal_name"
+ORG_COUNTRY = "org_country"
+ORG_STATE = "org_state"
+ORG_CITY = "org_city"
+ORG_STREET = "org_street"
+ORG_POSTAL_CODE = "org_postal_code"
+ORG_PHONE = "org_phone"
+CSR_METHOD = "csr_method"
+KEY_ALGORITHM = "key_algorithm"
+CSR_TEXT = "csr_text"
+CSR_FILE = "csr_file"
+WATCHER_USERS = "watcher_users"
+KEY_FORMAT = "key_format"
+KEY_PASSPHRASE = "key_passphrase"
+
+# Buttons (action ids); the button's value is the order's number
+OPEN_COMPLETE = "open_complete"
+SHOW_STATUS = "show_status"
+CHECK_NOW = "check_now"
+RESEND_VERIFICATION = "resend_verification"
+SNOOZE = "snooze"
+REVISE = "revise"
+RENEW = "renew"
+DOWNLOAD_KEY = "download_key"
+DELETE_KEY_FILE = "delete_key_file"
+PURGE_KEY = "purge_key"
+OPEN_WATCHERS = "open_watchers"
+CANCEL_ORDER = "cancel_order"
+REVOKE = "revoke"

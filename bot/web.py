@@ -1,0 +1,64 @@
+"""The HTTP surface: Slack's request URL, a health check, and pages certdesk serves itself."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import text
+
+from bot.services import Services
+
+StartResponse = Callable[..., Any]
+#: Extra GET routes by path prefix, e.g. the simulated CA's verification links.
+PageHandler = Callable[[str], tuple[int, str]]
+
+
+def make_wsgi_app(
+    app: App, services: Services, *, pages: dict[str, PageHandler] | None = None
+) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """A WSGI application serving POST /slack/events, GET /healthz and the extra pages."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+    extra = dict(pages or {})
+
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/slack/events":
+            return slack(environ, start_response)
+        if path == "/healthz" and method == "GET":
+            return _health(services, start_response)
+        for prefix, handler in extra.items():
+            if path.startswith(prefix) and method == "GET":
+                status, message = handler(path[len(prefix) :])
+                return _page(start_response, status, message)
+        return _page(start_response, 404, "Not found.")
+
+    return wsgi
+
+
+def _health(services: Services, start_response: StartResponse) -> Iterable[bytes]:
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        status, body = "200 OK", {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - the health check reports, it does not raise
+        status, body = "503 Service Unavailable", {"ok": False, "database": type(exc).__name__}
+    start_response(status, [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 410: "410 Gone"}
+
+
+def _page(start_response: StartResponse, status: int, message: str) -> Iterable[bytes]:
+    body = (
+        "<!doctype html><meta charset=utf-8><title>certdesk</title>"
+        f"<p>{html.escape(message)}</p>"
+    ).encode()
+    start_response(_STATUS.get(status, f"{status} Error"), [("Content-Type", "text/html; charset=utf-8")])
+    return [body]

@@ -1,0 +1,70 @@
+"""The `/cert` slash command: help, new, list, status (and complete, from its own module)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.access import Need, parse_ref
+from bot.errors import Error
+from bot.orders import lookup
+from bot.services import Services
+from bot.views import ids, orders
+from bot.views.common import section, to_dicts
+from bot.views.new_order import new_order_modal
+from handlers.replies import guarded
+
+#: Subcommands that take an order ID, added by other handler modules: name -> handler(ctx, order_id).
+ORDER_SUBCOMMANDS: dict[str, Callable[..., None]] = {}
+
+
+def register(app: App, services: Services) -> None:
+    """Listen for `/cert`."""
+
+    @app.command(ids.COMMAND)
+    def cert(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        word = word.lower()
+        user_id, team_id = command["user_id"], command["team_id"]
+
+        def tell(text: str) -> None:
+            ack(text=text, response_type="ephemeral")
+
+        def run() -> None:
+            if word == "new":
+                ack()
+                client.views_open(trigger_id=command["trigger_id"], view=new_order_modal())
+            elif word == "list":
+                found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
+                text, blocks = orders.order_list(
+                    found, user_id=user_id, admin=services.is_admin(user_id)
+                )
+                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+            elif word == "status" or word in ORDER_SUBCOMMANDS:
+                if not rest.strip():
+                    raise Error(f"Which order? Try `/cert {word} CD-0042`; `/cert list` shows yours.")
+                order_id = parse_ref(rest)
+                if word == "status":
+                    show_status(ack, order_id, user_id=user_id)
+                else:
+                    ORDER_SUBCOMMANDS[word](
+                        ack=ack, client=client, command=command, order_id=order_id
+                    )
+            else:
+                text, blocks = orders.help_message()
+                if word and word != "help":
+                    text = f"I don't know `/cert {word}`. Here is what I can do."
+                    blocks = [*blocks]
+                    blocks.insert(0, section(text))
+                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+
+        guarded(tell, run)
+
+    def show_status(ack: Ack, order_id: int, *, user_id: str) -> None:
+        order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
+        can_act = user_id == order.requester_id or services.is_admin(user_id)
+        text, blocks = orders.order_status(order, can_act=can_act)
+        ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")

@@ -1,0 +1,38 @@
+"""How listeners answer people: errors they can act on, and an incident id for the rest."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bot.errors import Error
+
+logger = logging.getLogger(__name__)
+
+
+def incident_id() -> str:
+    """A short id a person can quote to whoever runs certdesk."""
+    return uuid.uuid4().hex[:8]
+
+
+def something_went_wrong(incident: str) -> str:
+    """The sentence shown when certdesk itself failed."""
+    return (
+        f"Something went wrong on certdesk's side (incident `{incident}`). Nothing you typed "
+        "was lost; try again in a minute, or quote the incident to whoever runs certdesk."
+    )
+
+
+def guarded(tell: Callable[[str], Any], work: Callable[[], Any]) -> Any:
+    """Run ``work``; tell the person an Error's message, or an incident id for anything else."""
+    try:
+        return work()
+    except Error as exc:
+        tell(str(exc))
+    except Exception:
+        incident = incident_id()
+        logger.exception("incident %s", incident)
+        tell(something_went_wrong(incident))
+    return None

@@ -1,0 +1,302 @@
+"""Typed SQLAlchemy models: orders, their domains and contacts, keys, reminders, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so Alembic migrations are stable."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organization(Base):
+    """An organization (OV/EV subject), saved per workspace so it can be picked again."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_by: Mapped[str] = mapped_column(String(32))
+    legal_name: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    state: Mapped[str] = mapped_column(String(128))
+    city: Mapped[str] = mapped_column(String(128))
+    street: Mapped[str] = mapped_column(String(128))
+    postal_code: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Order(Base):
+    """A purchased certificate and its application, from purchase to expiry."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    requester_id: Mapped[str] = mapped_column(String(32), index=True)
+    # The purchase as bought.
+    product: Mapped[str] = mapped_column(String(8))  # dv | ov | ev
+    domain_type: Mapped[str] = mapped_column(String(16))  # single | multi | wildcard
+    domain_count: Mapped[int] = mapped_column(Integer)
+    validity_days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    # The application.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    csr_method: Mapped[str | None] = mapped_column(String(16))  # system | upload
+    key_algorithm: Mapped[str | None] = mapped_column(String(16))
+    csr_pem: Mapped[str | None] = mapped_column(Text)
+    # The CA's side.
+    ca_name: Mapped[str | None] = mapped_column(String(32))
+    ca_ref: Mapped[str | None] = mapped_column(String(512))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    poll_failures: Mapped[int] = mapped_column(Integer, default=0)
+    verification_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The result.
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic locking: two writers can never silently overwrite each other's changes.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    domains: Mapped[list[OrderDomain]] = relationship(
+        back_populates="order", order_by="OrderDomain.position", cascade="all, delete-orphan"
+    )
+    applicant: Mapped[Contact | None] = relationship(
+        back_populates="order", cascade="all, delete-orphan"
+    )
+    organization: Mapped[Organization | None] = relationship()
+    watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def ref(self) -> str:
+        """The order ID people see and type, e.g. CD-0042."""
+        return format_ref(self.id)
+
+
+def format_ref(order_id: int) -> str:
+    """Format an order's number as the ID shown to people."""
+    return f"CD-{order_id:04d}"
+
+
+class OrderDomain(Base):
+    """One domain of an order, in the order typed."""
+
+    __tablename__ = "order_domains"
+    __table_args__ = (UniqueConstraint("order_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(253))  # A-label form
+    display: Mapped[str] = mapped_column(String(253))  # as typed
+
+    order: Mapped[Order] = relationship(back_populates="domains")
+
+
+class Contact(Base):
+    """The applicant: the person, and the mailbox the CA writes to."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), unique=True
+    )
+    name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(32))
+
+    order: Mapped[Order] = relationship(back_populates="applicant")
+
+
+class Draft(Base):
+    """What a person last typed into an order's modal, valid or not, so nothing is lost."""
+
+    __tablename__ = "drafts"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Watcher(Base):
+    """Someone the owner added to follow an order (read-only)."""
+
+    __tablename__ = "watchers"
+    __table_args__ = (UniqueConstraint("order_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PrivateKey(Base):
+    """An order's system-generated private key, sealed with AES-256-GCM under a master key."""
+
+    __tablename__ = "private_keys"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    algorithm: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once purged
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SealedSecret(Base):
+    """Other secrets certdesk keeps sealed, such as a CA account key."""
+
+    __tablename__ = "sealed_secrets"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CARecord(Base):
+    """What a CA backend remembers about one of its orders (see bot.ca.base.StateStore)."""
+
+    __tablename__ = "ca_records"
+
+    backend: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(512), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Reminder(Base):
+    """One reminder slot per order, kind and step, claimed in the database before sending."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("order_id", "kind", "step", "recipient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # verification | expiry | escalation
+    step: Mapped[int] = mapped_column(Integer)
+    recipient_id: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class DeliveredFile(Base):
+    """A file certdesk uploaded to someone's DM, so it can be deleted later."""
+
+    __tablename__ = "delivered_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    slack_file_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # csr | chain | key
+    filename: Mapped[str] = mapped_column(String(255))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delete_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SlackUser(Base):
+    """What certdesk caches about a Slack user: their DM channel and time zone."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """Who did what to which order, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64))  # a Slack user id, or "system"/"ca"
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class ProcessedEvent(Base):
+    """Slack Events API deliveries already handled (Slack retries up to three times)."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

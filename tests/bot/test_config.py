@@ -1,0 +1,95 @@
+"""Settings: defaults for the embedded case, one clear line for each bad variable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
+
+
+def test_defaults_serve_the_embedded_case(tmp_path: Path) -> None:
+    settings = Settings.load({"CERTDESK_DATA_DIR": str(tmp_path)})
+    assert settings.ca == "simulated"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'certdesk.sqlite3'}"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.reminder_schedule == (timedelta(hours=1), timedelta(hours=4), timedelta(days=1))
+
+
+def test_values_are_parsed() -> None:
+    settings = Settings.load(
+        {
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "CERTDESK_ADMINS": "U1, U2 ,",
+            "CERTDESK_POLL_INTERVAL": "30s",
+            "CERTDESK_REMINDER_SCHEDULE": "2s,5s",
+            "CERTDESK_WORKING_HOURS": "any",
+            "DATABASE_URL": "postgresql://certdesk@127.0.0.1:5432/certdesk",
+        }
+    )
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.admins == {"U1", "U2"}
+    assert settings.poll_interval == timedelta(seconds=30)
+    assert settings.reminder_schedule == (timedelta(seconds=2), timedelta(seconds=5))
+    assert settings.working_hours is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token"),
+        ("SLACK_APP_TOKEN", "xoxb-not-app"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("DATABASE_URL", "mysql://x"),
+        ("CERTDESK_CA", "letsencrypt"),
+        ("CERTDESK_POLL_INTERVAL", "soon"),
+        ("CERTDESK_REMINDER_SCHEDULE", "1h,,x"),
+        ("CERTDESK_WORKING_HOURS", "9 to 5"),
+        ("CERTDESK_DNS_RESOLVER", "127.0.0.1"),
+        ("CERTDESK_ACME_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ("LOG_LEVEL", "chatty"),
+    ],
+)
+def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.load({name: value})
+    message = str(raised.value)
+    assert message.startswith(f"{name}: ")
+    assert "\n" not in message
+
+
+def test_acme_needs_a_directory() -> None:
+    with pytest.raises(ConfigError, match="^CERTDESK_ACME_DIRECTORY"):
+        Settings.load({"CERTDESK_CA": "acme"})
+
+
+def test_serving_needs_slack_credentials() -> None:
+    with pytest.raises(ConfigError, match="^SLACK_BOT_TOKEN"):
+        Settings.load({}).require_slack()
+    with pytest.raises(ConfigError, match="^SLACK_SIGNING_SECRET"):
+        Settings.load({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
+    with pytest.raises(ConfigError, match="^SLACK_APP_TOKEN"):
+        Settings.load({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=True)
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("CERTDESK_CA=acme\nCERTDESK_ACME_DIRECTORY=https://acme.test/dir\nCERTDESK_ADMINS=UFILE\n")
+    monkeypatch.setenv("CERTDESK_ADMINS", "UENV")
+    settings = Settings.load(env_file=env_file)
+    assert settings.ca == "acme"
+    assert settings.admins == {"UENV"}
+
+
+def test_cli_prints_one_line_for_bad_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CERTDESK_POLL_INTERVAL", "often")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("certdesk: CERTDESK_POLL_INTERVAL: ")
+    assert err.count("\n") == 1

@@ -1,0 +1,44 @@
+"""The transition table: every legal step, and every other step refused."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.errors import IllegalTransition
+from bot.workflow import EDITABLE, FINAL, TRANSITIONS, Event, State, describe, next_state
+
+
+def test_the_happy_path() -> None:
+    state = State.PURCHASED
+    for event in (Event.SUBMIT, Event.VERIFICATION_REQUESTED, Event.ISSUE, Event.EXPIRE):
+        state = next_state(state, event)
+    assert state is State.EXPIRED
+
+
+def test_failure_then_resubmission() -> None:
+    state = next_state(next_state(State.SUBMITTED, Event.FAIL), Event.RESUBMIT)
+    assert state is State.SUBMITTED
+
+
+@pytest.mark.parametrize(("state", "event"), list(itertools.product(State, Event)))
+def test_every_pair_is_either_in_the_table_or_refused(state: State, event: Event) -> None:
+    if (state, event) in TRANSITIONS:
+        assert next_state(state, event) is TRANSITIONS[(state, event)]
+    else:
+        with pytest.raises(IllegalTransition, match=event.value):
+            next_state(state, event)
+
+
+def test_final_states_lead_nowhere() -> None:
+    assert not [pair for pair in TRANSITIONS if pair[0] in FINAL]
+
+
+def test_only_editable_states_accept_a_submission() -> None:
+    submitting = {s for (s, e) in TRANSITIONS if e in (Event.SUBMIT, Event.RESUBMIT)}
+    assert submitting == set(EDITABLE)
+
+
+def test_every_state_has_words() -> None:
+    assert all(describe(s) for s in State)

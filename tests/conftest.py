@@ -1,0 +1,51 @@
+"""Shared fixtures: databases (SQLite file and a throwaway PostgreSQL), Slack emulator, app."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.postgres import postgres_cluster  # noqa: E402
+
+from storage import db  # noqa: E402
+
+pytest_plugins = ["support.app_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole test session."""
+    with postgres_cluster() as url:
+        yield url
+
+
+def _fresh_postgres(url: str) -> str:
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind: a SQLite file and a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'certdesk.sqlite3'}"
+    return _fresh_postgres(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated engine on each kind of database."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
