@@ -1,0 +1,365 @@
+"""The Web API methods the app uses, answered the way Slack answers them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.emulator import limits
+from bot.emulator.model import ApiError, Call, Message, SharedFile
+from bot.emulator.state import MAX_VIEW_STACK, State
+
+Method = Callable[[State, dict[str, Any]], dict[str, Any]]
+
+# Arguments that arrive JSON-encoded in form bodies but as structures in JSON bodies.
+_JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
+
+
+def _decode(args: dict[str, Any]) -> dict[str, Any]:
+    decoded = dict(args)
+    for key in _JSON_ARGS:
+        value = decoded.get(key)
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            try:
+                decoded[key] = json.loads(value)
+            except ValueError as exc:
+                raise ApiError("invalid_arguments", f"{key} is not valid JSON") from exc
+    return decoded
+
+
+def _required(args: dict[str, Any], name: str) -> Any:
+    value = args.get(name)
+    if value in (None, ""):
+        raise ApiError("invalid_arguments", f"[ERROR] missing required field: {name}")
+    return value
+
+
+def auth_test(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Who the token belongs to."""
+    return {
+        "url": "https://emulated.slack.com/",
+        "team": "Emulated workspace",
+        "user": "certdesk",
+        "team_id": state.team_id,
+        "user_id": state.bot_user_id,
+        "bot_id": state.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def _message_json(state: State, message: Message) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "text": message.text,
+        "blocks": message.blocks,
+        "user": state.bot_user_id,
+        "bot_id": state.bot_id,
+        "ts": message.ts,
+        **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+    }
+
+
+def chat_post_message(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Post a message to a channel the bot is in (or a user's DM when given a user id)."""
+    channel = state.resolve_channel(args.get("channel"))
+    text, blocks = args.get("text") or "", args.get("blocks") or []
+    limits.check_message(text=text, blocks=blocks)
+    thread_ts = args.get("thread_ts") or None
+    if thread_ts:
+        state.find_message(channel, thread_ts)
+    message = state.add_message(Message(state.new_ts(), channel, text, blocks, thread_ts=thread_ts))
+    return {"channel": channel, "ts": message.ts, "message": _message_json(state, message)}
+
+
+def chat_post_ephemeral(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Show a message to one member of a channel."""
+    channel = state.resolve_channel(args.get("channel"))
+    user_id = args.get("user")
+    if not user_id or not state.has_user(user_id):
+        raise ApiError("user_not_found")
+    if user_id not in state.members(channel) and not channel.startswith("C"):
+        raise ApiError("user_not_in_channel")
+    text, blocks = args.get("text") or "", args.get("blocks") or []
+    limits.check_message(text=text, blocks=blocks)
+    message = state.add_message(Message(state.new_ts(), channel, text, blocks, user=user_id))
+    return {"message_ts": message.ts}
+
+
+def chat_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Replace a message's text and blocks in place."""
+    channel = state.resolve_channel(args.get("channel"))
+    message = state.find_message(channel, _required(args, "ts"))
+    text = args.get("text", message.text) or ""
+    blocks = args.get("blocks", message.blocks)
+    limits.check_message(text=text, blocks=blocks)
+    message.text, message.blocks = text, blocks or []
+    message.edits += 1
+    return {
+        "channel": channel,
+        "ts": message.ts,
+        "text": text,
+        "message": _message_json(state, message),
+    }
+
+
+def chat_delete(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Delete a message the bot posted."""
+    channel = state.resolve_channel(args.get("channel"))
+    message = state.find_message(channel, _required(args, "ts"))
+    message.deleted = True
+    return {"channel": channel, "ts": message.ts}
+
+
+def conversations_open(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Open (or find) the bot's DM with one user; a stable D... id per user."""
+    users = [u for u in str(args.get("users") or "").split(",") if u]
+    if not users:
+        raise ApiError("users_list_not_supplied")
+    if len(users) > 1:
+        raise ApiError("invalid_arguments", "the emulator opens one-to-one DMs only")
+    with state.lock:
+        existed = state.has_dm(users[0])
+        channel = state.open_dm(users[0])
+    return {"no_op": existed, "already_open": existed, "channel": {"id": channel}}
+
+
+_TZ_LABELS = {
+    "UTC": "Coordinated Universal Time",
+    "Europe/London": "Greenwich Mean Time",
+    "America/New_York": "Eastern Standard Time",
+    "America/Los_Angeles": "Pacific Standard Time",
+    "Asia/Shanghai": "China Standard Time",
+    "Asia/Tokyo": "Japan Standard Time",
+}
+
+
+def users_info(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """A user's profile, with the time zone fields Slack returns."""
+    user = state.user(str(args.get("user") or ""))
+    try:
+        zone = ZoneInfo(user.tz)
+    except ZoneInfoNotFoundError as exc:
+        raise ApiError("fatal_error", f"unknown time zone {user.tz}") from exc
+    now = datetime.fromtimestamp(state.clock(), zone)
+    offset = now.utcoffset()
+    return {
+        "user": {
+            "id": user.id,
+            "team_id": state.team_id,
+            "name": user.name,
+            "real_name": user.name,
+            "deleted": False,
+            "tz": user.tz,
+            "tz_label": _TZ_LABELS.get(user.tz, now.tzname() or user.tz),
+            "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "is_admin": user.is_admin,
+            "is_owner": False,
+            "is_bot": False,
+            "profile": {"real_name": user.name, "display_name": user.name, "email": user.email},
+        }
+    }
+
+
+def stored_view(
+    state: State, view: dict[str, Any], *, view_id: str, root: str | None, previous: str | None
+) -> dict[str, Any]:
+    """The view as Slack stores and returns it: ids, hash, empty state added."""
+    stored = {
+        "private_metadata": "",
+        "callback_id": "",
+        "external_id": "",
+        "clear_on_close": False,
+        "notify_on_close": False,
+        **view,
+        "id": view_id,
+        "team_id": state.team_id,
+        "state": {"values": {}},
+        "hash": state.new_ts(),
+        "root_view_id": root or view_id,
+        "previous_view_id": previous,
+        "app_id": state.app_id,
+        "bot_id": state.bot_id,
+        "app_installed_team_id": state.team_id,
+    }
+    stored.setdefault("blocks", [])
+    return stored
+
+
+def views_open(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Open a modal for the user a fresh trigger_id belongs to."""
+    view = limits.check_view(args.get("view"), kind="modal")
+    user_id = state.consume_trigger(args.get("trigger_id"))
+    stored = stored_view(state, view, view_id=state.new_id("V"), root=None, previous=None)
+    state.stack(user_id)[:] = [stored]
+    state.set_view_errors(user_id, {})
+    return {"view": stored}
+
+
+def views_push(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Push a modal onto the user's stack (at most three deep)."""
+    view = limits.check_view(args.get("view"), kind="modal")
+    user_id = state.consume_trigger(args.get("trigger_id"))
+    stack = state.stack(user_id)
+    if not stack:
+        raise ApiError("invalid_arguments", "no modal is open to push onto; use views.open")
+    if len(stack) >= MAX_VIEW_STACK:
+        raise ApiError("push_limit_reached")
+    stored = stored_view(
+        state, view, view_id=state.new_id("V"), root=stack[0]["id"], previous=stack[-1]["id"]
+    )
+    stack.append(stored)
+    return {"view": stored}
+
+
+def views_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Replace an open modal (or home tab) identified by view_id or external_id."""
+    view_id, external_id = args.get("view_id"), args.get("external_id")
+    if not view_id and not external_id:
+        raise ApiError("invalid_arguments", "[ERROR] view_id or external_id is required")
+    user_id, index = state.find_view(view_id=view_id, external_id=external_id)
+    old = state.homes()[user_id] if index < 0 else state.stack(user_id)[index]
+    view = args.get("view")
+    kind = view.get("type", "modal") if isinstance(view, dict) else "modal"
+    limits.check_view(view, kind=kind)
+    if args.get("hash") and args["hash"] != old["hash"]:
+        raise ApiError("hash_conflict")
+    assert isinstance(view, dict)
+    stored = stored_view(
+        state, view, view_id=old["id"], root=old["root_view_id"], previous=old["previous_view_id"]
+    )
+    # Slack keeps what the person typed in inputs whose block_id survives the update.
+    kept = {b.get("block_id") for b in stored["blocks"] if isinstance(b, dict)}
+    old_values = old.get("state", {}).get("values", {})
+    stored["state"]["values"] = {k: v for k, v in old_values.items() if k in kept}
+    if index < 0:
+        state.homes()[user_id] = stored
+    else:
+        state.stack(user_id)[index] = stored
+    return {"view": stored}
+
+
+def views_publish(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Publish a user's App Home tab."""
+    user_id = str(args.get("user_id") or "")
+    state.user(user_id)
+    view = limits.check_view(args.get("view"), kind="home")
+    old = state.homes().get(user_id)
+    if old and args.get("hash") and args["hash"] != old["hash"]:
+        raise ApiError("hash_conflict")
+    view_id = old["id"] if old else state.new_id("V")
+    state.homes()[user_id] = stored_view(state, view, view_id=view_id, root=None, previous=None)
+    return {"view": state.homes()[user_id]}
+
+
+def files_get_upload_url(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Reserve a file id and hand out an upload URL on the emulator itself."""
+    filename = _required(args, "filename")
+    length = _required(args, "length")
+    if not str(length).isdigit():
+        raise ApiError("invalid_arguments", "[ERROR] length must be an integer")
+    file = SharedFile(state.new_id("F"), filename, filename, b"", owner=state.bot_user_id)
+    state.put_file(file)
+    return {"upload_url": f"{state.base_url}/upload/{file.id}", "file_id": file.id}
+
+
+def files_complete_upload(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Finish uploads: set titles and share the files to ``channel_id`` (or keep them private)."""
+    entries = _required(args, "files")
+    if not isinstance(entries, list) or not entries:
+        raise ApiError("invalid_arguments", "[ERROR] files must be a non-empty JSON array")
+    channels = [c for c in str(args.get("channels") or "").split(",") if c]
+    if args.get("channel_id"):
+        channels.append(str(args["channel_id"]))
+    channels = [state.resolve_channel(c) for c in channels]
+    files = [state.file(str(entry.get("id"))) for entry in entries]
+    for file, entry in zip(files, entries, strict=True):
+        if not file.uploaded or file.deleted:
+            raise ApiError("file_not_found", f"{file.id} was never uploaded")
+        file.title = entry.get("title") or file.filename
+    for channel in channels:
+        for file in files:
+            file.channels.append(channel)
+        state.add_message(
+            Message(
+                state.new_ts(),
+                channel,
+                str(args.get("initial_comment") or ""),
+                thread_ts=args.get("thread_ts") or None,
+                files=[f.id for f in files],
+            )
+        )
+    return {"files": [f.as_api(state.base_url) for f in files]}
+
+
+def files_info(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Describe one file."""
+    file = state.file(str(args.get("file") or ""))
+    if file.deleted:
+        raise ApiError("file_deleted")
+    return {"file": file.as_api(state.base_url)}
+
+
+def files_delete(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Delete a file the bot uploaded."""
+    file = state.file(str(args.get("file") or ""))
+    if file.deleted:
+        raise ApiError("file_deleted")
+    if file.owner != state.bot_user_id:
+        raise ApiError("cant_delete_file")
+    file.deleted = True
+    return {}
+
+
+METHODS: dict[str, Method] = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.update": chat_update,
+    "chat.delete": chat_delete,
+    "conversations.open": conversations_open,
+    "users.info": users_info,
+    "views.open": views_open,
+    "views.push": views_push,
+    "views.update": views_update,
+    "views.publish": views_publish,
+    "files.getUploadURLExternal": files_get_upload_url,
+    "files.completeUploadExternal": files_complete_upload,
+    "files.info": files_info,
+    "files.delete": files_delete,
+}
+
+
+def call(
+    state: State, method: str, args: dict[str, Any], *, token: str | None
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Answer one Web API call: (HTTP status, extra headers, JSON body); records it."""
+    args = {k: v for k, v in args.items() if k != "token"}
+    failure = state.take_failure(method)
+    if failure is not None:
+        status, retry_after = failure
+        error = "ratelimited" if status == 429 else "internal_error"
+        state.record(Call(method, args, False, error, state.clock()))
+        headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+        return status, headers, {"ok": False, "error": error}
+    try:
+        args = _decode(args)
+        if not token:
+            raise ApiError("not_authed")
+        if token != state.token:
+            raise ApiError("invalid_auth")
+        handler = METHODS.get(method)
+        if handler is None:
+            raise ApiError("unknown_method")
+        with state.lock:
+            result = handler(state, args)
+    except ApiError as exc:
+        state.record(Call(method, args, False, exc.code, state.clock()))
+        body: dict[str, Any] = {"ok": False, "error": exc.code}
+        if exc.messages:
+            body["response_metadata"] = {"messages": exc.messages}
+        return 200, {}, body
+    state.record(Call(method, args, True, None, state.clock()))
+    return 200, {}, {"ok": True, **result}
