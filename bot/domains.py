@@ -143,8 +143,14 @@ def _parse(text: str, *, wildcard_refusal: str | None) -> Domain:
         raise _Problem(_host_hint(text))
     if _is_ip(text):
         raise _Problem("IP addresses cannot be used; enter a domain name")
+    # Lists pasted from a spreadsheet or an email arrive on one line; say how to split them.
+    parts = text.split()
+    if "," in text or ";" in text or (len(parts) > 1 and all("." in part for part in parts)):
+        raise _Problem("put each domain on a line of its own")
     if any(ch.isspace() for ch in text):
         raise _Problem("spaces are not allowed in a domain name")
+    if "@" in text:
+        raise _Problem("enter the domain name only, not an email address")
     if text.count(":") == 1 and text.rsplit(":", 1)[1].isdigit():
         raise _Problem(_host_hint(text))
     mapped = _remap(text)
