@@ -15,7 +15,9 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # until the lead's conftest does
+# tests/ for `support`, and the repo root so `bot` is never mistaken for tests/bot.
+_TESTS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(_TESTS), str(_TESTS.parent)]
 
 from support.pebble import Pebble, start_pebble  # noqa: E402
 
