@@ -52,8 +52,12 @@ class Sealed:
         try:
             if len(parts) != 4 or parts[0] != "v1":
                 raise ValueError("not a sealed value")
-            dec = base64.urlsafe_b64decode
-            return cls(key_id=parts[1], nonce=dec(parts[2]), ciphertext=dec(parts[3]))
+            nonce, ciphertext = (
+                base64.b64decode(p, altchars=b"-_", validate=True) for p in parts[2:]
+            )
+            if len(nonce) != _NONCE_BYTES or not parts[1]:
+                raise ValueError("not a sealed value")
+            return cls(key_id=parts[1], nonce=nonce, ciphertext=ciphertext)
         except (ValueError, binascii.Error):
             raise CustodyError("A stored private key is damaged: it cannot be read.") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,15 +53,19 @@ def openssl_key(tmp: Path, kind: str) -> Path:
 def openssl_csr(
     tmp: Path,
     *,
-    newkey: str | None = "rsa:2048",
+    newkey: str | None = None,
     key: Path | None = None,
     subj: str = "/CN=example.com",
     san: Sequence[str] = (),
     digest: str = "sha256",
     outform: str = "PEM",
 ) -> bytes:
-    """`openssl req -new` with either ``-newkey`` or an existing ``key``; return the CSR bytes."""
+    """`openssl req -new` with ``-newkey``, an existing ``key`` or a shared RSA 2048 key."""
     args = ["req", "-new", "-subj", subj, "-outform", outform]
+    if key is None and newkey is None:
+        # openssl's RSA key generation costs up to 0.5 s: share one key between tests.
+        key = tmp / "shared-rsa2048.key"
+        key.write_bytes(_shared_rsa_pem())
     if key is not None:
         args += ["-key", str(key)]
     else:
@@ -72,11 +77,23 @@ def openssl_csr(
     return openssl(*args, cwd=tmp)
 
 
+@functools.cache
+def _shared_rsa_pem() -> bytes:
+    return key_pem(_shared_rsa_key(2048))
+
+
 # --- cryptography library ------------------------------------------------------------------
 
 
-def rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
-    """A fresh RSA key."""
+def rsa_key(bits: int = 2048, *, fresh: bool = False) -> rsa.RSAPrivateKey:
+    """An RSA key: shared between tests (generation is slow) unless ``fresh``."""
+    if fresh:
+        return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return _shared_rsa_key(bits)
+
+
+@functools.cache
+def _shared_rsa_key(bits: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 

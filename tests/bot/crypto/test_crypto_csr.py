@@ -190,7 +190,7 @@ def test_der_private_key_is_refused_with_a_warning(p256_pem: bytes) -> None:
 
 def test_csr_pasted_together_with_its_key_is_refused(tmp_path: Path) -> None:
     csr = openssl_csr(tmp_path, subj="/CN=example.com")
-    message = refusal(csr + (tmp_path / "req.key").read_bytes())
+    message = refusal(csr + (tmp_path / "shared-rsa2048.key").read_bytes())
     assert "private key as well as the CSR" in message
 
 
