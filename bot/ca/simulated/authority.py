@@ -119,12 +119,14 @@ class Authority:
 def _subject(names: Sequence[str], *, product: str, organization: Organization | None) -> x509.Name:
     attributes = []
     if product in ("ov", "ev") and organization is not None:
-        attributes += [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, organization.country),
-            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, organization.state),
-            x509.NameAttribute(NameOID.LOCALITY_NAME, organization.city),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization.legal_name),
-        ]
+        pairs = (
+            (NameOID.COUNTRY_NAME, organization.country),
+            (NameOID.STATE_OR_PROVINCE_NAME, organization.state),
+            (NameOID.LOCALITY_NAME, organization.city),
+            (NameOID.ORGANIZATION_NAME, organization.legal_name),
+        )
+        # Empty attributes are invalid in a Name; some countries have no state/province.
+        attributes += [x509.NameAttribute(oid, value) for oid, value in pairs if value]
     # The CN is limited to 64 characters; a longer first name lives in the SAN alone.
     if len(names[0]) <= 64:
         attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, names[0]))
