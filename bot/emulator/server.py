@@ -24,6 +24,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 makes bursts of clients wait for SYN retries
 
 
 class _QuietHandler(WSGIRequestHandler):
