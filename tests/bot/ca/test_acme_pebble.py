@@ -240,3 +240,23 @@ def test_untrusted_tls_is_reported(pebble: Pebble, account_key: bytes) -> None:
 def test_unknown_ref_is_refused(pebble: Pebble, account_key: bytes) -> None:
     with pytest.raises(CAError, match="no record of the ACME order"):
         make_backend(pebble, account_key).status(pebble.directory_url + "/nope")
+
+
+def test_wildcard_uses_dns01_even_when_http01_is_configured(
+    pebble: Pebble, account_key: bytes
+) -> None:
+    domains = ["mixed.example", "*.mixed.example"]
+    backend = make_backend(pebble, account_key, challenge="http-01")
+    ref = backend.submit(submission(domains))
+    by_domain = {v.domain: v for v in backend.status(ref).validations}
+    assert by_domain["mixed.example"].method == "http-01"
+    wild = by_domain["*.mixed.example"]
+    assert (wild.method, wild.record_name) == ("dns-01", "_acme-challenge.mixed.example")
+    plain = by_domain["mixed.example"]
+    assert plain.url and plain.content and wild.record_name and wild.record_value
+    pebble.add_http01(plain.url.rsplit("/", 1)[1], plain.content)
+    pebble.set_txt(wild.record_name, wild.record_value)
+    backend.request_validation(ref)
+    final = wait_for(backend, ref, {CAState.ISSUED, CAState.FAILED})
+    assert final.state is CAState.ISSUED, final.reason
+    check_chain(pebble, backend.fetch_certificate(ref), domains)
