@@ -9,14 +9,13 @@ from acme import messages
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from bot.ca.acme.problems import describe_problem, validation_failure
+from bot.ca.acme.problems import describe_problem, order_failure
 from bot.ca.acme.transport import Transport
 from bot.ca.base import CABackend, CAState, CAStatus, StateStore, Submission, Validation
 from bot.dnscheck import Resolver, check_txt_visible
 from bot.errors import CAError, ConfigError, PreflightError
 
 CHALLENGES = ("dns-01", "http-01")
-_ENDED = (messages.STATUS_DEACTIVATED, messages.STATUS_REVOKED)
 # RFC 8555 §7.1.6 lets authorizations become "expired"; acme 5.9 has no such Status and would
 # refuse to parse one. Creating the constant registers it (idempotent).
 STATUS_EXPIRED = messages.Status.POSSIBLE_NAMES.get("expired") or messages.Status("expired")
@@ -100,7 +99,7 @@ class AcmeBackend(CABackend):
             a.body.status != messages.STATUS_PENDING and a.body.status != messages.STATUS_VALID
             for a in authzs
         ):
-            return _failure(order, authzs)
+            return order_failure(order, authzs)
         validations = tuple(self._validation(a) for a in authzs)
         return CAStatus(CAState.AWAITING_VERIFICATION, validations=validations)
 
@@ -130,7 +129,7 @@ class AcmeBackend(CABackend):
             if order.status == messages.STATUS_VALID:
                 return CAStatus(CAState.ISSUED)
             if order.status == messages.STATUS_INVALID:
-                return _failure(order, [])
+                return order_failure(order, [])
             if time.monotonic() + 0.2 > deadline:
                 return CAStatus(CAState.REVIEWING)
             time.sleep(0.2)
@@ -266,45 +265,3 @@ def _check_csr_names(submission: Submission) -> None:
             f"The certificate request names {', '.join(sorted(map(str, names)))} but the order "
             f"lists {', '.join(sorted(wanted))}; generate the CSR again for exactly these domains."
         )
-
-
-def _failure(order: messages.Order, authzs: list[messages.AuthorizationResource]) -> CAStatus:
-    """Explain an invalid order from its authorizations' or its own problem document."""
-    for authzr in authzs:
-        body = authzr.body
-        shown = f"*.{body.identifier.value}" if body.wildcard else body.identifier.value
-        for challb in body.challenges:
-            if challb.error is None:
-                continue
-            chall = challb.chall
-            return CAStatus(
-                CAState.FAILED,
-                reason=validation_failure(
-                    method=chall.typ,
-                    domain=shown,
-                    problem=challb.error,
-                    record_name=(
-                        chall.validation_domain_name(body.identifier.value)
-                        if chall.typ == "dns-01"
-                        else None
-                    ),
-                    url=chall.uri(body.identifier.value) if chall.typ == "http-01" else None,
-                ),
-            )
-    if any(a.body.status in _ENDED for a in authzs):
-        return CAStatus(CAState.CANCELLED, reason="The order was withdrawn.")
-    if order.error is not None:
-        return CAStatus(
-            CAState.FAILED,
-            reason=f"The CA could not issue the certificate: {describe_problem(order.error)} "
-            "Revise the application and submit again.",
-        )
-    if any(a.body.status == messages.STATUS_INVALID for a in authzs) or not authzs:
-        return CAStatus(
-            CAState.FAILED,
-            reason="The CA stopped the order without saying why. Submit it again.",
-        )
-    return CAStatus(
-        CAState.FAILED,
-        reason="The order expired at the CA before every domain was validated. Submit it again.",
-    )

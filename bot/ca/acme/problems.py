@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from acme import messages
 
+from bot.ca.base import CAState, CAStatus
+
+_ENDED = (messages.STATUS_DEACTIVATED, messages.STATUS_REVOKED)
+
 #: What each problem type means for the person, when the CA's detail alone is too terse.
 _PLAIN = {
     "badCSR": "the certificate request (CSR) was rejected",
@@ -83,3 +87,45 @@ def validation_failure(
     if problem is not None:
         return f"The CA could not validate {domain}: {describe_problem(problem)}"
     return f"The CA could not validate {domain}. Check what it asked for and submit again."
+
+
+def order_failure(order: messages.Order, authzs: list[messages.AuthorizationResource]) -> CAStatus:
+    """The CAStatus for an order that cannot go on, explained from its problem documents."""
+    for authzr in authzs:
+        body = authzr.body
+        shown = f"*.{body.identifier.value}" if body.wildcard else body.identifier.value
+        for challb in body.challenges:
+            if challb.error is None:
+                continue
+            chall = challb.chall
+            return CAStatus(
+                CAState.FAILED,
+                reason=validation_failure(
+                    method=chall.typ,
+                    domain=shown,
+                    problem=challb.error,
+                    record_name=(
+                        chall.validation_domain_name(body.identifier.value)
+                        if chall.typ == "dns-01"
+                        else None
+                    ),
+                    url=chall.uri(body.identifier.value) if chall.typ == "http-01" else None,
+                ),
+            )
+    if any(a.body.status in _ENDED for a in authzs):
+        return CAStatus(CAState.CANCELLED, reason="The order was withdrawn.")
+    if order.error is not None:
+        return CAStatus(
+            CAState.FAILED,
+            reason=f"The CA could not issue the certificate: {describe_problem(order.error)} "
+            "Revise the application and submit again.",
+        )
+    if any(a.body.status == messages.STATUS_INVALID for a in authzs) or not authzs:
+        return CAStatus(
+            CAState.FAILED,
+            reason="The CA stopped the order without saying why. Submit it again.",
+        )
+    return CAStatus(
+        CAState.FAILED,
+        reason="The order expired at the CA before every domain was validated. Submit it again.",
+    )
