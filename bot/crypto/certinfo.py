@@ -32,9 +32,8 @@ class CertInfo:
 
 def split_chain(chain_pem: bytes) -> list[bytes]:
     """Split a PEM chain into one normalized PEM per certificate, in the order given."""
-    found = [pem.to_pem("CERTIFICATE", b.der) for b in pem.blocks(chain_pem)]
     certs = [
-        f for f, b in zip(found, pem.blocks(chain_pem), strict=True) if b.label in _CERT_LABELS
+        pem.to_pem("CERTIFICATE", b.der) for b in pem.blocks(chain_pem) if b.label in _CERT_LABELS
     ]
     if not certs:
         raise ValidationError("No certificate was found: expected “-----BEGIN CERTIFICATE-----”.")

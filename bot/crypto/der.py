@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 SEQUENCE = 0x30
 INTEGER = 0x02
 OCTET_STRING = 0x04
@@ -54,8 +56,17 @@ def oid(dotted: str) -> bytes:
     return tlv(OID, bytes(body))
 
 
-def read(data: bytes, offset: int = 0) -> tuple[int, int, int]:
-    """Read the element at ``offset``: return (tag, content start, end); ValueError if broken."""
+class Element(NamedTuple):
+    """Where one element lies in a buffer: ``data[offset:end]`` is all of it."""
+
+    tag: int
+    offset: int  # where its tag byte is
+    start: int  # where its content starts
+    end: int  # just past its content
+
+
+def read(data: bytes, offset: int = 0) -> Element:
+    """Read the element at ``offset``; ValueError if it is broken or runs past the data."""
     if offset + 2 > len(data):
         raise ValueError("truncated DER")
     tag, first = data[offset], data[offset + 1]
@@ -71,14 +82,17 @@ def read(data: bytes, offset: int = 0) -> tuple[int, int, int]:
     end = start + size
     if end > len(data):
         raise ValueError("truncated DER")
-    return tag, start, end
+    return Element(tag, offset, start, end)
 
 
-def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
-    """The elements between ``start`` and ``end`` (the content of a constructed element)."""
+def children(data: bytes, parent: Element) -> list[Element]:
+    """The elements inside a constructed element, in order."""
     found = []
-    while start < end:
-        element = read(data, start)
+    position = parent.start
+    while position < parent.end:
+        element = read(data, position)
+        if element.end > parent.end:
+            raise ValueError("element runs past its parent")
         found.append(element)
-        start = element[2]
+        position = element.end
     return found

@@ -98,20 +98,23 @@ def _strengthen_mac(pfx: bytes, passphrase: bytes, *, rounds: int) -> bytes:
     The MAC doubles as a passphrase check, so a cheap one would let an attacker skip the
     costly bag encryption when guessing.
     """
-    _, start, end = der.read(pfx)
-    version, auth_safe, _mac = der.children(pfx, start, end)
+    version, auth_safe, _mac = der.children(pfx, der.read(pfx))
     # authSafe is ContentInfo { data OID, [0] { OCTET STRING } }: the MAC covers that string.
-    _oid, explicit = der.children(pfx, auth_safe[1], auth_safe[2])
-    (content,) = der.children(pfx, explicit[1], explicit[2])
+    _oid, explicit = der.children(pfx, auth_safe)
+    (content,) = der.children(pfx, explicit)
+    if content.tag != der.OCTET_STRING:
+        raise ValueError("unexpected PKCS#12 layout")
     salt = secrets.token_bytes(16)
     mac_key = _pkcs12_mac_key(passphrase, salt, rounds)
-    digest = hmac.new(mac_key, pfx[content[1] : content[2]], hashlib.sha256).digest()
+    digest = hmac.new(mac_key, pfx[content.start : content.end], hashlib.sha256).digest()
     mac_data = der.sequence(
         der.sequence(der.sequence(der.oid(_SHA256), der.null()), der.octet_string(digest)),
         der.octet_string(salt),
         der.integer(rounds),
     )
-    return der.sequence(pfx[version[0] : version[2]], pfx[auth_safe[0] : auth_safe[2]], mac_data)
+    return der.sequence(
+        pfx[version.offset : version.end], pfx[auth_safe.offset : auth_safe.end], mac_data
+    )
 
 
 def _pkcs12_mac_key(passphrase: bytes, salt: bytes, rounds: int) -> bytes:

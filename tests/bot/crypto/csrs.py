@@ -28,13 +28,14 @@ def data_file(name: str) -> bytes:
 # --- openssl command line ------------------------------------------------------------------
 
 
-def openssl(*args: str, cwd: Path, stdin: bytes | None = None) -> bytes:
-    """Run ``openssl`` in ``cwd``; return stdout, failing the test with stderr if it fails."""
+def openssl(*args: str, cwd: Path, stdin: bytes | None = None, with_stderr: bool = False) -> bytes:
+    """Run ``openssl`` in ``cwd``; return stdout (and stderr); fail the test if openssl fails."""
     done = subprocess.run(
         ["openssl", *args], cwd=cwd, input=stdin, capture_output=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout
+    # Some commands (pkcs12 -info) report on stderr.
+    return done.stdout + done.stderr if with_stderr else done.stdout
 
 
 def openssl_key(tmp: Path, kind: str) -> Path:
