@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -97,8 +98,26 @@ def _upload_bytes(environ: dict[str, Any], body: bytes) -> bytes:
 class Emulator(State):
     """The local Slack workspace, served over HTTP; use as a context manager in tests."""
 
-    def __init__(self, *, port: int = 0, host: str = "127.0.0.1", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        token: str = "xoxb-test-token",
+        signing_secret: str = "test-signing-secret",
+        team_id: str = "T0001",
+        bot_user_id: str = "UBOT",
+        trigger_ttl: float = 3.0,
+        clock: Callable[[], float] = time.time,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(
+            token=token,
+            signing_secret=signing_secret,
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            trigger_ttl=trigger_ttl,
+            clock=clock,
+        )
         self._host, self._port = host, port
         self._server: BackgroundServer | None = None
         self.api_url = ""

@@ -12,7 +12,7 @@ _STATEFUL: dict[str, tuple[str, str, str]] = {
     "plain_text_input": ("value", "initial_value", "text"),
     "email_text_input": ("value", "initial_value", "text"),
     "url_text_input": ("value", "initial_value", "text"),
-    "number_text_input": ("value", "initial_value", "text"),
+    "number_input": ("value", "initial_value", "text"),
     "static_select": ("selected_option", "initial_option", "option"),
     "external_select": ("selected_option", "initial_option", "option"),
     "radio_buttons": ("selected_option", "initial_option", "option"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -79,7 +80,7 @@ def build_app(client: WebClient, seen: list[dict[str, Any]]) -> App:
             view=order_modal(notify_on_close=body["text"] == "notify"),
         )
 
-    @app.view("new_order")
+    @app.view(re.compile("^(new_order|second)$"))
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         seen.append(body)
         values = view["state"]["values"]
@@ -87,8 +88,15 @@ def build_app(client: WebClient, seen: list[dict[str, Any]]) -> App:
         if "_" in domains:
             ack(response_action="errors", errors={"domains": "Underscores are not allowed."})
             return
-        if domains == "push":
-            ack(response_action="push", view={**order_modal(), "callback_id": "second"})
+        if domains in ("push", "update"):
+            ack(response_action=domains, view={**order_modal(), "callback_id": "second"})
+            return
+        if domains == "clear":
+            ack(response_action="clear")
+            return
+        if domains == "too long":
+            title = {"type": "plain_text", "text": "A title far too long for Slack"}
+            ack(response_action="update", view={**order_modal(), "title": title})
             return
         ack()
         product = values["product"]["v"]["selected_option"]["value"]
@@ -123,6 +131,11 @@ def build_app(client: WebClient, seen: list[dict[str, Any]]) -> App:
         seen.append(body)
         respond(replace_original=True, text=f"Approved {body['actions'][0]['value']}")
 
+    @app.action("refresh")
+    def refresh(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        seen.append(body)
+
     @app.event("app_home_opened")
     def home(event: dict[str, Any], client: WebClient) -> None:
         seen.append(event)
@@ -130,7 +143,18 @@ def build_app(client: WebClient, seen: list[dict[str, Any]]) -> App:
             user_id=event["user"],
             view={
                 "type": "home",
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Your orders"}}],
+                "blocks": [
+                    {
+                        "type": "section",
+                        "text": {"type": "mrkdwn", "text": "Your orders"},
+                        "accessory": {
+                            "type": "button",
+                            "action_id": "refresh",
+                            "value": "all",
+                            "text": {"type": "plain_text", "text": "Refresh"},
+                        },
+                    }
+                ],
             },
         )
 
@@ -239,6 +263,26 @@ def test_push_response_action_stacks_a_view(emulator: Emulator, slack: SlackSide
     assert [v["callback_id"] for v in emulator.view_stack("U1")] == ["new_order", "second"]
 
 
+def test_update_and_clear_response_actions(emulator: Emulator, slack: SlackSide) -> None:
+    slack.slash_command("U1", "new")
+    slack.submit_view("U1", {"domains": "push"})
+    slack.submit_view("U1", {"domains": "update"})
+    stack = emulator.view_stack("U1")
+    assert [v["callback_id"] for v in stack] == ["new_order", "second"]
+    slack.submit_view("U1", {"domains": "clear"})
+    assert emulator.current_view("U1") is None
+
+
+def test_invalid_view_in_an_ack_is_recorded_as_a_failed_response_action(
+    emulator: Emulator, slack: SlackSide
+) -> None:
+    slack.slash_command("U1", "new")
+    slack.submit_view("U1", {"domains": "too long"})
+    [call] = emulator.calls_to("response_action")
+    assert (call.ok, call.error) == (False, "invalid_arguments")
+    assert emulator.current_view("U1")["title"]["text"] == "New order"  # type: ignore[index]
+
+
 def test_close_sends_view_closed_only_when_asked(
     emulator: Emulator, slack: SlackSide, seen: list[dict[str, Any]]
 ) -> None:
@@ -267,9 +311,10 @@ def test_app_home_opened_publishes_home(
 ) -> None:
     assert slack.app_home_opened("U1").status == 200
     assert emulator.home_view("U1")["blocks"][0]["text"]["text"] == "Your orders"  # type: ignore[index]
-    first = seen[-1]
-    slack.app_home_opened("U1")
-    assert seen[-1]["event_ts"] and seen[-1] is not first
+    slack.click("U1", "refresh", source="home")
+    click = seen[-1]
+    assert click["container"]["type"] == "view" and click["view"]["type"] == "home"
+    assert click["actions"][0]["value"] == "all"
 
 
 def test_forged_and_stale_signatures_are_refused(
