@@ -38,4 +38,6 @@ def handle(side: SlackSide, action: str, form: dict[str, Any]) -> tuple[int, str
             response = side.app_home_opened(user_id)
     except (Error, ValueError) as exc:
         return 400, f"{exc}\n"
+    except OSError as exc:
+        return 502, f"The app at {side.request_url} did not answer: {exc}\n"
     return 200, f"app answered {response.status} {response.body}\n\n{render_state(side.emulator)}"

@@ -12,16 +12,15 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import hooks, limits
+from bot.emulator import hooks, modals
 from bot.emulator.model import ApiError, Call, Message
-from bot.emulator.state import MAX_VIEW_STACK, State
+from bot.emulator.state import State
 from bot.emulator.views import (
     action_payload,
     build_state_values,
     find_element,
     missing_required,
 )
-from bot.emulator.webapi import stored_view
 from bot.errors import ValidationError
 
 
@@ -167,7 +166,7 @@ class SlackSide:
             return self.emulator.add_user_file(user_id, filename=filename, content=content)
 
         view = {**view, "state": {"values": build_state_values(view, values, make_file=make_file)}}
-        self._replace_view(user_id, view)
+        modals.replace_open_view(self.emulator, user_id, view)
         # Like the Slack client: empty required inputs never reach the app.
         local_errors = missing_required(view, view["state"]["values"])
         if local_errors:
@@ -183,69 +182,15 @@ class SlackSide:
         }
         response = self._send_payload(payload)
         if response.status == 200:
-            self._apply_response_action(user_id, view, response)
+            modals.apply_ack(self.emulator, user_id, view, response.json() or {})
         return response
-
-    def _replace_view(self, user_id: str, view: dict[str, Any]) -> None:
-        with self.emulator.lock:
-            stack = self.emulator.stack(user_id)
-            for index, open_view in enumerate(stack):
-                if open_view["id"] == view.get("id"):
-                    stack[index] = view
-
-    def _apply_response_action(
-        self, user_id: str, view: dict[str, Any], response: Response
-    ) -> None:
-        ack = response.json() or {}
-        action = ack.get("response_action")
-        emulator = self.emulator
-        with emulator.lock:
-            stack = emulator.stack(user_id)
-            try:
-                if action == "errors":
-                    emulator.set_view_errors(user_id, dict(ack.get("errors") or {}))
-                elif action in ("update", "push"):
-                    new = limits.check_view(ack.get("view"), kind="modal")
-                    self._stack_view(user_id, stack, new, push=action == "push")
-                elif action == "clear":
-                    stack.clear()
-                elif stack and stack[-1]["id"] == view.get("id"):
-                    stack.pop()  # a plain ack closes the submitted view
-                if action != "errors":
-                    emulator.set_view_errors(user_id, {})
-            except ApiError as exc:
-                emulator.record(Call("response_action", ack, False, exc.code, time.time()))
-                return
-            emulator.record(Call("response_action", ack, True, None, time.time()))
-
-    def _stack_view(
-        self, user_id: str, stack: list[dict[str, Any]], new: dict[str, Any], *, push: bool
-    ) -> None:
-        emulator = self.emulator
-        top = stack[-1] if stack else None
-        if push and len(stack) >= MAX_VIEW_STACK:
-            raise ApiError("push_limit_reached")
-        view_id = emulator.new_id("V") if push or top is None else top["id"]
-        root = stack[0]["id"] if stack else None
-        previous = top["id"] if push and top else None
-        stored = stored_view(emulator, new, view_id=view_id, root=root, previous=previous)
-        if push or not stack:
-            stack.append(stored)
-        else:
-            stack[-1] = stored
 
     def close_view(self, user_id: str) -> Response:
         """Press Cancel/close; the app hears ``view_closed`` only if the view asked for it."""
         view = self.emulator.current_view(user_id)
         if view is None:
             raise ValidationError(f"{user_id} has no modal open to close")
-        with self.emulator.lock:
-            stack = self.emulator.stack(user_id)
-            cleared = bool(view.get("clear_on_close"))
-            if cleared:
-                stack.clear()
-            else:
-                stack.pop()
+        cleared = modals.close_top(self.emulator, user_id)
         if not view.get("notify_on_close"):
             return Response(0, "", sent=False)
         payload = {

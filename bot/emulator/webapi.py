@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.emulator import limits
+from bot.emulator import limits, viewapi
 from bot.emulator.model import ApiError, Call, Message, SharedFile
-from bot.emulator.state import MAX_VIEW_STACK, State
+from bot.emulator.state import State
 
 Method = Callable[[State, dict[str, Any]], dict[str, Any]]
 
@@ -30,7 +30,7 @@ def _decode(args: dict[str, Any]) -> dict[str, Any]:
     return decoded
 
 
-def _required(args: dict[str, Any], name: str) -> Any:
+def required(args: dict[str, Any], name: str) -> Any:
     value = args.get(name)
     if value in (None, ""):
         raise ApiError("invalid_arguments", f"[ERROR] missing required field: {name}")
@@ -91,7 +91,7 @@ def chat_post_ephemeral(state: State, args: dict[str, Any]) -> dict[str, Any]:
 def chat_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Replace a message's text and blocks in place."""
     channel = state.resolve_channel(args.get("channel"))
-    message = state.find_message(channel, _required(args, "ts"))
+    message = state.find_message(channel, required(args, "ts"))
     text = args.get("text", message.text) or ""
     blocks = args.get("blocks", message.blocks)
     limits.check_message(text=text, blocks=blocks)
@@ -108,7 +108,7 @@ def chat_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
 def chat_delete(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Delete a message the bot posted."""
     channel = state.resolve_channel(args.get("channel"))
-    message = state.find_message(channel, _required(args, "ts"))
+    message = state.find_message(channel, required(args, "ts"))
     message.deleted = True
     return {"channel": channel, "ts": message.ts}
 
@@ -163,101 +163,10 @@ def users_info(state: State, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def stored_view(
-    state: State, view: dict[str, Any], *, view_id: str, root: str | None, previous: str | None
-) -> dict[str, Any]:
-    """The view as Slack stores and returns it: ids, hash, empty state added."""
-    stored = {
-        "private_metadata": "",
-        "callback_id": "",
-        "external_id": "",
-        "clear_on_close": False,
-        "notify_on_close": False,
-        **view,
-        "id": view_id,
-        "team_id": state.team_id,
-        "state": {"values": {}},
-        "hash": state.new_ts(),
-        "root_view_id": root or view_id,
-        "previous_view_id": previous,
-        "app_id": state.app_id,
-        "bot_id": state.bot_id,
-        "app_installed_team_id": state.team_id,
-    }
-    stored.setdefault("blocks", [])
-    return stored
-
-
-def views_open(state: State, args: dict[str, Any]) -> dict[str, Any]:
-    """Open a modal for the user a fresh trigger_id belongs to."""
-    view = limits.check_view(args.get("view"), kind="modal")
-    user_id = state.consume_trigger(args.get("trigger_id"))
-    stored = stored_view(state, view, view_id=state.new_id("V"), root=None, previous=None)
-    state.stack(user_id)[:] = [stored]
-    state.set_view_errors(user_id, {})
-    return {"view": stored}
-
-
-def views_push(state: State, args: dict[str, Any]) -> dict[str, Any]:
-    """Push a modal onto the user's stack (at most three deep)."""
-    view = limits.check_view(args.get("view"), kind="modal")
-    user_id = state.consume_trigger(args.get("trigger_id"))
-    stack = state.stack(user_id)
-    if not stack:
-        raise ApiError("invalid_arguments", "no modal is open to push onto; use views.open")
-    if len(stack) >= MAX_VIEW_STACK:
-        raise ApiError("push_limit_reached")
-    stored = stored_view(
-        state, view, view_id=state.new_id("V"), root=stack[0]["id"], previous=stack[-1]["id"]
-    )
-    stack.append(stored)
-    return {"view": stored}
-
-
-def views_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
-    """Replace an open modal (or home tab) identified by view_id or external_id."""
-    view_id, external_id = args.get("view_id"), args.get("external_id")
-    if not view_id and not external_id:
-        raise ApiError("invalid_arguments", "[ERROR] view_id or external_id is required")
-    user_id, index = state.find_view(view_id=view_id, external_id=external_id)
-    old = state.homes()[user_id] if index < 0 else state.stack(user_id)[index]
-    view = args.get("view")
-    kind = view.get("type", "modal") if isinstance(view, dict) else "modal"
-    limits.check_view(view, kind=kind)
-    if args.get("hash") and args["hash"] != old["hash"]:
-        raise ApiError("hash_conflict")
-    assert isinstance(view, dict)
-    stored = stored_view(
-        state, view, view_id=old["id"], root=old["root_view_id"], previous=old["previous_view_id"]
-    )
-    # Slack keeps what the person typed in inputs whose block_id survives the update.
-    kept = {b.get("block_id") for b in stored["blocks"] if isinstance(b, dict)}
-    old_values = old.get("state", {}).get("values", {})
-    stored["state"]["values"] = {k: v for k, v in old_values.items() if k in kept}
-    if index < 0:
-        state.homes()[user_id] = stored
-    else:
-        state.stack(user_id)[index] = stored
-    return {"view": stored}
-
-
-def views_publish(state: State, args: dict[str, Any]) -> dict[str, Any]:
-    """Publish a user's App Home tab."""
-    user_id = str(args.get("user_id") or "")
-    state.user(user_id)
-    view = limits.check_view(args.get("view"), kind="home")
-    old = state.homes().get(user_id)
-    if old and args.get("hash") and args["hash"] != old["hash"]:
-        raise ApiError("hash_conflict")
-    view_id = old["id"] if old else state.new_id("V")
-    state.homes()[user_id] = stored_view(state, view, view_id=view_id, root=None, previous=None)
-    return {"view": state.homes()[user_id]}
-
-
 def files_get_upload_url(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Reserve a file id and hand out an upload URL on the emulator itself."""
-    filename = _required(args, "filename")
-    length = _required(args, "length")
+    filename = required(args, "filename")
+    length = required(args, "length")
     if not str(length).isdigit():
         raise ApiError("invalid_arguments", "[ERROR] length must be an integer")
     file = SharedFile(state.new_id("F"), filename, filename, b"", owner=state.bot_user_id)
@@ -267,7 +176,7 @@ def files_get_upload_url(state: State, args: dict[str, Any]) -> dict[str, Any]:
 
 def files_complete_upload(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Finish uploads: set titles and share the files to ``channel_id`` (or keep them private)."""
-    entries = _required(args, "files")
+    entries = required(args, "files")
     if not isinstance(entries, list) or not entries:
         raise ApiError("invalid_arguments", "[ERROR] files must be a non-empty JSON array")
     channels = [c for c in str(args.get("channels") or "").split(",") if c]
@@ -321,10 +230,10 @@ METHODS: dict[str, Method] = {
     "chat.delete": chat_delete,
     "conversations.open": conversations_open,
     "users.info": users_info,
-    "views.open": views_open,
-    "views.push": views_push,
-    "views.update": views_update,
-    "views.publish": views_publish,
+    "views.open": viewapi.views_open,
+    "views.push": viewapi.views_push,
+    "views.update": viewapi.views_update,
+    "views.publish": viewapi.views_publish,
     "files.getUploadURLExternal": files_get_upload_url,
     "files.completeUploadExternal": files_complete_upload,
     "files.info": files_info,

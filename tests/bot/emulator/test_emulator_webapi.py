@@ -362,3 +362,21 @@ def test_private_file_download_needs_the_bot_token(emulator: Emulator) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(file["url_private_download"])
     assert refused.value.code == 401
+
+
+def test_upload_url_accepts_multipart_too(emulator: Emulator, client: WebClient) -> None:
+    reserved = client.files_getUploadURLExternal(filename="key.pem", length=4)
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="key.pem"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\nKEY!\r\n--XyZ--\r\n"
+    )
+    request = urllib.request.Request(
+        reserved["upload_url"],
+        data=body,
+        headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 200
+    client.files_completeUploadExternal(files=[{"id": reserved["file_id"], "title": "Key"}])
+    [file] = emulator.files
+    assert (file.content, file.title, file.channels) == (b"KEY!", "Key", [])
