@@ -14,8 +14,12 @@ from slack_sdk.http_retry import (
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 import handlers
+from bot import crypto
 from bot.background import Background
+from bot.ca.factory import build_ca
 from bot.config import Settings
+from bot.crypto import Custody
+from bot.errors import ConfigError, CustodyError
 from bot.notify import Notifier
 from bot.services import Services
 from storage import db
@@ -45,13 +49,26 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         db.upgrade(engine)
     sessions = db.session_factory(engine)
     client = slack_client(settings)
+    custody = build_custody(settings)
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         notifier=Notifier(client, sessions),
         background=Background(),
+        custody=custody,
+        ca=build_ca(settings, sessions=sessions, custody=custody),
     )
+
+
+def build_custody(settings: Settings) -> Custody:
+    """Key custody under CERTDESK_MASTER_KEY, or a key file made (mode 0600) on first run."""
+    if settings.master_key:
+        try:
+            return Custody(crypto.parse_master_key(settings.master_key))
+        except CustodyError as exc:
+            raise ConfigError(str(exc)) from None
+    return Custody(crypto.load_or_create_key_file(settings.data_dir / "master.key"))
 
 
 @dataclass

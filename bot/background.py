@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -12,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 class Background:
-    """Runs callables after the ack; failures are logged with their traceback, never lost silently."""
+    """Runs callables after the ack; failures are logged with their traceback."""
 
     def __init__(self, workers: int = 4) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certdesk-bg")
@@ -29,8 +31,6 @@ class Background:
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until everything submitted so far (and what it submitted) has finished."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -38,10 +38,8 @@ class Background:
             if not pending:
                 return
             for future in pending:
-                try:
+                with contextlib.suppress(Exception):  # already logged in _run
                     future.result(timeout=max(0.0, deadline - time.monotonic()))
-                except Exception:  # noqa: BLE001 - already logged in _run
-                    pass
         raise TimeoutError("background work did not finish in time")
 
     def shutdown(self) -> None:

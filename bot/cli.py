@@ -79,7 +79,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
     serve(
-        settings, host=args.host, port=args.port, socket_mode=args.socket,
+        settings,
+        host=args.host,
+        port=args.port,
+        socket_mode=args.socket,
         scheduler=not args.no_scheduler,
     )
     return 0
@@ -90,8 +93,11 @@ def _emulator(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level="INFO")
     serve_forever(
-        host=args.host, port=args.port, token=args.token,
-        signing_secret=args.signing_secret, request_url=args.request_url,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        signing_secret=args.signing_secret,
+        request_url=args.request_url,
     )
     return 0
 

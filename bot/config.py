@@ -58,7 +58,9 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
+    def load(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = None
+    ) -> Settings:
         """Read settings from ``environ`` (default: the process environment and ./.env).
 
         Raises ConfigError naming the first bad variable and what it expects.
@@ -90,7 +92,9 @@ class Settings:
             "acme_email": env.get("CERTDESK_ACME_EMAIL"),
             "dns_resolver": _check("CERTDESK_DNS_RESOLVER", env, _host_port),
             "log_level": _check(
-                "LOG_LEVEL", env, lambda v: _one_of(("DEBUG", "INFO", "WARNING", "ERROR"))(v.upper())
+                "LOG_LEVEL",
+                env,
+                lambda v: _one_of(("DEBUG", "INFO", "WARNING", "ERROR"))(v.upper()),
             )
             or "INFO",
         }
@@ -124,7 +128,9 @@ class Settings:
         if not self.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required (the app's bot token, xoxb-…)")
         if socket_mode and not self.slack_app_token:
-            raise ConfigError("SLACK_APP_TOKEN: required for Socket Mode (an app-level token, xapp-…)")
+            raise ConfigError(
+                "SLACK_APP_TOKEN: required for Socket Mode (an app-level token, xapp-…)"
+            )
         if not socket_mode and not self.slack_signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET: required (Basic Information → Signing Secret)")
 

@@ -49,14 +49,15 @@ class Notifier:
         )
         return str(response["ts"])
 
-    def upload_to_dm(self, user_id: str, *, filename: str, content: bytes, title: str) -> tuple[str, str]:
+    def upload_to_dm(
+        self, user_id: str, *, filename: str, content: bytes, title: str
+    ) -> tuple[str, str]:
         """Upload a file privately into the user's DM; return (channel id, file id)."""
         channel = self.dm_channel(user_id)
         response = self.client.files_upload_v2(
             channel=channel, filename=filename, content=content, title=title
         )
-        file_id = response.get("file", {}).get("id") or response["files"][0]["id"]
-        return channel, str(file_id)
+        return channel, str(response["files"][0]["id"])
 
     def delete_file(self, file_id: str) -> None:
         """Delete a file certdesk uploaded."""

@@ -3,14 +3,63 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from waitress import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from bot import app as application
+from bot.app import Certdesk
 from bot.config import Settings
 from bot.web import make_wsgi_app
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HttpServer:
+    """certdesk's WSGI app served by waitress on a thread (the demo and tests use this too)."""
+
+    certdesk: Certdesk
+    server: BaseWSGIServer | MultiSocketServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:3000."""
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def stop(self) -> None:
+        """Stop serving and finish background work."""
+        # Close from the server's own loop thread: closing under a running select() fails.
+        self.server.trigger.pull_trigger(self.server.close)
+        self.thread.join(timeout=5)
+        self.certdesk.services.background.shutdown()
+
+
+def pages(certdesk: Certdesk) -> dict[str, Callable[[str], tuple[int, str]]]:
+    """Pages certdesk serves besides Slack's request URL (the simulated CA's verify links)."""
+    confirm: Any = getattr(certdesk.services.ca, "confirm", None)
+    if confirm is None:
+        return {}
+
+    def verify(token: str) -> tuple[int, str]:
+        ok, sentence = confirm(token)
+        return (200 if ok else 410), sentence
+
+    return {"/sim-ca/verify/": verify}
+
+
+def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
+    """Serve certdesk over HTTP with waitress on a background thread."""
+    wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=pages(certdesk))
+    server = create_server(wsgi, host=host, port=port, threads=8)
+    thread = threading.Thread(target=server.run, name="certdesk-http", daemon=True)
+    thread.start()
+    return HttpServer(certdesk=certdesk, server=server, thread=thread)
 
 
 def serve(
@@ -24,7 +73,7 @@ def serve(
         logger.info("certdesk: Socket Mode")
         SocketModeHandler(certdesk.app, settings.slack_app_token).start()
         return
-    wsgi = make_wsgi_app(certdesk.app, certdesk.services)
+    wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=pages(certdesk))
     server = create_server(wsgi, host=host, port=port, threads=8)
     logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
     try:

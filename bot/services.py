@@ -12,6 +12,8 @@ from bot.background import Background
 from bot.config import Settings
 
 if TYPE_CHECKING:
+    from bot.ca.base import CABackend
+    from bot.crypto import Custody
     from bot.notify import Notifier
 
 
@@ -24,6 +26,8 @@ class Services:
     sessions: sessionmaker[Session]
     notifier: Notifier
     background: Background
+    custody: Custody
+    ca: CABackend
     extras: dict[str, object] = field(default_factory=dict)
 
     def is_admin(self, user_id: str) -> bool:

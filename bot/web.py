@@ -42,12 +42,14 @@ def make_wsgi_app(
 
 
 def _health(services: Services, start_response: StartResponse) -> Iterable[bytes]:
+    body: dict[str, object]
     try:
         with services.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        status, body = "200 OK", {"ok": True}
+        status, body = "200 OK", {"ok": True, "database": "ok"}
     except Exception as exc:  # noqa: BLE001 - the health check reports, it does not raise
-        status, body = "503 Service Unavailable", {"ok": False, "database": type(exc).__name__}
+        status = "503 Service Unavailable"
+        body = {"ok": False, "database": type(exc).__name__}
     start_response(status, [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]
 
@@ -57,8 +59,9 @@ _STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 410: "41
 
 def _page(start_response: StartResponse, status: int, message: str) -> Iterable[bytes]:
     body = (
-        "<!doctype html><meta charset=utf-8><title>certdesk</title>"
-        f"<p>{html.escape(message)}</p>"
+        f"<!doctype html><meta charset=utf-8><title>certdesk</title><p>{html.escape(message)}</p>"
     ).encode()
-    start_response(_STATUS.get(status, f"{status} Error"), [("Content-Type", "text/html; charset=utf-8")])
+    start_response(
+        _STATUS.get(status, f"{status} Error"), [("Content-Type", "text/html; charset=utf-8")]
+    )
     return [body]

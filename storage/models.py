@@ -155,9 +155,7 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        ForeignKey("orders.id", ondelete="CASCADE"), unique=True
-    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(32))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from support.postgres import postgres_cluster
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from support.postgres import postgres_cluster  # noqa: E402
-
-from storage import db  # noqa: E402
+from storage import db
 
 pytest_plugins = ["support.app_fixtures"]
 

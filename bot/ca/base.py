@@ -42,6 +42,7 @@ class Submission:
     applicant_email: str
     applicant_phone: str
     organization: Organization | None = None
+    validity_days: int = 90
 
 
 @dataclass(frozen=True)

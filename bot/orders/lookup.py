@@ -14,7 +14,12 @@ from storage.models import Order
 
 
 def load(
-    session: Session, services: Services, order_id: int, *, user_id: str, need: Need,
+    session: Session,
+    services: Services,
+    order_id: int,
+    *,
+    user_id: str,
+    need: Need,
     for_update: bool = False,
 ) -> Order:
     """Load an order inside the caller's transaction, checking the user may ``need`` it."""

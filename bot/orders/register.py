@@ -10,7 +10,11 @@ from storage.models import Order
 
 
 def register_order(
-    services: Services, *, team_id: str, user_id: str, purchase: Purchase,
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    purchase: Purchase,
     renewed_from_id: int | None = None,
 ) -> Order:
     """Create an order in state `purchased` for what ``user_id`` bought."""

@@ -17,7 +17,7 @@ from bot.views.common import section, to_dicts
 from bot.views.new_order import new_order_modal
 from handlers.replies import guarded
 
-#: Subcommands that take an order ID, added by other handler modules: name -> handler(ctx, order_id).
+#: Subcommands taking an order ID, added by other handler modules: name -> handler.
 ORDER_SUBCOMMANDS: dict[str, Callable[..., None]] = {}
 
 
@@ -45,7 +45,9 @@ def register(app: App, services: Services) -> None:
                 ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "status" or word in ORDER_SUBCOMMANDS:
                 if not rest.strip():
-                    raise Error(f"Which order? Try `/cert {word} CD-0042`; `/cert list` shows yours.")
+                    raise Error(
+                        f"Which order? Try `/cert {word} CD-0042`; `/cert list` shows yours."
+                    )
                 order_id = parse_ref(rest)
                 if word == "status":
                     show_status(ack, order_id, user_id=user_id)

@@ -75,16 +75,22 @@ def test_serving_needs_slack_credentials() -> None:
         Settings.load({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=True)
 
 
-def test_env_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_file_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("CERTDESK_CA=acme\nCERTDESK_ACME_DIRECTORY=https://acme.test/dir\nCERTDESK_ADMINS=UFILE\n")
+    env_file.write_text(
+        "CERTDESK_CA=acme\nCERTDESK_ACME_DIRECTORY=https://acme.test/dir\nCERTDESK_ADMINS=UFILE\n"
+    )
     monkeypatch.setenv("CERTDESK_ADMINS", "UENV")
     settings = Settings.load(env_file=env_file)
     assert settings.ca == "acme"
     assert settings.admins == {"UENV"}
 
 
-def test_cli_prints_one_line_for_bad_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_one_line_for_bad_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bot.cli import main
 
     monkeypatch.chdir(tmp_path)

@@ -16,8 +16,13 @@ from storage.models import Base, Contact, Order, OrderDomain, Watcher
 
 def _order(**overrides: object) -> Order:
     values: dict[str, object] = dict(
-        team_id="T1", requester_id="U1", product="dv", domain_type="multi", domain_count=2,
-        validity_days=200, state=workflow.State.PURCHASED,
+        team_id="T1",
+        requester_id="U1",
+        product="dv",
+        domain_type="multi",
+        domain_count=2,
+        validity_days=200,
+        state=workflow.State.PURCHASED,
     )
     values.update(overrides)
     return Order(**values)

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-BIN_DIRS = [Path(p) for p in ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")]
+BIN_DIRS = [
+    Path(p)
+    for p in (
+        "/usr/lib/postgresql/17/bin",
+        "/usr/lib/postgresql/16/bin",
+        "/usr/lib/postgresql/15/bin",
+    )
+]
 
 
 def find_bin() -> Path | None:
@@ -44,19 +51,51 @@ def postgres_cluster() -> Iterator[str]:
     data, port = root / "data", free_port()
     try:
         subprocess.run(
-            [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "certdesk",
-             "--auth=trust", "-E", "UTF8", "--no-sync"],
-            check=True, capture_output=True,
+            [
+                *as_user,
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "certdesk",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-             "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-            check=True, capture_output=True,
+            [
+                *as_user,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(root / "log"),
+                "-o",
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
-            [*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-             "-U", "certdesk", "certdesk"],
-            check=True, capture_output=True,
+            [
+                *as_user,
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "certdesk",
+                "certdesk",
+            ],
+            check=True,
+            capture_output=True,
         )
         yield f"postgresql+psycopg://certdesk@127.0.0.1:{port}/certdesk"
     finally:

@@ -1,0 +1,29 @@
+"""Pick and build the CA backend named by CERTDESK_CA."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.ca.base import CABackend
+from bot.config import Settings
+from bot.crypto import Custody
+from storage.ca_state import DatabaseStateStore
+
+
+def build_ca(settings: Settings, *, sessions: sessionmaker[Session], custody: Custody) -> CABackend:
+    """The configured backend, keeping its state in the database."""
+    if settings.ca == "simulated":
+        from bot.ca.simulated import SimulatedCA
+
+        return SimulatedCA(
+            data_dir=settings.data_dir,
+            public_url=settings.public_url,
+            store=DatabaseStateStore(sessions, "simulated"),
+            review_delay=settings.sim_review_delay,
+            verification_window=settings.verification_window,
+        )
+    if settings.ca == "acme":
+        from bot.ca.acme_setup import build_acme
+
+        return build_acme(settings, sessions=sessions, custody=custody)
+    raise ValueError(f"unknown CA backend {settings.ca!r}")

@@ -1,0 +1,185 @@
+"""Completing an order's information: drafts, checks, saving, and submitting for review."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import workflow
+from bot.access import Need
+from bot.application import Application, check_application
+from bot.ca.base import Organization as OrgDetails
+from bot.errors import FieldErrors, IllegalTransition
+from bot.orders.lookup import load
+from bot.services import Services
+from storage import queries
+from storage.models import Contact, Draft, Order, OrderDomain, Organization, format_ref, utcnow
+
+#: Draft values worth keeping: strings typed or chosen, never file contents.
+_MAX_DRAFT_VALUE = 10_000
+
+
+@dataclass(frozen=True)
+class Editing:
+    """What the Complete modal needs: the order, the values to prefill, saved organizations."""
+
+    order: Order
+    values: dict[str, Any]
+    saved_orgs: Sequence[Organization]
+
+
+def open_for_editing(services: Services, order_id: int, *, user_id: str) -> Editing:
+    """The order and its latest values, if the user may edit it now."""
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+        _require_editable(order)
+        draft = session.get(Draft, order_id)
+        values = dict(draft.data) if draft else values_from_order(order)
+        orgs = queries.organizations_of(session, order.team_id)
+        return Editing(order=order, values=values, saved_orgs=orgs)
+
+
+def values_from_order(order: Order) -> dict[str, Any]:
+    """The modal's values as last saved on the order (for revising or renewing)."""
+    values: dict[str, Any] = {
+        "domains": "\n".join(d.display for d in order.domains),
+        "csr_method": order.csr_method or "system",
+        "key_algorithm": order.key_algorithm,
+    }
+    if order.applicant:
+        values |= {
+            "applicant_name": order.applicant.name,
+            "applicant_email": order.applicant.email,
+            "applicant_phone": order.applicant.phone,
+        }
+    if order.organization_id:
+        values["saved_org"] = str(order.organization_id)
+    if order.csr_method == "upload" and order.csr_pem:
+        values["csr_text"] = order.csr_pem
+    return values
+
+
+def save_draft(services: Services, order_id: int, *, user_id: str, raw: Mapping[str, Any]) -> None:
+    """Keep what the person typed, valid or not, so the modal reopens with it."""
+    data = {
+        k: v
+        for k, v in raw.items()
+        if isinstance(v, str | None) and (v is None or len(v) <= _MAX_DRAFT_VALUE)
+    }
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+        _require_editable(order)
+        draft = session.get(Draft, order_id) or Draft(order_id=order_id, updated_by=user_id)
+        draft.data, draft.updated_by = data, user_id
+        session.add(draft)
+
+
+def check_and_save(
+    services: Services, order_id: int, *, user_id: str, raw: Mapping[str, Any]
+) -> tuple[Order, Application]:
+    """Save the draft, check it, and write a valid application onto the order.
+
+    Raises FieldErrors (keyed by field) when anything is wrong; the draft is kept either way.
+    """
+    save_draft(services, order_id, user_id=user_id, raw=raw)
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
+        saved = {o.id: _details(o) for o in queries.organizations_of(session, order.team_id)}
+        application = check_application(
+            raw,
+            product=order.product,
+            domain_type=order.domain_type,
+            domain_count=order.domain_count,
+            saved_orgs=saved,
+        )
+        _apply(session, order, application, user_id=user_id)
+        session.flush()
+        fresh = queries.get_order(session, order_id)
+        assert fresh is not None
+        return fresh, application
+
+
+def submit(services: Services, order_id: int, *, user_id: str) -> Order:
+    """Move a completed order to `submitted`; the CA is contacted after the ack."""
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
+        if not order.domains or order.applicant is None or not order.csr_method:
+            raise FieldErrors({"domains": "Complete the information before submitting."})
+        event = (
+            workflow.Event.RESUBMIT
+            if order.state == workflow.State.FAILED
+            else workflow.Event.SUBMIT
+        )
+        order.state = workflow.next_state(order.state, event)
+        order.submitted_at = utcnow()
+        order.failure_reason = None
+        order.ca_ref = None
+        order.next_poll_at = utcnow()
+        order.poll_failures = 0
+        if order.csr_method == "system":
+            order.csr_pem = None  # a fresh key and CSR are made for every submission
+        queries.record(session, order_id=order.id, actor=user_id, action=event.value)
+        session.flush()
+        fresh = queries.get_order(session, order_id)
+        assert fresh is not None
+        return fresh
+
+
+def _require_editable(order: Order) -> None:
+    if order.state not in workflow.EDITABLE:
+        raise IllegalTransition(
+            f"{format_ref(order.id)} is {workflow.describe(order.state)}; its information "
+            "can only be changed before it is submitted or after the CA turned it down."
+        )
+
+
+def _details(org: Organization) -> OrgDetails:
+    return OrgDetails(
+        legal_name=org.legal_name,
+        country=org.country,
+        state=org.state,
+        city=org.city,
+        street=org.street,
+        postal_code=org.postal_code,
+        phone=org.phone,
+    )
+
+
+def _apply(session: Session, order: Order, application: Application, *, user_id: str) -> None:
+    _require_editable(order)
+    before = values_from_order(order)
+    order.domains.clear()
+    session.flush()  # the unique (order, name) constraint must see the old rows gone
+    order.domains.extend(
+        OrderDomain(position=i, name=d.ascii, display=d.display)
+        for i, d in enumerate(application.domains)
+    )
+    applicant = application.applicant
+    if order.applicant is None:
+        order.applicant = Contact(name=applicant.name, email=applicant.email, phone=applicant.phone)
+    else:
+        order.applicant.name = applicant.name
+        order.applicant.email = applicant.email
+        order.applicant.phone = applicant.phone
+    if application.organization is None:
+        order.organization_id = None
+    elif application.saved_org_id is not None:
+        order.organization_id = application.saved_org_id
+    else:
+        org = Organization(
+            team_id=order.team_id, created_by=user_id, **vars(application.organization)
+        )
+        session.add(org)
+        session.flush()
+        order.organization_id = org.id
+    order.csr_method = application.csr_method
+    order.key_algorithm = application.key_algorithm
+    order.csr_pem = application.csr_pem.decode() if application.csr_pem else None
+    after = values_from_order(order)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    queries.record(
+        session, order_id=order.id, actor=user_id, action="application_saved", changed=changed
+    )

@@ -1,0 +1,47 @@
+"""What happens when the CA decides: failure (with the reason) and the notices that follow."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock
+
+from bot import workflow
+from bot.services import Services
+from bot.views import ids
+from bot.views.common import button, section
+from storage import queries
+
+
+def fail_order(services: Services, order_id: int, *, reason: str, actor: str) -> None:
+    """Move the order to `failed` with ``reason`` and tell the requester how to go on."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id, for_update=True)
+        if order is None or order.state == workflow.State.FAILED:
+            return
+        order.state = workflow.next_state(order.state, workflow.Event.FAIL)
+        order.failure_reason = reason
+        order.next_poll_at = None
+        queries.record(session, order_id=order_id, actor=actor, action="failed", reason=reason)
+        ref, requester = order.ref, order.requester_id
+        watchers = [w.user_id for w in order.watchers]
+    text = f"{ref} failed: {reason}"
+    blocks = [
+        section(f":x: *{ref}* did not pass the CA's review.\n*Why:* {reason}"),
+        section("Fix what the reason names and submit again — everything you entered is kept."),
+        ActionsBlock(
+            elements=[
+                button("Revise and resubmit", ids.REVISE, str(order_id), style="primary"),
+                button("Details", ids.SHOW_STATUS, str(order_id)),
+            ]
+        ),
+    ]
+    services.notifier.dm(requester, text=text, blocks=blocks)
+    for watcher in watchers:
+        services.notifier.dm(watcher, text=f"{text} (you watch this order)")
+    notify_channel(services, f"{ref} failed review: {reason}")
+
+
+def notify_channel(services: Services, text: str) -> None:
+    """Post a status change (never a secret) to CERTDESK_NOTIFY_CHANNEL, if configured."""
+    channel = services.settings.notify_channel
+    if channel:
+        services.notifier.post(channel, text=text)

@@ -1,0 +1,146 @@
+"""Sending a submitted order to the CA: make the key and CSR if certdesk owns them, then submit."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot import crypto, workflow
+from bot.ca.base import Organization as OrgDetails
+from bot.ca.base import Submission
+from bot.errors import CAError, PreflightError
+from bot.services import Services
+from storage import queries
+from storage.models import Order, PrivateKey, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: How long to wait before trying a CA that was unreachable, by consecutive failures.
+RETRY_BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+
+
+def key_context(order_id: int) -> bytes:
+    """Authenticated data binding a sealed key to its order."""
+    return f"order:{order_id}:private-key".encode()
+
+
+def send_to_ca(services: Services, order_id: int) -> str | None:
+    """Submit the order to the CA once; return the CA's reference, or None if not sent now.
+
+    Safe to call again: an order already sent, or no longer submitted, is left alone.
+    A CA outage schedules a retry; a refusal fails the order with the CA's reason.
+    """
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        if order is None or order.state != workflow.State.SUBMITTED or order.ca_ref:
+            return None
+        needs_key = order.csr_method == "system" and not order.csr_pem
+        algorithm, names = order.key_algorithm or "rsa2048", [d.name for d in order.domains]
+        organization = _org_details(order)
+    if needs_key:
+        _make_key_and_csr(services, order_id, algorithm=algorithm, names=names, org=organization)
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None and order.applicant is not None and order.csr_pem
+        submission = Submission(
+            order_ref=order.ref,
+            product=order.product,
+            domains=tuple(d.name for d in order.domains),
+            csr_pem=order.csr_pem.encode(),
+            applicant_name=order.applicant.name,
+            applicant_email=order.applicant.email,
+            applicant_phone=order.applicant.phone,
+            organization=organization,
+            validity_days=order.validity_days,
+        )
+        requester = order.requester_id
+    try:
+        preflight = services.extras.get("preflight")
+        if callable(preflight):
+            preflight(submission)
+        ca_ref = services.ca.submit(submission)
+    except (CAError, PreflightError) as exc:
+        if isinstance(exc, CAError) and exc.retryable:
+            _retry_later(services, order_id, str(exc))
+            return None
+        from bot.orders.outcomes import fail_order
+
+        fail_order(services, order_id, reason=str(exc), actor="ca")
+        return None
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id, for_update=True)
+        assert order is not None
+        order.ca_name, order.ca_ref = services.ca.name, ca_ref
+        order.next_poll_at, order.poll_failures = utcnow(), 0
+        queries.record(
+            session,
+            order_id=order_id,
+            actor="system",
+            action="sent_to_ca",
+            ca=services.ca.name,
+            ca_ref=ca_ref,
+        )
+    from bot.orders.delivery import announce_submission
+
+    announce_submission(services, order_id, requester=requester)
+    return ca_ref
+
+
+def _org_details(order: Order) -> OrgDetails | None:
+    org = order.organization
+    if org is None or order.product == "dv":
+        return None
+    return OrgDetails(
+        legal_name=org.legal_name,
+        country=org.country,
+        state=org.state,
+        city=org.city,
+        street=org.street,
+        postal_code=org.postal_code,
+        phone=org.phone,
+    )
+
+
+def _make_key_and_csr(
+    services: Services, order_id: int, *, algorithm: str, names: list[str], org: OrgDetails | None
+) -> None:
+    # Key generation (RSA-4096 takes up to a second) happens outside any transaction.
+    key_pem = crypto.generate_key(algorithm)
+    csr_pem = crypto.make_csr(key_pem, names, organization=org)
+    sealed = services.custody.seal(key_pem, context=key_context(order_id))
+    del key_pem
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id, for_update=True)
+        assert order is not None
+        stored = session.get(PrivateKey, order_id) or PrivateKey(order_id=order_id)
+        stored.algorithm, stored.key_id = algorithm, sealed.key_id
+        stored.nonce, stored.ciphertext = sealed.nonce, sealed.ciphertext
+        stored.created_at, stored.purged_at = utcnow(), None
+        session.add(stored)
+        order.csr_pem = csr_pem.decode()
+        queries.record(
+            session,
+            order_id=order_id,
+            actor="system",
+            action="key_generated",
+            algorithm=algorithm,
+            key_id=sealed.key_id,
+        )
+
+
+def _retry_later(services: Services, order_id: int, problem: str) -> None:
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id, for_update=True)
+        assert order is not None
+        delay = RETRY_BACKOFF[min(order.poll_failures, len(RETRY_BACKOFF) - 1)]
+        order.poll_failures += 1
+        order.next_poll_at = utcnow() + delay
+        queries.record(
+            session,
+            order_id=order_id,
+            actor="system",
+            action="ca_unreachable",
+            problem=problem[:500],
+            retry_in_seconds=int(delay.total_seconds()),
+        )
+    logger.warning("CA unreachable for order %s; retrying in %s", order_id, delay)

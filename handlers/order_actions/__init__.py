@@ -1,0 +1,35 @@
+"""Buttons on order messages that show or change one order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.access import Need
+from bot.orders import lookup
+from bot.services import Services
+from bot.views import ids, orders
+from handlers.replies import guarded
+
+
+def register(app: App, services: Services) -> None:
+    """Listen for the order buttons."""
+
+    @app.action(ids.SHOW_STATUS)
+    def show_status(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def tell(text: str) -> None:
+            services.background.submit(services.notifier.dm, user_id, text=text)
+
+        def run() -> None:
+            order = lookup.order_for(
+                services, int(action["value"]), user_id=user_id, need=Need.VIEW
+            )
+            can_act = user_id == order.requester_id or services.is_admin(user_id)
+            text, blocks = orders.order_status(order, can_act=can_act)
+            services.background.submit(services.notifier.dm, user_id, text=text, blocks=blocks)
+
+        guarded(tell, run)
