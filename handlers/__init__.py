@@ -9,10 +9,27 @@ from bot.services import Services
 
 def register_all(app: App, services: Services) -> None:
     """Register every surface's listeners."""
-    from handlers import commands, complete, errors, new_order, order_actions
+    from handlers import (
+        commands,
+        complete,
+        errors,
+        home,
+        keys,
+        new_order,
+        order_actions,
+        verification,
+        watchers,
+    )
 
-    errors.register(app, services)
-    commands.register(app, services)
-    new_order.register(app, services)
-    complete.register(app, services)
-    order_actions.register(app, services)
+    for surface in (
+        errors,
+        commands,
+        new_order,
+        complete,
+        order_actions,
+        home,
+        watchers,
+        keys,
+        verification,
+    ):
+        surface.register(app, services)

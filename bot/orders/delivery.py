@@ -6,11 +6,12 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock
 
+from bot.orders.notices import tell_people
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import button, context, section
 from storage import queries
-from storage.models import DeliveredFile, format_ref
+from storage.models import DeliveredFile
 
 
 def upload_private(
@@ -57,7 +58,6 @@ def announce_submission(services: Services, order_id: int, *, requester: str) ->
         order = queries.get_order(session, order_id)
         assert order is not None and order.applicant is not None
         csr, mailbox, ref = order.csr_pem or "", order.applicant.email, order.ref
-        watchers = [w.user_id for w in order.watchers]
     text = f"{ref} was submitted to the CA for review. Watch {mailbox} for its email."
     blocks = [
         section(
@@ -72,7 +72,13 @@ def announce_submission(services: Services, order_id: int, *, requester: str) ->
         ),
         ActionsBlock(elements=[button("Details", ids.SHOW_STATUS, str(order_id))]),
     ]
-    services.notifier.dm(requester, text=text, blocks=blocks)
+    tell_people(
+        services,
+        order_id,
+        text=text,
+        blocks=blocks,
+        channel_text=f"{ref} was submitted to the CA for review.",
+    )
     upload_private(
         services,
         order_id,
@@ -82,5 +88,3 @@ def announce_submission(services: Services, order_id: int, *, requester: str) ->
         content=csr.encode(),
         title=f"{ref} CSR",
     )
-    for watcher in watchers:
-        services.notifier.dm(watcher, text=f"{format_ref(order_id)} (which you watch): {text}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
+from bot.orders.notices import tell_people
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import button, section
@@ -21,8 +22,7 @@ def fail_order(services: Services, order_id: int, *, reason: str, actor: str) ->
         order.failure_reason = reason
         order.next_poll_at = None
         queries.record(session, order_id=order_id, actor=actor, action="failed", reason=reason)
-        ref, requester = order.ref, order.requester_id
-        watchers = [w.user_id for w in order.watchers]
+        ref = order.ref
     text = f"{ref} failed: {reason}"
     blocks = [
         section(f":x: *{ref}* did not pass the CA's review.\n*Why:* {reason}"),
@@ -34,14 +34,6 @@ def fail_order(services: Services, order_id: int, *, reason: str, actor: str) ->
             ]
         ),
     ]
-    services.notifier.dm(requester, text=text, blocks=blocks)
-    for watcher in watchers:
-        services.notifier.dm(watcher, text=f"{text} (you watch this order)")
-    notify_channel(services, f"{ref} failed review: {reason}")
-
-
-def notify_channel(services: Services, text: str) -> None:
-    """Post a status change (never a secret) to CERTDESK_NOTIFY_CHANNEL, if configured."""
-    channel = services.settings.notify_channel
-    if channel:
-        services.notifier.post(channel, text=text)
+    tell_people(
+        services, order_id, text=text, blocks=blocks, channel_text=f"{ref} failed review: {reason}"
+    )
