@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,11 @@ class Narrator:
         print(_indent(render_view(view, errors=self.emulator.view_errors(user))))
         return view
 
-    def submit(self, user: str, values: dict[str, object]) -> Response:
+    def submit(self, user: str, values: Mapping[str, object]) -> Response:
         shown = {k: v for k, v in values.items() if v}
         if shown:
             print(f"\n{NAMES[user]} fills in and submits: {shown}")
-        response = self.slack.submit_view(user, values)
+        response = self.slack.submit_view(user, dict(values))
         body = response.json() or {}
         if body.get("response_action") == "errors":
             print(f"\n  certdesk answers with field errors — {NAMES[user]}'s typing is kept:")
