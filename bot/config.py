@@ -38,6 +38,8 @@ class Settings:
     notify_channel: str | None = None
     public_url: str = "http://localhost:3000"
     poll_interval: timedelta = timedelta(minutes=5)
+    #: How often the reminder, expiry and clean-up jobs run.
+    tick: timedelta = timedelta(minutes=1)
     reminder_schedule: tuple[timedelta, ...] = (
         timedelta(hours=1),
         timedelta(hours=4),
@@ -54,6 +56,7 @@ class Settings:
     acme_ca_bundle: str | None = None
     acme_challenge: str = "dns-01"
     acme_email: str | None = None
+    acme_caa_identities: tuple[str, ...] = ()
     dns_resolver: str | None = None
     log_level: str = "INFO"
 
@@ -90,6 +93,9 @@ class Settings:
             "acme_challenge": _check("CERTDESK_ACME_CHALLENGE", env, _one_of(ACME_CHALLENGES))
             or "dns-01",
             "acme_email": env.get("CERTDESK_ACME_EMAIL"),
+            "acme_caa_identities": tuple(
+                _list(env.get("CERTDESK_ACME_CAA_IDENTITIES", "").lower())
+            ),
             "dns_resolver": _check("CERTDESK_DNS_RESOLVER", env, _host_port),
             "log_level": _check(
                 "LOG_LEVEL",
@@ -100,6 +106,7 @@ class Settings:
         }
         durations = {
             "poll_interval": "CERTDESK_POLL_INTERVAL",
+            "tick": "CERTDESK_TICK",
             "verification_window": "CERTDESK_VERIFICATION_WINDOW",
             "escalate_after": "CERTDESK_ESCALATE_AFTER",
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",

@@ -9,6 +9,7 @@ from bot import crypto, workflow
 from bot.ca.base import Organization as OrgDetails
 from bot.ca.base import Submission
 from bot.errors import CAError, PreflightError
+from bot.preflight import check_before_submit
 from bot.services import Services
 from storage import queries
 from storage.models import Order, PrivateKey, utcnow
@@ -55,9 +56,8 @@ def send_to_ca(services: Services, order_id: int) -> str | None:
         )
         requester = order.requester_id
     try:
-        preflight = services.extras.get("preflight")
-        if callable(preflight):
-            preflight(submission)
+        # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
+        check_before_submit(services, submission)
         ca_ref = services.ca.submit(submission)
     except (CAError, PreflightError) as exc:
         if isinstance(exc, CAError) and exc.retryable:
