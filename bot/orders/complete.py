@@ -87,7 +87,9 @@ def check_and_save(
     save_draft(services, order_id, user_id=user_id, raw=raw)
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
-        saved = {o.id: _details(o) for o in queries.organizations_of(session, order.team_id)}
+        saved = {
+            o.id: organization_details(o) for o in queries.organizations_of(session, order.team_id)
+        }
         application = check_application(
             raw,
             product=order.product,
@@ -136,7 +138,8 @@ def _require_editable(order: Order) -> None:
         )
 
 
-def _details(org: Organization) -> OrgDetails:
+def organization_details(org: Organization) -> OrgDetails:
+    """A saved organization as the CA backends see it."""
     return OrgDetails(
         legal_name=org.legal_name,
         country=org.country,

@@ -9,6 +9,7 @@ from bot import crypto, workflow
 from bot.ca.base import Organization as OrgDetails
 from bot.ca.base import Submission
 from bot.errors import CAError, PreflightError
+from bot.orders.complete import organization_details
 from bot.preflight import check_before_submit
 from bot.services import Services
 from storage import queries
@@ -87,18 +88,9 @@ def send_to_ca(services: Services, order_id: int) -> str | None:
 
 
 def _org_details(order: Order) -> OrgDetails | None:
-    org = order.organization
-    if org is None or order.product == "dv":
+    if order.organization is None or order.product == "dv":
         return None
-    return OrgDetails(
-        legal_name=org.legal_name,
-        country=org.country,
-        state=org.state,
-        city=org.city,
-        street=org.street,
-        postal_code=org.postal_code,
-        phone=org.phone,
-    )
+    return organization_details(order.organization)
 
 
 def _make_key_and_csr(
