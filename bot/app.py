@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.crypto import Custody
 from bot.errors import ConfigError, CustodyError
 from bot.notify import Notifier
+from bot.orders.home import refresh_home
 from bot.services import Services
 from storage import db
 
@@ -92,6 +93,8 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         process_before_response=True,
         token_verification_enabled=verify_token,
     )
+    # bot.orders.notices refreshes the Home tab of everyone it tells through this hook.
+    services.extras.setdefault("refresh_home", refresh_home)
     handlers.register_all(app, services)
     return app
 

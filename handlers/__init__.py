@@ -10,6 +10,7 @@ from bot.services import Services
 def register_all(app: App, services: Services) -> None:
     """Register every surface's listeners."""
     from handlers import (
+        cancel,
         commands,
         complete,
         errors,
@@ -17,6 +18,7 @@ def register_all(app: App, services: Services) -> None:
         keys,
         new_order,
         order_actions,
+        revoke,
         verification,
         watchers,
     )
@@ -29,7 +31,9 @@ def register_all(app: App, services: Services) -> None:
         order_actions,
         home,
         watchers,
+        cancel,
         keys,
         verification,
+        revoke,
     ):
         surface.register(app, services)

@@ -7,7 +7,10 @@ NEW_ORDER = "new_order"
 COMPLETE = "complete_order"
 CONFIRM_SUBMIT = "confirm_submit"
 KEY_DOWNLOAD = "key_download"
+CONFIRM_REVOKE = "confirm_revoke"
+CONFIRM_PURGE_KEY = "confirm_purge_key"
 ADD_WATCHER = "add_watcher"
+CONFIRM_CANCEL = "confirm_cancel"
 
 # New order inputs (block ids; each holds one element whose action id is the same)
 PRODUCT = "product"
@@ -35,6 +38,9 @@ CSR_FILE = "csr_file"
 WATCHER_USERS = "watcher_users"
 KEY_FORMAT = "key_format"
 KEY_PASSPHRASE = "key_passphrase"
+REVOKE_REASON = "revoke_reason"
+KEY_PASSPHRASE_AGAIN = "key_passphrase_again"
+KEY_PLAIN_OK = "key_plain_ok"
 
 # Buttons (action ids); the button's value is the order's number
 OPEN_COMPLETE = "open_complete"
@@ -50,3 +56,5 @@ PURGE_KEY = "purge_key"
 OPEN_WATCHERS = "open_watchers"
 CANCEL_ORDER = "cancel_order"
 REVOKE = "revoke"
+# Home tab button (no order): opens the new-order modal
+OPEN_NEW_ORDER = "open_new_order"

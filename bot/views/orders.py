@@ -34,9 +34,28 @@ def next_action_buttons(order: Order, *, can_act: bool) -> list:
         buttons.append(button("Revise and resubmit", ids.REVISE, value, style="primary"))
     if can_act and state is workflow.State.AWAITING_VERIFICATION:
         buttons.append(button("I've verified — check now", ids.CHECK_NOW, value, style="primary"))
-    if can_act and state is workflow.State.ISSUED:
+    if can_act and state in (workflow.State.ISSUED, workflow.State.EXPIRED):
         buttons.append(button("Renew", ids.RENEW, value))
+    key = order.private_key
+    if can_act and order.csr_method == "system" and key and key.ciphertext and not key.purged_at:
+        # Admins see it too (can_act) but are refused on click: the key is the requester's.
+        buttons.append(button("Download private key", ids.DOWNLOAD_KEY, value))
+    if can_act and state is workflow.State.ISSUED:
+        buttons.append(button("Revoke", ids.REVOKE, value, style="danger"))
     buttons.append(button("Details", ids.SHOW_STATUS, value))
+    return buttons
+
+
+def manage_buttons(order: Order, *, can_act: bool) -> list:
+    """Owner/admin buttons: manage watchers (while the order lives), cancel (before issue)."""
+    if not can_act:
+        return []
+    value, state = str(order.id), workflow.State(order.state)
+    buttons = []
+    if state not in workflow.FINAL:
+        buttons.append(button("Watchers", ids.OPEN_WATCHERS, value))
+    if (state, workflow.Event.CANCEL) in workflow.TRANSITIONS:
+        buttons.append(button("Cancel order", ids.CANCEL_ORDER, value, style="danger"))
     return buttons
 
 
@@ -118,7 +137,12 @@ def order_status(order: Order, *, can_act: bool) -> tuple[str, list[Block]]:
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Order {order.ref}")),
         section("\n".join(lines)),
-        ActionsBlock(elements=next_action_buttons(order, can_act=can_act)),
+        ActionsBlock(
+            elements=[
+                *next_action_buttons(order, can_act=can_act),
+                *manage_buttons(order, can_act=can_act),
+            ]
+        ),
     ]
     text = f"Order {order.ref}: {workflow.describe(order.state)}"
     return text, blocks
@@ -137,6 +161,8 @@ def help_message() -> tuple[str, list[Block]]:
             "`/cert complete ID` — enter domains, applicant, organization and CSR, then submit",
             "`/cert list` — your orders and where they stand",
             "`/cert status ID` — everything about one order (IDs look like CD-0042)",
+            "`/cert watchers ID` — let colleagues follow an order (they can't change it)",
+            "`/cert cancel ID` — cancel an order that is not issued yet",
             "`/cert help` — this message",
         ]
     )

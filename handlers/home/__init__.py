@@ -1,11 +1,41 @@
-"""Listeners for the home surface."""
+"""The App Home tab: published when opened (once per event, despite Slack's retries)."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.orders.home import first_delivery, refresh_home
 from bot.services import Services
+from bot.views import ids
+from bot.views.new_order import new_order_modal
+from handlers.replies import guarded
 
 
 def register(app: App, services: Services) -> None:
-    """Register the home listeners."""
+    """Listen for the Home tab being opened and its New order button."""
+
+    @app.event("app_home_opened")
+    def opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        # Slack retries a delivery it thinks was lost (X-Slack-Retry-Num); publish once.
+        if not first_delivery(services, str(body.get("event_id") or "")):
+            return
+        services.background.submit(
+            refresh_home, services, event["user"], team_id=body.get("team_id")
+        )
+
+    @app.action(ids.OPEN_NEW_ORDER)
+    def new_order(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def tell(text: str) -> None:
+            services.background.submit(services.notifier.dm, user_id, text=text)
+
+        guarded(
+            tell, lambda: client.views_open(trigger_id=body["trigger_id"], view=new_order_modal())
+        )

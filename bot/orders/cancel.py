@@ -1,0 +1,170 @@
+"""Cancelling an order before it is issued: withdrawn at the CA first, then in certdesk.
+
+Order of operations, and why: the CA is asked first, outside any transaction. If it
+refuses or cannot be reached, nothing in certdesk has changed, the order keeps being
+polled, and the person is told it still stands. Marking the order cancelled first would
+risk the opposite: certdesk saying "cancelled" and no longer polling while the CA goes on
+reviewing, mailing verification links and perhaps issuing. If certdesk stops between the
+CA's yes and its own write, the CA's side is cancelled and the order still looks in
+flight; the poller then sees the CA's `cancelled`, and cancelling again is harmless
+(backends treat a second cancel as a no-op).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot import workflow
+from bot.access import Need
+from bot.errors import CAError, IllegalTransition
+from bot.orders.lookup import load
+from bot.orders.notices import tell_people
+from bot.services import Services
+from storage import queries
+from storage.models import Order, Reminder, format_ref, utcnow
+
+#: Attempts at catching up with an order sent to the CA while it was being cancelled.
+_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """An order that was cancelled: by whom, from which state, and whether the CA was told."""
+
+    order_id: int
+    ref: str
+    owner: str
+    actor: str
+    previous: str
+    at_ca: bool
+
+
+def check_cancellable(services: Services, order_id: int, *, user_id: str) -> Order:
+    """The order, if ``user_id`` (owner or admin) may cancel it now; raise otherwise."""
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+        _require_cancellable(order)
+        return order
+
+
+def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelled:
+    """Withdraw the order at the CA (if it was sent there), then mark it cancelled.
+
+    Raises CAError (worded for the person) when the CA refuses or is unreachable; the order
+    is then left exactly as it was.
+    """
+    told_ca: set[str] = set()
+    for _ in range(_ROUNDS):
+        with services.sessions.begin() as session:
+            order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+            _require_cancellable(order)
+            pending = _ca_ref_to_cancel(order)
+            ref, state = order.ref, order.state
+        if pending and pending not in told_ca:
+            try:
+                services.ca.cancel(pending)
+            except CAError as exc:
+                raise _refused(exc, ref=ref, state=state) from None
+            told_ca.add(pending)
+        with services.sessions.begin() as session:
+            order = load(
+                session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True
+            )
+            _require_cancellable(order)
+            if _ca_ref_to_cancel(order) not in (None, *told_ca):
+                continue  # sent to the CA meanwhile: withdraw that submission too
+            previous = order.state
+            order.state = workflow.next_state(order.state, workflow.Event.CANCEL)
+            order.next_poll_at = None
+            _stop_reminders(session, order_id)
+            queries.record(
+                session,
+                order_id=order_id,
+                actor=user_id,
+                action="cancelled",
+                previous_state=previous,
+                ca_ref=order.ca_ref,
+                withdrawn_at_ca=bool(told_ca),
+            )
+            return Cancelled(
+                order_id=order_id,
+                ref=order.ref,
+                owner=order.requester_id,
+                actor=user_id,
+                previous=previous,
+                at_ca=bool(told_ca),
+            )
+    raise CAError(f"{format_ref(order_id)} kept changing while being cancelled; try again.")
+
+
+def cancel_and_tell(services: Services, order_id: int, *, user_id: str) -> Cancelled:
+    """Cancel the order and tell its requester, watchers, team channel and the canceller."""
+    done = cancel_order(services, order_id, user_id=user_id)
+    who = "you" if done.actor == done.owner else f"<@{done.actor}>"
+    where = " and withdrawn at the CA" if done.at_ca else ""
+    text = f"Order {done.ref} was cancelled by {who}{where}. Nothing more will happen to it."
+    tell_people(
+        services,
+        order_id,
+        text=text,
+        watcher_text=f"(You watch this order.) Order {done.ref} was cancelled by "
+        f"<@{done.actor}>{where}.",
+        channel_text=f"{done.ref} was cancelled by <@{done.actor}>.",
+    )
+    requester, watchers = done.owner, _watchers(services, order_id)
+    if done.actor != requester and done.actor not in watchers:
+        services.notifier.dm(
+            done.actor, text=f"Done: order {done.ref} is cancelled{where}; <@{requester}> was told."
+        )
+        refresh = services.extras.get("refresh_home")
+        if callable(refresh):
+            refresh(services, done.actor)
+    return done
+
+
+def _watchers(services: Services, order_id: int) -> set[str]:
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        return {w.user_id for w in order.watchers} if order else set()
+
+
+def _ca_ref_to_cancel(order: Order) -> str | None:
+    # Only an order the CA is still working on needs withdrawing; a failed one is over there.
+    return order.ca_ref if order.state in workflow.IN_FLIGHT and order.ca_ref else None
+
+
+def _require_cancellable(order: Order) -> None:
+    state = workflow.State(order.state)
+    if state is workflow.State.ISSUED:
+        raise IllegalTransition(
+            f"{order.ref} is already issued, so it can no longer be cancelled; "
+            "an issued certificate is revoked instead."
+        )
+    if (state, workflow.Event.CANCEL) not in workflow.TRANSITIONS:
+        raise IllegalTransition(f"{order.ref} is {workflow.describe(state)}; nothing to cancel.")
+
+
+def _refused(exc: CAError, *, ref: str, state: str) -> CAError:
+    stands = f"{ref} is not cancelled: it is still {workflow.describe(state)}."
+    if exc.retryable:
+        return CAError(
+            f"{stands} The CA could not be reached ({exc}); try again in a few minutes.",
+            retryable=True,
+        )
+    return CAError(f"{stands} The CA refused to withdraw it: {exc}")
+
+
+def _stop_reminders(session: Session, order_id: int) -> None:
+    # Reminders stop the moment the state changes: unsent ones are cancelled with the order.
+    session.execute(
+        update(Reminder)
+        .where(
+            Reminder.order_id == order_id,
+            Reminder.sent_at.is_(None),
+            Reminder.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=utcnow())
+    )

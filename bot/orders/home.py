@@ -1,0 +1,66 @@
+"""The App Home tab: which orders a person sees there, publishing it, and event dedupe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.services import Services
+from bot.views.home import home_view
+from storage import queries
+from storage.models import Order, ProcessedEvent, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: Slack retries an event for about an hour at most; ids older than a day can go.
+_KEEP_EVENT_IDS = timedelta(days=1)
+
+
+def home_orders(services: Services, *, user_id: str, team_id: str | None = None) -> Sequence[Order]:
+    """Orders shown on the user's Home: owned or watched; every order for admins."""
+    with services.sessions.begin() as session:
+        # The refresh hook knows only the user; certdesk serves one workspace per database,
+        # so without a team the user's orders of every team stored here are shown.
+        teams = (
+            [team_id]
+            if team_id
+            else list(session.scalars(select(Order.team_id).distinct().order_by(Order.team_id)))
+        )
+        found: list[Order] = []
+        for team in teams:
+            found += queries.orders_visible_to(
+                session, team_id=team, user_id=user_id, all_orders=services.is_admin(user_id)
+            )
+        return sorted(found, key=lambda o: o.id, reverse=True)
+
+
+def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
+    """Publish the user's Home tab as it stands now (the hook bot.orders.notices calls)."""
+    orders = home_orders(services, user_id=user_id, team_id=team_id)
+    view = home_view(orders, user_id=user_id, admin=services.is_admin(user_id))
+    try:
+        services.notifier.client.views_publish(user_id=user_id, view=view.to_dict())
+    except SlackApiError as exc:
+        # A stale Home is shown again fresh next time it is opened; never fail a notice for it.
+        logger.warning("could not publish Home for %s: %s", user_id, exc.response.get("error"))
+
+
+def first_delivery(services: Services, event_id: str) -> bool:
+    """Record an Events API delivery; False when ``event_id`` was handled before (a retry)."""
+    if not event_id:
+        return True
+    try:
+        with services.sessions.begin() as session:
+            session.add(ProcessedEvent(event_id=event_id))
+    except IntegrityError:
+        return False
+    with services.sessions.begin() as session:
+        session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.at < utcnow() - _KEEP_EVENT_IDS)
+        )
+    return True
