@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to a worker")
     serve.set_defaults(run=_serve)
 
+    worker = commands.add_parser("worker", help="run the scheduler alone (no Slack endpoint)")
+    worker.set_defaults(run=_worker)
+
     emulator = commands.add_parser("emulator", help="run the local Slack Web API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=3001)
@@ -85,6 +88,13 @@ def _serve(args: argparse.Namespace) -> int:
         socket_mode=args.socket,
         scheduler=not args.no_scheduler,
     )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.scheduler import run_worker
+
+    run_worker(_settings())
     return 0
 
 

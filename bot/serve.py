@@ -65,18 +65,23 @@ def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) ->
 def serve(
     settings: Settings, *, host: str, port: int, socket_mode: bool = False, scheduler: bool = True
 ) -> None:
-    """Serve until interrupted."""
-    certdesk = application.create(settings)
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    """Serve until interrupted (with the scheduler in this process unless ``scheduler=False``)."""
+    from bot.scheduler import start_scheduler, stop_scheduler
 
-        logger.info("certdesk: Socket Mode")
-        SocketModeHandler(certdesk.app, settings.slack_app_token).start()
-        return
-    wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=pages(certdesk))
-    server = create_server(wsgi, host=host, port=port, threads=8)
-    logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
+    certdesk = application.create(settings)
+    jobs = start_scheduler(certdesk.services) if scheduler else None
     try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            logger.info("certdesk: Socket Mode")
+            SocketModeHandler(certdesk.app, settings.slack_app_token).start()
+            return
+        wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=pages(certdesk))
+        server = create_server(wsgi, host=host, port=port, threads=8)
+        logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
         server.run()
     finally:
+        if jobs is not None:
+            stop_scheduler(jobs)
         certdesk.services.background.shutdown()

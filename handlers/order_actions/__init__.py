@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.access import Need
-from bot.orders import lookup
+from bot.orders import lookup, renewal
 from bot.services import Services
 from bot.views import ids, orders
 from handlers.replies import guarded
+from storage.models import format_ref
 
 
 def register(app: App, services: Services) -> None:
@@ -31,5 +32,22 @@ def register(app: App, services: Services) -> None:
             can_act = user_id == order.requester_id or services.is_admin(user_id)
             text, blocks = orders.order_status(order, can_act=can_act)
             services.background.submit(services.notifier.dm, user_id, text=text, blocks=blocks)
+
+        guarded(tell, run)
+
+    @app.action(ids.RENEW)
+    def renew(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def tell(text: str) -> None:
+            services.background.submit(services.notifier.dm, user_id, text=text)
+
+        def run() -> None:
+            old_id = int(action["value"])
+            new = renewal.renew_order(services, old_id, user_id=user_id)
+            text, blocks = renewal.renewal_message(new, old_ref=format_ref(old_id))
+            for person in dict.fromkeys([new.requester_id, user_id]):
+                services.background.submit(services.notifier.dm, person, text=text, blocks=blocks)
 
         guarded(tell, run)

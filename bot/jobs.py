@@ -1,0 +1,102 @@
+"""Scheduled job functions: module-level and argument-free, so APScheduler can store them.
+
+A job stored in the database names its function (``bot.jobs:poll_ca``), never the process's
+objects; each run looks up this process's Services in the registry the scheduler fills.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bot.services import Services
+from storage.models import utcnow
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def set_services(services: Services | None) -> None:
+    """Make ``services`` the ones this process's jobs run with (None: jobs do nothing)."""
+    global _services
+    with _lock:
+        _services = services
+
+
+def current_services() -> Services | None:
+    """The Services jobs in this process run with, if the scheduler started here."""
+    with _lock:
+        return _services
+
+
+def worker_id() -> str:
+    """Who claims reminder rows: host, process and thread, so a claim names its owner."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64]
+
+
+def _run(name: str, work: Callable[[Services], Any]) -> Any:
+    services = current_services()
+    if services is None:
+        logger.warning("job %s ran in a process without certdesk services; skipped", name)
+        return None
+    try:
+        return work(services)
+    except Exception:
+        # APScheduler would log it too, but without our job's name; never let it kill the job.
+        logger.exception("job %s failed; it runs again at its next time", name)
+        return None
+
+
+def poll_ca() -> Any:
+    """Poll the CA for every in-flight order that is due."""
+    from bot.orders.polling import poll_due
+
+    return _run("poll_ca", lambda s: poll_due(s, now=utcnow()))
+
+
+def send_reminders() -> Any:
+    """Send the reminders that are due (bot.orders.reminding)."""
+
+    def work(services: Services) -> Any:
+        module = _optional("bot.orders.reminding")
+        if module is None or not hasattr(module, "send_due"):
+            return 0
+        return module.send_due(services, worker_id=worker_id(), now=utcnow())
+
+    return _run("send_reminders", work)
+
+
+def expire_certificates() -> Any:
+    """Move certificates past their not_after to `expired`."""
+    from bot.orders.renewal import expire_due
+
+    return _run("expire_certificates", lambda s: expire_due(s, now=utcnow()))
+
+
+def delete_key_files() -> Any:
+    """Delete private-key files whose time in people's DMs is up (bot.orders.keys)."""
+
+    def work(services: Services) -> Any:
+        module = _optional("bot.orders.keys")
+        if module is None or not hasattr(module, "delete_expired_key_files"):
+            return 0
+        return module.delete_expired_key_files(services, now=utcnow())
+
+    return _run("delete_key_files", work)
+
+
+def _optional(name: str) -> Any | None:
+    """A module other parts of certdesk provide, or None while it does not exist yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None

@@ -1,0 +1,169 @@
+"""The end of a certificate's life: the expiry sweep, and renewing into a new prefilled order."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot import workflow
+from bot.access import Need
+from bot.errors import IllegalTransition
+from bot.orders.complete import values_from_order
+from bot.orders.lookup import load
+from bot.orders.notices import tell_people
+from bot.orders.register import register_order
+from bot.products import Purchase
+from bot.services import Services
+from bot.views import ids
+from bot.views.common import button, purchase_words, section
+from storage import queries
+from storage.models import Draft, Order, format_ref
+
+logger = logging.getLogger(__name__)
+
+#: Orders whose certificate can be renewed.
+RENEWABLE = frozenset({workflow.State.ISSUED, workflow.State.EXPIRED, workflow.State.REVOKED})
+
+
+def expire_due(services: Services, *, now: datetime) -> int:
+    """Move issued orders past their not_after to `expired` and tell their people; return count."""
+    with services.sessions.begin() as session:
+        stmt = select(Order.id).where(
+            Order.state == workflow.State.ISSUED,
+            Order.not_after.is_not(None),
+            Order.not_after <= now,
+        )
+        due = list(session.scalars(stmt))
+    expired = 0
+    for order_id in due:
+        try:
+            not_after = _expire(services, order_id, now=now)
+        except StaleDataError:
+            continue  # another worker expired it (and tells its people)
+        if not_after is None:
+            continue
+        expired += 1
+        ref = format_ref(order_id)
+        text, blocks = expired_message(ref, order_id, not_after=not_after)
+        tell_people(
+            services,
+            order_id,
+            text=text,
+            blocks=blocks,
+            watcher_text=f"(You watch this order.) {text}",
+            channel_text=f"{ref}'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC.",
+        )
+    return expired
+
+
+def _expire(services: Services, order_id: int, *, now: datetime) -> datetime | None:
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id, for_update=True)
+        if order is None or order.state != workflow.State.ISSUED:
+            return None
+        if order.not_after is None or order.not_after > now:
+            return None
+        order.state = workflow.next_state(order.state, workflow.Event.EXPIRE)
+        from bot.orders.polling import reminding
+
+        stop = reminding("stop_reminders")
+        if stop is not None:
+            stop(session, order_id, kind="expiry")
+        queries.record(
+            session,
+            order_id=order_id,
+            actor="system",
+            action="expired",
+            not_after=order.not_after.isoformat(),
+        )
+        return order.not_after
+
+
+def expired_message(ref: str, order_id: int, *, not_after: datetime) -> tuple[str, list[Block]]:
+    """The DM sent when a certificate has expired."""
+    text = (
+        f"{ref}'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC. "
+        "Sites still using it show browser warnings; renew to get a new one."
+    )
+    blocks: list[Block] = [
+        section(f":calendar: *{ref}*'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC."),
+        section(
+            "Sites still serving it now show browser warnings. *Renew* starts a new order "
+            "with this one's information filled in."
+        ),
+        ActionsBlock(
+            elements=[
+                button("Renew", ids.RENEW, str(order_id), style="primary"),
+                button("Details", ids.SHOW_STATUS, str(order_id)),
+            ]
+        ),
+    ]
+    return text, blocks
+
+
+def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
+    """Start (or return the already started) renewal of an order: same purchase, prefilled.
+
+    Only the owner or an admin may renew. The new order belongs to the old order's owner,
+    and its draft holds the old application, so the Complete modal opens filled in.
+    """
+    with services.sessions.begin() as session:
+        old = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+        if old.state not in RENEWABLE:
+            raise IllegalTransition(
+                f"{old.ref} is {workflow.describe(old.state)}; only an issued or expired "
+                "certificate can be renewed."
+            )
+        existing = session.scalars(
+            select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
+        ).first()
+        if existing is not None:
+            return existing  # a second click leads to the same renewal
+        purchase = Purchase(
+            product=old.product,
+            domain_type=old.domain_type,
+            domain_count=old.domain_count,
+            validity_days=old.validity_days,
+        )
+        team_id, owner, values = old.team_id, old.requester_id, values_from_order(old)
+    new = register_order(
+        services, team_id=team_id, user_id=owner, purchase=purchase, renewed_from_id=order_id
+    )
+    with services.sessions.begin() as session:
+        session.add(Draft(order_id=new.id, data=values, updated_by=user_id))
+        for oid in (order_id, new.id):
+            queries.record(
+                session,
+                order_id=oid,
+                actor=user_id,
+                action="renewal_started",
+                old=format_ref(order_id),
+                new=new.ref,
+            )
+    return new
+
+
+def renewal_message(new: Order, *, old_ref: str) -> tuple[str, list[Block]]:
+    """The DM that hands over a renewal: the new order, prefilled, with the Complete button."""
+    text = (
+        f"Renewal of {old_ref} started as {new.ref}. Its information is filled in from "
+        f"{old_ref}: check it and submit."
+    )
+    blocks: list[Block] = [
+        section(f":repeat: Renewal of *{old_ref}* started as *{new.ref}*.\n{purchase_words(new)}"),
+        section(
+            f"The domains, applicant and CSR choice are filled in from {old_ref}. Check them, "
+            "change what is different this time, and submit. A fresh key is made for "
+            "certificates whose key certdesk generates."
+        ),
+        ActionsBlock(
+            elements=[
+                button("Complete information", ids.OPEN_COMPLETE, str(new.id), style="primary")
+            ]
+        ),
+    ]
+    return text, blocks
