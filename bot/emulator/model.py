@@ -39,6 +39,8 @@ class Message:
     files: list[str] = field(default_factory=list)
     edits: int = 0
     deleted: bool = False
+    #: Slack message metadata ({"event_type": ..., "event_payload": {...}}), if posted with it.
+    metadata: dict[str, Any] | None = None
 
     @property
     def is_ephemeral(self) -> bool:

@@ -69,6 +69,7 @@ class State:
         self._triggers: dict[str, _Trigger] = {}
         self._calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._delays: dict[str, list[float]] = {}
         self.response_urls: dict[str, dict[str, Any]] = {}
 
     # ----- set-up used by tests and the demo -----
@@ -97,6 +98,18 @@ class State:
         """Make the next ``times`` calls to ``method`` fail with HTTP ``status`` (429, 500, 503)."""
         with self.lock:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    def slow_next(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` ``seconds`` late, after they took effect
+        (how a client comes to die between Slack accepting a message and hearing so)."""
+        with self.lock:
+            self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def take_delay(self, method: str) -> float:
+        """Pop the delay for the next answer to ``method`` (0 when none is set)."""
+        with self.lock:
+            queue = self._delays.get(method)
+            return queue.pop(0) if queue else 0.0
 
     def new_trigger_id(self, user_id: str) -> str:
         """Issue a trigger_id for ``user_id``, valid once and for ``trigger_ttl`` seconds."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -70,8 +71,44 @@ def chat_post_message(state: State, args: dict[str, Any]) -> dict[str, Any]:
     thread_ts = args.get("thread_ts") or None
     if thread_ts:
         state.find_message(channel, thread_ts)
-    message = state.add_message(Message(state.new_ts(), channel, text, blocks, thread_ts=thread_ts))
+    metadata = args.get("metadata")
+    if metadata is not None and (
+        not isinstance(metadata, dict)
+        or not metadata.get("event_type")
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
+        raise ApiError("invalid_metadata_format")
+    message = state.add_message(
+        Message(state.new_ts(), channel, text, blocks, thread_ts=thread_ts, metadata=metadata)
+    )
     return {"channel": channel, "ts": message.ts, "message": _message_json(state, message)}
+
+
+def conversations_history(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """A channel's top-level messages, newest first, paged by cursor (metadata on request)."""
+    channel = state.resolve_channel(args.get("channel"))
+    limit = max(1, min(int(args.get("limit") or 100), 999))
+    start = int(args.get("cursor") or 0)
+    oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    shown = [
+        m
+        for m in reversed(state.messages(channel))
+        if not m.is_ephemeral and not m.thread_ts and oldest <= float(m.ts) <= latest
+    ]
+    page = shown[start : start + limit]
+    messages = []
+    for message in page:
+        found = _message_json(state, message)
+        if with_metadata and message.metadata:
+            found["metadata"] = message.metadata
+        messages.append(found)
+    more = start + limit < len(shown)
+    return {
+        "messages": messages,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
 
 
 def chat_post_ephemeral(state: State, args: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +266,7 @@ METHODS: dict[str, Method] = {
     "chat.update": chat_update,
     "chat.delete": chat_delete,
     "conversations.open": conversations_open,
+    "conversations.history": conversations_history,
     "users.info": users_info,
     "views.open": viewapi.views_open,
     "views.push": viewapi.views_push,
@@ -271,4 +309,7 @@ def call(
             body["response_metadata"] = {"messages": exc.messages}
         return 200, {}, body
     state.record(Call(method, args, True, None, state.clock()))
+    delay = state.take_delay(method)
+    if delay:
+        time.sleep(delay)  # the call took effect; only the answer is late (outside the lock)
     return 200, {}, {"ok": True, **result}

@@ -1,11 +1,42 @@
-"""Listeners for the verification surface."""
+"""The buttons on verification reminders: check now, resend the email, snooze a day."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
+from typing import Any
 
+from slack_bolt import Ack, App
+
+from bot.orders.reminding import actions
 from bot.services import Services
+from bot.views import ids
+from handlers.replies import guarded
+
+Action = Callable[..., str]
 
 
 def register(app: App, services: Services) -> None:
-    """Register the verification listeners."""
+    """Listen for the reminder buttons; each acks at once and answers by DM after the work."""
+
+    def listen(action_id: str, work: Action) -> None:
+        @app.action(action_id)
+        def pressed(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            ack()
+            user_id = body["user"]["id"]
+            services.background.submit(run, user_id, str(action.get("value") or ""), work)
+
+    def run(user_id: str, value: str, work: Action) -> None:
+        def tell(text: str) -> None:
+            services.notifier.dm(user_id, text=text)
+
+        def act() -> None:
+            if not value.isdigit():
+                tell("That button does not name an order. Use `/cert list` to find yours.")
+                return
+            tell(work(services, int(value), user_id=user_id))
+
+        guarded(tell, act)
+
+    listen(ids.CHECK_NOW, actions.check_now)
+    listen(ids.RESEND_VERIFICATION, actions.resend)
+    listen(ids.SNOOZE, actions.snooze)

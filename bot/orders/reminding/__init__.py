@@ -1,0 +1,6 @@
+"""Reminders: verification nudges, escalation and expiry notices, each sent exactly once."""
+
+from bot.orders.reminding.sender import send_due
+from bot.orders.reminding.slots import schedule_expiry, start_verification, stop_reminders
+
+__all__ = ["schedule_expiry", "send_due", "start_verification", "stop_reminders"]

@@ -1,0 +1,138 @@
+"""Claiming due reminder slots in the database, so each is sent by exactly one worker.
+
+A claim is a compare-and-set on the row: it succeeds only if the row is still unsent,
+uncancelled and holds exactly the claim the worker read (none, or an expired lease).
+PostgreSQL also skips rows another worker has locked (``FOR UPDATE SKIP LOCKED``); SQLite
+serialises writers, and the compare-and-set is what makes both correct.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Reminder
+
+#: How long a claim holds. Longer than any one Slack call with slack_sdk's retries (a 10 s
+#: timeout, a few Retry-After waits), so a live worker never loses a claim it is using.
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A slot this worker holds until ``until``."""
+
+    id: int
+    order_id: int
+    kind: str
+    step: int
+    recipient_id: str
+    due_at: datetime
+    attempts: int
+    token: str
+    until: datetime
+    #: A previous claim ended without a clean finish (crash, 5xx): Slack may hold the message.
+    maybe_posted: bool
+
+
+def _claimable(now: datetime) -> list:
+    return [
+        Reminder.sent_at.is_(None),
+        Reminder.cancelled_at.is_(None),
+        Reminder.due_at <= now,
+        or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
+    ]
+
+
+def claim_next(
+    sessions: sessionmaker[Session], *, worker_id: str, now: datetime, skip: set[int]
+) -> Claim | None:
+    """Claim the most overdue claimable slot (committed before returning), or None."""
+    for _ in range(20):  # each miss means another worker won that row; look again
+        with sessions.begin() as session:
+            stmt = select(Reminder).where(*_claimable(now))
+            if skip:
+                stmt = stmt.where(Reminder.id.not_in(skip))
+            stmt = stmt.order_by(Reminder.due_at, Reminder.id).limit(1)
+            row = session.scalars(stmt.with_for_update(skip_locked=True)).first()
+            if row is None:
+                return None
+            token = f"{worker_id[:40]}:{uuid.uuid4().hex[:12]}"
+            won = session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id == row.id,
+                    Reminder.sent_at.is_(None),
+                    Reminder.cancelled_at.is_(None),
+                    Reminder.claimed_by.is_not_distinct_from(row.claimed_by),
+                    Reminder.claimed_until.is_not_distinct_from(row.claimed_until),
+                )
+                .values(claimed_by=token, claimed_until=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            if won.rowcount == 1:  # type: ignore[attr-defined]
+                return Claim(
+                    id=row.id,
+                    order_id=row.order_id,
+                    kind=row.kind,
+                    step=row.step,
+                    recipient_id=row.recipient_id,
+                    due_at=row.due_at,
+                    attempts=row.attempts or 0,
+                    token=token,
+                    until=now + LEASE,
+                    maybe_posted=row.claimed_by is not None,
+                )
+    return None
+
+
+def held(session: Session, claim: Claim) -> Reminder | None:
+    """The slot, if this claim still holds it and it is neither sent nor cancelled."""
+    row = session.get(Reminder, claim.id, populate_existing=True)
+    if row is None or row.claimed_by != claim.token or row.sent_at or row.cancelled_at:
+        return None
+    return row
+
+
+def release(
+    sessions: sessionmaker[Session],
+    claim: Claim,
+    *,
+    due_at: datetime,
+    failed: bool,
+    maybe_posted: bool = False,
+) -> None:
+    """Give the slot back, due again at ``due_at``.
+
+    ``failed`` counts an attempt; ``maybe_posted`` keeps this claim's token on the row so the
+    next claimant looks in Slack for the message before posting (a 5xx may hide a success).
+    """
+    values: dict[str, object] = {
+        "claimed_until": None,
+        "claimed_by": claim.token if maybe_posted else None,
+        "due_at": due_at,
+    }
+    if failed:
+        values["attempts"] = Reminder.attempts + 1
+    with sessions.begin() as session:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id == claim.id, Reminder.claimed_by == claim.token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def drop(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> None:
+    """Cancel a claimed slot that must not be sent (the order moved on, the window closed)."""
+    with sessions.begin() as session:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id == claim.id, Reminder.sent_at.is_(None))
+            .values(cancelled_at=now, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,176 @@
+"""Reminder DMs: verify the domains (mailbox, DNS record or file), escalations and expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.ca.base import Validation
+from bot.views import ids
+from bot.views.common import button, context, section
+
+
+@dataclass(frozen=True)
+class EmailHint:
+    """What the CA's verification email looks like, so people can find it."""
+
+    sender: str
+    subject: str
+
+
+def when(at: datetime, *, fmt: str = "{date_short_pretty} at {time}") -> str:
+    """A time Slack shows in each reader's own time zone (with a UTC fallback)."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{fmt}|{fallback}>"
+
+
+def duration_words(span: timedelta) -> str:
+    """“3 days”, “5 hours”, “20 minutes”."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def _email_lines(boxes: Sequence[str], hint: EmailHint | None, domains: Sequence[str]) -> str:
+    where = ", ".join(f"*{b}*" for b in boxes)
+    lines = [f":email: The CA emailed {where} to confirm you control {_names(domains)}."]
+    if hint:
+        lines.append(f"Look for an email from `{hint.sender}` with the subject “{hint.subject}”.")
+    else:
+        lines.append("Look for an email from your CA whose subject names these domains.")
+    lines.append(
+        "Open it and *follow the link* in it — until someone does, the order stays under review."
+    )
+    return "\n".join(lines)
+
+
+def _names(domains: Sequence[str]) -> str:
+    shown = ", ".join(f"`{d}`" for d in domains[:5])
+    return shown + (f" and {len(domains) - 5} more" if len(domains) > 5 else "") or "the domains"
+
+
+def _acme_lines(validation: Validation) -> str:
+    if validation.method == "dns-01":
+        record = (
+            f"{validation.record_name}  {validation.record_type or 'TXT'}  "
+            f'"{validation.record_value}"'
+        )
+        return f"*{validation.domain}* — publish this DNS record:\n```{record}```"
+    return (
+        f"*{validation.domain}* — serve this file over plain HTTP:\n"
+        f"URL: ```{validation.url}```\nContent (exactly, no newline): ```{validation.content}```"
+    )
+
+
+def verification_reminder(
+    *,
+    ref: str,
+    order_id: int,
+    number: int,
+    validations: Sequence[Validation],
+    mailbox: str | None,
+    domains: Sequence[str],
+    hint: EmailHint | None,
+    window_end: datetime,
+    can_act: bool,
+) -> tuple[str, list[Block]]:
+    """The reminder DM: what to do to verify the domains, when the window closes, and buttons."""
+    pending = [v for v in validations if not v.done]
+    email = [v for v in pending if v.method == "email"]
+    acme = [v for v in pending if v.method in ("dns-01", "http-01")]
+    boxes = sorted({v.mailbox for v in email if v.mailbox}) or (
+        [mailbox] if mailbox and not acme else []
+    )
+    blocks: list[Block] = [
+        section(f":bell: *{ref}* is waiting for domain verification — reminder {number}.")
+    ]
+    if boxes:
+        email_domains = [v.domain for v in email] or list(domains)
+        blocks.append(section(_email_lines(boxes, hint, email_domains)))
+    for validation in acme[:20]:  # 50 blocks a message; twenty domains is plenty to show
+        blocks.append(section(_acme_lines(validation)))
+    if acme:
+        blocks.append(section("When it is published, press *I've verified — check now*."))
+    blocks.append(context(f"The verification window for {ref} closes {when(window_end)}."))
+    buttons = [button("Snooze 1 day", ids.SNOOZE, str(order_id))]
+    if can_act:
+        buttons[:0] = [
+            button("I've verified — check now", ids.CHECK_NOW, str(order_id), style="primary"),
+            button("Resend verification email", ids.RESEND_VERIFICATION, str(order_id)),
+        ]
+    blocks.append(ActionsBlock(elements=buttons))
+    what = (
+        f"check {', '.join(boxes)} and follow the CA's link"
+        if boxes
+        else "publish the record shown"
+    )
+    text = f"Reminder {number}: {ref} is waiting for domain verification — {what}."
+    return text, blocks
+
+
+def escalation(
+    *,
+    ref: str,
+    order_id: int,
+    requester: str,
+    waited: timedelta,
+    mailboxes: Sequence[str],
+    with_buttons: bool,
+) -> tuple[str, list[Block]]:
+    """Told once to admins and the notify channel when nobody verified in time (no secrets)."""
+    where = f" The CA emailed {', '.join(mailboxes)}." if mailboxes else ""
+    text = (
+        f"{ref} has waited {duration_words(waited)} for domain verification and nobody has "
+        f"verified it yet.{where} Requester: <@{requester}>."
+    )
+    blocks: list[Block] = [
+        section(f":rotating_light: {text}"),
+        context("Ask the requester or whoever reads that mailbox to follow the CA's link."),
+    ]
+    if with_buttons:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    button("Check now", ids.CHECK_NOW, str(order_id)),
+                    button("Resend verification email", ids.RESEND_VERIFICATION, str(order_id)),
+                ]
+            )
+        )
+    return text, blocks
+
+
+def expiry_reminder(
+    *,
+    ref: str,
+    order_id: int,
+    days: int,
+    not_after: datetime,
+    domains: Sequence[str],
+    can_renew: bool,
+) -> tuple[str, list[Block]]:
+    """An expiry reminder with a Renew button for the requester."""
+    left = "tomorrow" if days == 1 else f"in {days} days"
+    text = f"{ref}: the certificate for {', '.join(domains[:3]) or 'your domains'} expires {left}."
+    blocks: list[Block] = [
+        section(
+            f":hourglass: *{ref}* — the certificate for {_names(domains)} expires {left}, "
+            f"{when(not_after)}. Renew it before then so nothing stops working."
+        )
+    ]
+    if can_renew:
+        blocks.append(
+            ActionsBlock(elements=[button("Renew", ids.RENEW, str(order_id), style="primary")])
+        )
+    return text, blocks
+
+
+def out_of_date(ref: str, state_words: str) -> tuple[str, list[Block]]:
+    """What a reminder becomes when the order moved on while it was being sent."""
+    text = f"This reminder about {ref} is out of date: the order is now {state_words}."
+    return text, [section(f":white_check_mark: {text}")]

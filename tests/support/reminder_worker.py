@@ -1,0 +1,90 @@
+"""Reminder test helpers, and a worker process: ``python reminder_worker.py ID OFFSET_SECONDS``.
+
+As a script it builds certdesk's services from the environment (pointing at the emulator and
+the shared database, as ``certdesk worker`` would), runs one ``send_due`` sweep with the clock
+moved ``OFFSET_SECONDS`` ahead, and prints ``sent=N``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+if __name__ == "__main__":  # run as a script: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bot import workflow
+from bot.services import Services
+from storage.models import Contact, Order, OrderDomain, Reminder, Watcher
+
+
+def waiting_order(
+    services: Services,
+    *,
+    requester: str,
+    watchers: tuple[str, ...] = (),
+    started: datetime,
+    with_slots: bool = True,
+) -> int:
+    """An order already waiting for verification (no CA reference), with its first slots."""
+    from bot.orders.reminding import start_verification
+
+    with services.sessions.begin() as session:
+        order = Order(
+            team_id="T0001",
+            requester_id=requester,
+            product="dv",
+            domain_type="single",
+            domain_count=1,
+            validity_days=90,
+            state=workflow.State.AWAITING_VERIFICATION,
+            verification_started_at=started,
+        )
+        order.domains = [OrderDomain(position=0, name="example.com", display="example.com")]
+        order.applicant = Contact(name="Alice", email="admin@example.com", phone="+442079460958")
+        order.watchers = [Watcher(user_id=w, added_by=requester) for w in watchers]
+        session.add(order)
+        session.flush()
+        if with_slots:
+            start_verification(session, order, now=started)
+        return order.id
+
+
+def bare_slots(
+    services: Services, order_id: int, recipients: list[str], *, due: datetime
+) -> list[int]:
+    """Many due verification slots for one order (step numbers 0..n-1, one per recipient)."""
+    with services.sessions.begin() as session:
+        rows = [
+            Reminder(order_id=order_id, kind="verification", step=i, recipient_id=r, due_at=due)
+            for i, r in enumerate(recipients)
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [r.id for r in rows]
+
+
+def reminder_ids_posted(messages: list) -> list[int]:
+    """The slot ids carried in the metadata of posted messages."""
+    return [
+        m.metadata["event_payload"]["reminder_id"]
+        for m in messages
+        if m.metadata and m.metadata.get("event_type") == "certdesk_reminder"
+    ]
+
+
+def main(worker_id: str, offset: float) -> None:
+    """One sweep as a separate process."""
+    from bot.app import build_services
+    from bot.config import Settings
+    from bot.orders.reminding import send_due
+
+    services = build_services(Settings.load(), migrate=False)
+    now = datetime.now(UTC) + timedelta(seconds=offset)
+    sent = send_due(services, worker_id=worker_id, now=now)
+    print(f"sent={sent}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], float(sys.argv[2]))
