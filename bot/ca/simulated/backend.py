@@ -152,6 +152,22 @@ class SimulatedCA(CABackend):
             )
         return data["certificate_pem"].encode("ascii") + self.authority.chain_pem()
 
+    def revoke(self, ca_ref: str, certificate_pem: bytes, *, reason: int = 0) -> None:
+        """Record the order's certificate as revoked (RFC 5280 reason code); CAError if not it."""
+        data = self._advance(ca_ref)
+        if data["state"] != CAState.ISSUED or not data["certificate_pem"]:
+            raise CAError(f"Order {ca_ref} has no issued certificate to revoke.")
+        try:
+            given = x509.load_pem_x509_certificate(certificate_pem)
+        except ValueError:
+            raise CAError("That is not a PEM certificate, so it cannot be revoked.") from None
+        ours = x509.load_pem_x509_certificate(data["certificate_pem"].encode("ascii"))
+        if given.serial_number != ours.serial_number:
+            raise CAError(f"That certificate is not the one issued for order {ca_ref}.")
+        if not data.get("revoked_at"):  # revoking twice is harmless
+            data.update(revoked_at=self._now().isoformat(), revocation_reason=reason)
+            self.store.save(ca_ref, data)
+
     # --- beyond the interface ----------------------------------------------------------------
 
     def confirm(self, token: str) -> tuple[bool, str]:
