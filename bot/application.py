@@ -22,6 +22,7 @@ SAVED_ORG = "saved_org"
 CSR_METHOD = "csr_method"
 KEY_ALGORITHM = "key_algorithm"
 CSR_TEXT = "csr_text"
+CSR_FILE = "csr_file"
 ORG_FIELDS = {
     "org_legal_name": "legal_name",
     "org_country": "country",
@@ -31,6 +32,15 @@ ORG_FIELDS = {
     "org_postal_code": "postal_code",
     "org_phone": "phone",
 }
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file a person attached, as downloaded from Slack, or why it could not be read."""
+
+    name: str
+    content: bytes = b""
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,16 +147,35 @@ def _uploaded_csr(
     raw: Mapping[str, Any], parsed: list[domains.Domain], errors: dict[str, str]
 ) -> bytes | None:
     text = _text(raw, CSR_TEXT).strip()
-    if not text:
+    attached = raw.get(CSR_FILE)
+    # The error goes on the input the CSR came from: the paste box or the file.
+    if isinstance(attached, UploadedFile):
+        if text:
+            errors[CSR_FILE] = (
+                "You pasted a CSR and attached a file: keep just one (empty the box above, "
+                "or remove the file)."
+            )
+            return None
+        if attached.problem:
+            errors[CSR_FILE] = attached.problem
+            return None
+        data, field = attached.content, CSR_FILE
+    elif attached:
+        errors[CSR_FILE] = "certdesk could not read the attached file: attach it again."
+        return None
+    elif not text:
         errors[CSR_TEXT] = (
-            "Paste your CSR here (it starts with -----BEGIN CERTIFICATE REQUEST-----)."
+            "Paste your CSR here (it starts with -----BEGIN CERTIFICATE REQUEST-----), "
+            "or attach the CSR file below."
         )
         return None
+    else:
+        data, field = text.encode(), CSR_TEXT
     try:
-        info = crypto.load_csr(text.encode())
+        info = crypto.load_csr(data)
         if parsed:
             crypto.check_csr_names(info, [d.ascii for d in parsed])
     except ValidationError as exc:
-        errors[CSR_TEXT] = str(exc)
+        errors[field] = str(exc)
         return None
     return info.pem

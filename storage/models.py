@@ -120,6 +120,8 @@ class Order(Base):
     )
     organization: Mapped[Organization | None] = relationship()
     watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan")
+    # Read-only, loaded with the order, so views can tell whether a key can be downloaded.
+    private_key: Mapped[PrivateKey | None] = relationship(lazy="selectin", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 

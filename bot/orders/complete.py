@@ -13,6 +13,7 @@ from bot.access import Need
 from bot.application import Application, check_application
 from bot.ca.base import Organization as OrgDetails
 from bot.errors import FieldErrors, IllegalTransition
+from bot.orders.csr_file import with_csr_file
 from bot.orders.lookup import load
 from bot.services import Services
 from storage import queries
@@ -85,6 +86,7 @@ def check_and_save(
     Raises FieldErrors (keyed by field) when anything is wrong; the draft is kept either way.
     """
     save_draft(services, order_id, user_id=user_id, raw=raw)
+    raw = with_csr_file(services, raw)  # after the access check in save_draft
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
         saved = {

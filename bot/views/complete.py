@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     RadioButtonsElement,
     StaticSelectElement,
 )
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot import crypto
@@ -182,13 +183,23 @@ def _csr_blocks(values: Mapping[str, Any]) -> list[Block]:
         _text_input(
             ids.CSR_TEXT,
             "Your CSR (PEM)",
-            values,
+            # A CSR longer than the box holds came as a file; it cannot be shown again here.
+            {k: v for k, v in values.items() if k != ids.CSR_TEXT or len(v or "") <= 3000},
             multiline=True,
             optional=True,
             max_length=3000,
             hint="Only when you upload your own. Its names must be exactly the domains above; "
             "some CAs bind the certificate to the CSR's common name. Your key stays with you.",
             placeholder="-----BEGIN CERTIFICATE REQUEST-----",
+        ),
+        InputBlock(
+            block_id=ids.CSR_FILE,
+            label=plain("…or your CSR as a file"),
+            optional=True,
+            hint=plain("A .csr, .pem or .der file (PEM or DER), instead of pasting it above."),
+            element=FileInputElement(
+                action_id=ids.CSR_FILE, filetypes=["csr", "pem", "der", "txt"], max_files=1
+            ),
         ),
     ]
 

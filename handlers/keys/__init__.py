@@ -1,11 +1,123 @@
-"""Listeners for the keys surface."""
+"""Private-key buttons and modals: download, delete the file from Slack, purge from certdesk."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import logging
+from collections.abc import Callable
+from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.errors import Error, FieldErrors
+from bot.orders import keys
 from bot.services import Services
+from bot.views import ids
+from bot.views.keys import (
+    download_modal,
+    notice_modal,
+    order_id_from,
+    preparing_modal,
+    purge_modal,
+)
+from handlers.complete import field_errors
+from handlers.replies import guarded, incident_id, something_went_wrong
+from handlers.values import view_values
+from storage.models import format_ref
+
+logger = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
     """Register the keys listeners."""
+
+    def dm_teller(user_id: str) -> Callable[[str], None]:
+        def tell(text: str) -> None:
+            services.background.submit(services.notifier.dm, user_id, text=text)
+
+        return tell
+
+    def dm_teller_now(user_id: str) -> Callable[[str], Any]:
+        return lambda text: services.notifier.dm(user_id, text=text)
+
+    def later(user_id: str, work: Callable[[], Any]) -> None:
+        """Run ``work`` after the ack; its Error messages reach the user as a DM."""
+        services.background.submit(guarded, dm_teller_now(user_id), work)
+
+    @app.action(ids.DOWNLOAD_KEY)
+    def download(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def run() -> None:
+            order = keys.open_download(services, int(action["value"]), user_id=user_id)
+            client.views_open(trigger_id=body["trigger_id"], view=download_modal(order))
+
+        guarded(dm_teller(user_id), run)
+
+    @app.view(ids.KEY_DOWNLOAD)
+    def download_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        order_id = order_id_from(view)
+        try:
+            request = keys.request_download(
+                services, order_id, user_id=user_id, raw=view_values(view)
+            )
+        except FieldErrors as exc:
+            ack(response_action="errors", errors=field_errors(view, exc.errors))
+            return
+        except Error as exc:
+            ack(response_action="update", view=notice_modal("Key not sent", str(exc)))
+            return
+        except Exception:
+            incident = incident_id()
+            logger.exception("incident %s", incident)
+            failed = notice_modal("Key not sent", something_went_wrong(incident))
+            ack(response_action="update", view=failed)
+            return
+        ack(response_action="update", view=preparing_modal(format_ref(order_id)))
+        later(user_id, lambda: keys.deliver_key(services, request, user_id=user_id))
+
+    @app.action(ids.DELETE_KEY_FILE)
+    def delete_file(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def run() -> None:
+            delivered = keys.delete_key_file(services, int(action["value"]), user_id=user_id)
+            services.notifier.dm(
+                user_id,
+                text=f"Deleted {delivered.filename} (the private key of "
+                f"{format_ref(delivered.order_id)}) from Slack.",
+            )
+
+        later(user_id, run)
+
+    @app.action(ids.PURGE_KEY)
+    def purge(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def run() -> None:
+            order = keys.open_purge(services, int(action["value"]), user_id=user_id)
+            client.views_open(trigger_id=body["trigger_id"], view=purge_modal(order))
+
+        guarded(dm_teller(user_id), run)
+
+    @app.view(ids.CONFIRM_PURGE_KEY)
+    def purge_confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+
+        def tell(text: str) -> None:
+            ack(response_action="update", view=notice_modal("Key not purged", text))
+
+        def run() -> None:
+            order = keys.purge_key(services, order_id_from(view), user_id=user_id)
+            text = (
+                f"The private key of {order.ref} is purged from certdesk. Nobody can download "
+                "it again: the copy you downloaded is the only one."
+            )
+            ack(response_action="update", view=notice_modal("Key purged", text))
+            services.background.submit(services.notifier.dm, user_id, text=text)
+
+        guarded(tell, run)

@@ -1,0 +1,326 @@
+"""An order's private key in the owner's hands: download (as a file in their DM), delete, purge."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import crypto
+from bot.access import Need
+from bot.crypto import Sealed
+from bot.errors import CustodyError, FieldErrors, IllegalTransition, NotAllowed, NotFound
+from bot.orders.delivery import upload_private
+from bot.orders.lookup import load
+from bot.orders.submission import key_context
+from bot.services import Services
+from bot.views import ids
+from storage import queries
+from storage.models import DeliveredFile, Order, PrivateKey, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: Download formats, by the value the modal sends.
+PFX, PEM_ENCRYPTED, PEM_PLAIN = "pfx", "pem_encrypted", "pem_plain"
+#: Long enough to resist guessing against a file anyone in the DM could copy.
+MIN_PASSPHRASE = 12
+#: Slack errors meaning the file is already gone.
+_GONE = ("file_not_found", "file_deleted")
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """A checked download request: the format and, unless plain, the passphrase."""
+
+    order_id: int
+    fmt: str
+    passphrase: str | None
+
+    def __repr__(self) -> str:  # never show the passphrase, even in a traceback or a debugger
+        return f"KeyRequest(order_id={self.order_id}, fmt={self.fmt!r})"
+
+
+def owned_order(session: Session, services: Services, order_id: int, *, user_id: str) -> Order:
+    """The order, if ``user_id`` is its requester: the key is theirs, not a watcher's or admin's."""
+    order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+    if order.requester_id != user_id:
+        raise NotAllowed(
+            f"Only <@{order.requester_id}>, who requested {order.ref}, can download or remove "
+            "its private key: the key belongs to them, and admins can see the order but not "
+            "its key."
+        )
+    return order
+
+
+def stored_key(session: Session, order: Order) -> PrivateKey:
+    """The order's sealed key row, or NotFound saying why there is none to download."""
+    if order.csr_method != "system":
+        raise NotFound(
+            f"{order.ref} uses a CSR you uploaded, so certdesk never had its private key: "
+            "it is wherever you made that CSR."
+        )
+    key = session.get(PrivateKey, order.id)
+    if key is None:
+        raise NotFound(
+            f"{order.ref} has no private key yet: certdesk makes it when the order is "
+            "submitted to the CA."
+        )
+    if key.purged_at is not None or key.ciphertext is None:
+        when = f" on {key.purged_at:%Y-%m-%d}" if key.purged_at else ""
+        raise NotFound(
+            f"The private key of {order.ref} was purged from certdesk{when} at its owner's "
+            "request. Nobody can download it again; if the downloaded copy is lost too, "
+            "the certificate needs a new key (renew or buy a new one)."
+        )
+    return key
+
+
+def formats_for(order: Order) -> list[str]:
+    """The formats offered: PFX only once the CA has issued the certificate chain."""
+    offered = [PEM_ENCRYPTED, PEM_PLAIN]
+    return [PFX, *offered] if order.certificate_pem else offered
+
+
+def open_download(services: Services, order_id: int, *, user_id: str) -> Order:
+    """The order whose key the owner wants, if there is a key to download."""
+    with services.sessions.begin() as session:
+        order = owned_order(session, services, order_id, user_id=user_id)
+        stored_key(session, order)
+        return order
+
+
+def check_request(order: Order, raw: Mapping[str, Any]) -> KeyRequest:
+    """Check the download modal's values; FieldErrors keyed by block id for anything wrong."""
+    fmt = raw.get(ids.KEY_FORMAT)
+    errors: dict[str, str] = {}
+    if fmt not in formats_for(order):
+        if fmt == PFX:
+            errors[ids.KEY_FORMAT] = (
+                "PFX bundles the key with the certificate, which the CA has not issued yet. "
+                "Choose PEM now, or come back after issuance."
+            )
+        else:
+            errors[ids.KEY_FORMAT] = "Choose a format."
+        raise FieldErrors(errors)
+    if fmt == PEM_PLAIN:
+        if not raw.get(ids.KEY_PLAIN_OK):
+            errors[ids.KEY_PLAIN_OK] = (
+                "Tick the box to confirm you want the key without a passphrase, or choose "
+                "a passphrase-protected format."
+            )
+            raise FieldErrors(errors)
+        return KeyRequest(order_id=order.id, fmt=fmt, passphrase=None)
+    passphrase = raw.get(ids.KEY_PASSPHRASE) or ""
+    again = raw.get(ids.KEY_PASSPHRASE_AGAIN) or ""
+    if len(passphrase) < MIN_PASSPHRASE:
+        errors[ids.KEY_PASSPHRASE] = (
+            f"Use at least {MIN_PASSPHRASE} characters (it has {len(passphrase)}): "
+            "a few words you can remember work well."
+        )
+    elif again != passphrase:
+        errors[ids.KEY_PASSPHRASE_AGAIN] = "The two passphrases differ: type the same one twice."
+    if errors:
+        raise FieldErrors(errors)
+    return KeyRequest(order_id=order.id, fmt=fmt, passphrase=passphrase)
+
+
+def request_download(
+    services: Services, order_id: int, *, user_id: str, raw: Mapping[str, Any]
+) -> KeyRequest:
+    """Check the owner's download request and audit it (the format, never the passphrase)."""
+    with services.sessions.begin() as session:
+        order = owned_order(session, services, order_id, user_id=user_id)
+        stored_key(session, order)
+        request = check_request(order, raw)
+        queries.record(
+            session, order_id=order_id, actor=user_id, action="key_requested", format=request.fmt
+        )
+        return request
+
+
+def deliver_key(services: Services, request: KeyRequest, *, user_id: str) -> DeliveredFile:
+    """Decrypt, export and upload the key to the owner's DM (after the ack), say how to remove."""
+    from bot.views.keys import key_delivered_message
+
+    with services.sessions.begin() as session:
+        order = owned_order(session, services, request.order_id, user_id=user_id)
+        key = stored_key(session, order)
+        assert key.ciphertext is not None
+        sealed = Sealed(key_id=key.key_id, nonce=key.nonce, ciphertext=key.ciphertext)
+        ref, chain = order.ref, order.certificate_pem
+    key_pem = _open_key(services, request.order_id, sealed, ref=ref, user_id=user_id)
+    content, filename = _export(key_pem, request, ref=ref, chain=chain)
+    del key_pem
+    delete_after = utcnow() + services.settings.key_file_ttl
+    delivered = upload_private(
+        services,
+        request.order_id,
+        user_id=user_id,
+        kind="key",
+        filename=filename,
+        content=content,
+        title=f"{ref} private key ({request.fmt.replace('_', ' ')})",
+        delete_after=delete_after,
+    )
+    text, blocks = key_delivered_message(
+        ref=ref, order_id=request.order_id, delivered=delivered, fmt=request.fmt
+    )
+    services.notifier.dm(user_id, text=text, blocks=blocks)
+    return delivered
+
+
+def _open_key(
+    services: Services, order_id: int, sealed: Sealed, *, ref: str, user_id: str
+) -> bytes:
+    try:
+        return services.custody.open(sealed, context=key_context(order_id))
+    except CustodyError as exc:
+        # The operator's half: which key is missing and where keys come from.
+        logger.error(
+            "%s: %s certdesk runs with master key %s; configure the key the database was "
+            "sealed with (CERTDESK_MASTER_KEY, CERTDESK_PREVIOUS_MASTER_KEYS or "
+            "master.key in the data directory).",
+            ref,
+            exc,
+            services.custody.current_key_id,
+        )
+        with services.sessions.begin() as session:
+            queries.record(
+                session,
+                order_id=order_id,
+                actor=user_id,
+                action="key_unreadable",
+                key_id=sealed.key_id,
+            )
+        raise CustodyError(
+            f"certdesk cannot decrypt the private key of {ref} right now, so no file was "
+            "sent. It was started with a different master key from the one the key was "
+            f"stored under (key id {sealed.key_id}). Your key is not lost: tell whoever "
+            "runs certdesk, then try again."
+        ) from None
+
+
+def _export(
+    key_pem: bytes, request: KeyRequest, *, ref: str, chain: str | None
+) -> tuple[bytes, str]:
+    name = ref.lower()
+    if request.fmt == PEM_PLAIN:
+        return crypto.export_key_pem_plain(key_pem), f"{name}.UNENCRYPTED.key.pem"
+    assert request.passphrase is not None
+    passphrase = request.passphrase.encode("utf-8")
+    if request.fmt == PFX:
+        assert chain is not None
+        pfx = crypto.export_pfx(key_pem, chain.encode(), passphrase, friendly_name=ref.encode())
+        return pfx, f"{name}.pfx"
+    return crypto.export_key_pem_encrypted(key_pem, passphrase), f"{name}.key.pem"
+
+
+def delete_key_file(services: Services, delivered_id: int, *, user_id: str) -> DeliveredFile:
+    """Delete a key file the owner received from Slack (files.delete) and record it."""
+    with services.sessions.begin() as session:
+        delivered = session.get(DeliveredFile, delivered_id)
+        if delivered is None or delivered.kind != "key":
+            raise NotFound("That key file is not one certdesk knows about.")
+        owned_order(session, services, delivered.order_id, user_id=user_id)
+        if delivered.user_id != user_id:
+            raise NotAllowed("Only the person who received this key file can delete it.")
+        if delivered.deleted_at is not None:
+            return delivered
+        file_id = delivered.slack_file_id
+    try:
+        services.notifier.delete_file(file_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in _GONE:
+            raise
+    return _mark_deleted(services, delivered_id, actor=user_id, why="owner")
+
+
+def open_purge(services: Services, order_id: int, *, user_id: str) -> Order:
+    """The order whose key the owner wants to purge, if it may be purged now."""
+    with services.sessions.begin() as session:
+        order = owned_order(session, services, order_id, user_id=user_id)
+        stored_key(session, order)
+        _require_downloaded(session, order)
+        return order
+
+
+def purge_key(services: Services, order_id: int, *, user_id: str) -> Order:
+    """Erase the sealed key from certdesk for good (the owner's choice, after downloading it)."""
+    with services.sessions.begin() as session:
+        order = owned_order(session, services, order_id, user_id=user_id)
+        key = stored_key(session, order)
+        _require_downloaded(session, order)
+        key.ciphertext, key.purged_at = None, utcnow()
+        queries.record(session, order_id=order_id, actor=user_id, action="key_purged")
+        return order
+
+
+def _require_downloaded(session: Session, order: Order) -> None:
+    downloaded = session.scalar(
+        select(DeliveredFile.id).where(
+            DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
+        )
+    )
+    if downloaded is None:
+        raise IllegalTransition(
+            f"Download the private key of {order.ref} before purging it: after a purge "
+            "nobody can download it again."
+        )
+
+
+def delete_expired_key_files(services: Services, *, now: datetime) -> int:
+    """Delete every delivered key file past its delete_after from Slack; return how many.
+
+    A file already gone counts as deleted; a 429 or 5xx (after the client's own retries)
+    leaves the file for the next run.
+    """
+    with services.sessions.begin() as session:
+        due = session.execute(
+            select(DeliveredFile.id, DeliveredFile.slack_file_id)
+            .where(
+                DeliveredFile.kind == "key",
+                DeliveredFile.deleted_at.is_(None),
+                DeliveredFile.delete_after <= now,
+            )
+            .order_by(DeliveredFile.delete_after)
+        ).all()
+    deleted = 0
+    for delivered_id, file_id in due:
+        try:
+            services.notifier.delete_file(file_id)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in _GONE:
+                logger.warning(
+                    "could not delete key file %s from Slack (%s); trying again next run",
+                    file_id,
+                    error or exc.response.status_code,
+                )
+                continue
+        _mark_deleted(services, delivered_id, actor="system", why="expired")
+        deleted += 1
+    return deleted
+
+
+def _mark_deleted(services: Services, delivered_id: int, *, actor: str, why: str) -> DeliveredFile:
+    with services.sessions.begin() as session:
+        delivered = session.get(DeliveredFile, delivered_id)
+        assert delivered is not None
+        if delivered.deleted_at is None:
+            delivered.deleted_at = utcnow()
+            queries.record(
+                session,
+                order_id=delivered.order_id,
+                actor=actor,
+                action="key_file_deleted",
+                file=delivered.slack_file_id,
+                filename=delivered.filename,
+                reason=why,
+            )
+        return delivered
