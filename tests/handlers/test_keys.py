@@ -314,3 +314,137 @@ def test_certdesk_started_with_another_master_key_says_so(start_certdesk) -> Non
     told = other.emulator.dms_to(ALICE)[-1].text
     assert "different master key" in told and "not lost" in told and "CD-0001" in told
     assert key_files(other) == []
+
+
+# --- CSRs people bring: pasted or attached as a file -----------------------------------------
+
+
+def bad_csrs(maker: str, tmp: Path) -> list[tuple[bytes, str]]:
+    """(CSR bytes, words the field error must contain) for every error class, made by ``maker``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from csrs import (
+        corrupt_signature,
+        crypto_csr,
+        issue,
+        key_pem,
+        openssl,
+        openssl_csr,
+        openssl_key,
+        rsa_key,
+    )
+
+    if maker == "cryptography":
+        p256 = ec.generate_private_key(ec.SECP256R1())
+        good = crypto_csr(p256, ["shop.example.com"])
+        chain, _ = issue(key_pem(p256), ["shop.example.com"])
+        return [
+            (chain, "certificate, not a CSR"),
+            (good[: len(good) // 2], "cut off"),
+            (corrupt_signature(crypto_csr(rsa_key(), ["shop.example.com"])), "signature"),
+            (crypto_csr(rsa_key(1024), ["shop.example.com"]), "at least RSA 2048"),
+            (crypto_csr(ec.generate_private_key(ec.SECP256K1()), ["shop.example.com"]),
+             "secp256k1"),
+            (crypto_csr(rsa_key(), ["shop.example.com"], digest="sha1"), "SHA-1"),
+            (crypto_csr(p256, ["www.example.com"]), "Missing from the CSR: shop.example.com"),
+            (crypto_csr(p256, ["shop.example.com"], country="UK"), "“GB”"),
+        ]  # fmt: skip
+    good = openssl_csr(tmp, subj="/CN=shop.example.com")
+    der = bytearray(openssl_csr(tmp, subj="/CN=shop.example.com", outform="DER"))
+    der[-1] ^= 0x80
+    bad_signature = openssl("req", "-inform", "DER", "-outform", "PEM", cwd=tmp, stdin=bytes(der))
+    return [
+        (openssl_key(tmp, "prime256v1").read_bytes(), "private key, not a CSR"),
+        (good[: len(good) // 2], "cut off"),
+        (bad_signature, "signature"),
+        (openssl_csr(tmp, newkey="rsa:1024", subj="/CN=shop.example.com"), "at least RSA 2048"),
+        (openssl_csr(tmp, key=openssl_key(tmp, "secp256k1"), subj="/CN=shop.example.com"),
+         "secp256k1"),
+        (openssl_csr(tmp, subj="/CN=shop.example.com", digest="sha1"), "SHA-1"),
+        (openssl_csr(tmp, subj="/CN=shop.example.com", san=["shop.example.com", "extra.test"]),
+         "In the CSR but not in the order: extra.test"),
+        (openssl_csr(tmp, subj="/C=UK/CN=shop.example.com"), "“GB”"),
+    ]  # fmt: skip
+
+
+def as_der(data: bytes) -> bytes:
+    """A CSR as DER when it is one (files may come either way); anything else unchanged."""
+    try:
+        return x509.load_pem_x509_csr(data).public_bytes(serialization.Encoding.DER)
+    except ValueError:
+        return data
+
+
+UPLOAD = {**GOOD_DV, ids.DOMAINS: "shop.example.com", ids.CSR_METHOD: "upload"}
+
+
+def single_domain_order(certdesk: Running) -> str:
+    ref = register(certdesk, ALICE, **{ids.DOMAIN_TYPE: "single", ids.DOMAIN_COUNT: "1"})
+    open_complete(certdesk, ALICE, ref)
+    return ref
+
+
+@pytest.mark.parametrize("how", ["paste", "file PEM", "file DER"])
+@pytest.mark.parametrize("maker", ["cryptography", "openssl"])
+def test_every_bad_csr_gets_a_field_error_on_its_own_input(
+    certdesk: Running, tmp_path: Path, maker: str, how: str
+) -> None:
+    single_domain_order(certdesk)
+    field = ids.CSR_TEXT if how == "paste" else ids.CSR_FILE
+    for data, words in bad_csrs(maker, tmp_path):
+        if how == "paste":
+            given: dict = {ids.CSR_TEXT: data.decode(), ids.CSR_FILE: []}
+        else:
+            content = as_der(data) if how == "file DER" else data
+            given = {ids.CSR_TEXT: "", ids.CSR_FILE: {"filename": "my.csr", "content": content}}
+        body = certdesk.slack.submit_view(ALICE, {**UPLOAD, **given}).json()
+        assert body is not None and body["response_action"] == "errors", (words, body)
+        assert list(body["errors"]) == [field], body
+        assert words in body["errors"][field], (words, body["errors"][field])
+
+
+def test_a_good_der_csr_file_is_accepted_and_comes_back_only_to_the_owner(
+    certdesk: Running, tmp_path: Path
+) -> None:
+    from csrs import openssl_csr
+
+    ref = single_domain_order(certdesk)
+    der = openssl_csr(tmp_path, subj="/CN=shop.example.com", outform="DER")
+    body = certdesk.slack.submit_view(
+        ALICE, {**UPLOAD, ids.CSR_FILE: {"filename": "shop.der", "content": der}}
+    ).json()
+    assert body is not None and body["response_action"] == "push", body
+    assert certdesk.slack.submit_view(ALICE, {}).json() == {"response_action": "clear"}
+    certdesk.settle()
+    with certdesk.services.sessions.begin() as session:
+        order = queries.get_order(session, int(ref[3:]))
+        assert order is not None and order.csr_pem and order.private_key is None
+        assert (
+            x509.load_pem_x509_csr(order.csr_pem.encode()).public_bytes(serialization.Encoding.DER)
+            == der
+        )
+    (sent,) = [f for f in certdesk.emulator.files if f.filename.endswith(".csr.pem")]
+    assert sent.channels == [certdesk.emulator.dm_channel(ALICE)]
+    # certdesk never had this order's key, so there is nothing to download.
+    assert ids.DOWNLOAD_KEY not in str(status_message(certdesk, ALICE, int(ref[3:])).blocks)
+
+
+def test_pasting_and_attaching_at_once_is_refused(certdesk: Running, tmp_path: Path) -> None:
+    from csrs import openssl_csr
+
+    single_domain_order(certdesk)
+    pem = openssl_csr(tmp_path, subj="/CN=shop.example.com")
+    body = certdesk.slack.submit_view(
+        ALICE,
+        {**UPLOAD, ids.CSR_TEXT: pem.decode(),
+         ids.CSR_FILE: {"filename": "shop.csr", "content": pem}},
+    ).json()  # fmt: skip
+    assert body is not None and list(body["errors"]) == [ids.CSR_FILE]
+    assert "keep just one" in body["errors"][ids.CSR_FILE]
+
+
+def test_the_bot_token_only_goes_to_slack(certdesk: Running) -> None:
+    from bot.orders import csr_file
+
+    forged = {"name": "x.csr", "url_private_download": "https://attacker.example/x.csr"}
+    fetched = csr_file.fetch(certdesk.services, forged)
+    assert fetched.content == b"" and fetched.problem and "not stored on Slack" in fetched.problem
