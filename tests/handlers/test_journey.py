@@ -97,7 +97,9 @@ def test_the_whole_journey_with_the_real_scheduler(journey: Callable[..., Runnin
     order = load_order(services, order_id)
     assert order.state == "submitted" and order.ca_ref
     ca_ref = order.ca_ref
-    csr_file = wait_for(lambda: [f for f in emu.files if f.filename == f"{ref.lower()}.csr.pem"])
+    csr_file = wait_for(
+        lambda: [f for f in emu.files if f.filename == f"{ref.lower()}.csr.pem" and f.uploaded]
+    )
     assert csr_file[0].content.decode() == order.csr_pem
 
     scheduler = start_scheduler(services)
@@ -133,7 +135,11 @@ def test_the_whole_journey_with_the_real_scheduler(journey: Callable[..., Runnin
         )
         issued = wait_for(lambda: [m for m in emu.dms_to(ALICE) if "is issued" in m.text])
         chain_files = wait_for(
-            lambda: [f for f in emu.files if f.filename == f"{ref.lower()}.fullchain.pem"]
+            lambda: [
+                f
+                for f in emu.files
+                if f.filename == f"{ref.lower()}.fullchain.pem" and f.uploaded and f.channels
+            ]
         )
     finally:
         stop_scheduler(scheduler)
