@@ -44,8 +44,7 @@ def watcher_ids(certdesk: Running, ref: str) -> list[str]:
 def audit_actions(certdesk: Running, ref: str) -> list[tuple[str, str, dict]]:
     with certdesk.services.sessions.begin() as session:
         return [
-            (e.actor, e.action, dict(e.detail))
-            for e in queries.audit_trail(session, int(ref[3:]))
+            (e.actor, e.action, dict(e.detail)) for e in queries.audit_trail(session, int(ref[3:]))
         ]
 
 
