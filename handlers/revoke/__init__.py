@@ -64,9 +64,9 @@ def register(app: App, services: Services) -> None:
 
         def run() -> None:
             order_id = order_id_from(view)
-            reason = reason_code(str(view_values(view).get(ids.REVOKE_REASON)))
-            # Checked again here: the confirmation may be replayed, or the order moved on.
+            # Checked again here (first): the confirmation may be replayed, or the order moved on.
             check_revocable(services, order_id, user_id=user_id)
+            reason = reason_code(str(view_values(view).get(ids.REVOKE_REASON)))
             ack(response_action="clear")
             services.background.submit(revoke_after_ack, order_id, user_id, reason)
 
