@@ -92,7 +92,12 @@ def test_a_worker_killed_mid_sweep_and_restarted_sends_each_reminder_once(
     # Slack takes the first posts at once but answers them late: the kill lands in between.
     emulator.slow_next("chat.postMessage", seconds=0.4, times=8)
     first = start_worker(emulator, tmp_path, url, "first")
-    wait_for(lambda: len(reminder_ids_posted(emulator.messages())) >= 4, timeout=20, what="posts")
+    wait_for(
+        lambda: len(reminder_ids_posted(emulator.messages())) >= 4 or first.poll() is not None,
+        timeout=60,
+        what="the first worker's posts",
+    )
+    assert first.poll() is None, first.communicate()[1]
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     posted = set(reminder_ids_posted(emulator.messages()))
