@@ -75,7 +75,19 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             has_key = order.csr_method == "system" and _key_kept(session, order_id)
     except StaleDataError:
         return False  # someone else moved the order in the meantime and delivers it
-    deliver(services, order_id, chain=chain, info=info, offer_key=has_key)
+    try:
+        deliver(services, order_id, chain=chain, info=info, offer_key=has_key)
+    except Exception as exc:
+        # The certificate is stored; `/cert status` shows it. Record the gap for the operator.
+        logger.exception("order %s: issued, but delivering it to Slack failed", order_id)
+        with services.sessions.begin() as session:
+            queries.record(
+                session,
+                order_id=order_id,
+                actor="system",
+                action="delivery_failed",
+                problem=type(exc).__name__,
+            )
     return True
 
 

@@ -311,3 +311,19 @@ def test_two_workers_poll_each_due_order_once(
     for o in orders:
         assert load_order(desk.services, o).state == "awaiting_verification"
         assert actions(desk.services, o).count("verification_requested") == 1
+
+
+def test_slack_429_and_500_delay_the_issuance_dm_and_file_but_lose_neither(
+    desk: Running, clock: Clock
+) -> None:
+    order_id = _to_verification(desk, clock)
+    _confirm(desk, order_id)
+    desk.emulator.fail_next("chat.postMessage", status=429, retry_after=1)
+    desk.emulator.fail_next("files.completeUploadExternal", status=500)
+    poll_order(desk.services, order_id, now=clock.now)
+    assert load_order(desk.services, order_id).state == "issued"
+    failed = [c for c in desk.emulator.calls if not c.ok]
+    assert {c.method for c in failed} >= {"chat.postMessage", "files.completeUploadExternal"}
+    assert len([m for m in desk.emulator.dms_to(ALICE) if "is issued" in m.text]) == 1
+    chains = [f for f in desk.emulator.files if f.filename.endswith(".fullchain.pem")]
+    assert len(chains) == 1 and chains[0].uploaded and chains[0].channels
