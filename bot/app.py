@@ -12,14 +12,14 @@ from slack_sdk.http_retry import (
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import crypto
+from bot import keys_rotation
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
 from bot.crypto import Custody
-from bot.errors import ConfigError, CustodyError
 from bot.notify import Notifier
 from bot.orders.home import refresh_home
 from bot.services import Services
@@ -50,7 +50,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         db.upgrade(engine)
     sessions = db.session_factory(engine)
     client = slack_client(settings)
-    custody = build_custody(settings)
+    custody = build_custody(settings, sessions=sessions if migrate else None)
     return Services(
         settings=settings,
         engine=engine,
@@ -62,14 +62,16 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     )
 
 
-def build_custody(settings: Settings) -> Custody:
-    """Key custody under CERTDESK_MASTER_KEY, or a key file made (mode 0600) on first run."""
-    if settings.master_key:
-        try:
-            return Custody(crypto.parse_master_key(settings.master_key))
-        except CustodyError as exc:
-            raise ConfigError(str(exc)) from None
-    return Custody(crypto.load_or_create_key_file(settings.data_dir / "master.key"))
+def build_custody(settings: Settings, *, sessions: sessionmaker[Session] | None = None) -> Custody:
+    """Key custody under CERTDESK_MASTER_KEY, or a key file made (mode 0600) on first run.
+
+    Older keys (CERTDESK_PREVIOUS_MASTER_KEYS, or those a rotation leaves beside master.key)
+    still open what they sealed. Given ``sessions``, the database is checked first: no new
+    key file is made while sealed keys exist, and keys under unknown master keys are logged.
+    """
+    if sessions is not None:
+        return keys_rotation.check_database(settings, sessions).custody()
+    return keys_rotation.master_keys(settings).custody()
 
 
 @dataclass

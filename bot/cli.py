@@ -65,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="print an order's audit trail")
     audit.add_argument("order", help="order ID, e.g. CD-0042")
     audit.set_defaults(run=_audit)
+
+    keys = commands.add_parser("keys", help="master key for stored private keys")
+    keys_commands = keys.add_subparsers(title="keys commands")
+    rotate = keys_commands.add_parser(
+        "rotate",
+        help="re-encrypt every stored key under a new master key (stop serve and worker first)",
+    )
+    rotate.add_argument(
+        "--new-key-env",
+        metavar="VAR",
+        help="with CERTDESK_MASTER_KEY: the environment variable holding the new key",
+    )
+    rotate.set_defaults(run=_keys_rotate)
     return parser
 
 
@@ -153,6 +166,46 @@ def _audit(args: argparse.Namespace) -> int:
         for event in events:
             detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
             print(f"{event.at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<24} {detail}")
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    import os
+
+    from bot import keys_rotation
+    from bot.errors import ConfigError
+    from storage import db
+
+    settings = _settings()
+    sessions = db.session_factory(db.make_engine(settings.database_url))
+    if settings.master_key:
+        if not args.new_key_env:
+            raise ConfigError(
+                "CERTDESK_MASTER_KEY is set, so give the new key in another variable: "
+                'NEW_KEY="$(openssl rand -base64 32)" certdesk keys rotate --new-key-env NEW_KEY'
+            )
+        new_key = keys_rotation.parse_new_key(args.new_key_env, os.environ.get(args.new_key_env))
+        done = keys_rotation.rotate_to(settings, sessions, new_key=new_key)
+        after = (
+            f"Now set CERTDESK_MASTER_KEY to the value of {args.new_key_env} and start certdesk. "
+            "Nothing is sealed under the old key any more; if this run was interrupted, run it "
+            "again with the same new key."
+        )
+    else:
+        if args.new_key_env:
+            raise ConfigError(
+                "--new-key-env is for CERTDESK_MASTER_KEY; the key file rotates itself"
+            )
+        done = keys_rotation.rotate_key_file(settings, sessions)
+        path = keys_rotation.key_file(settings)
+        after = (
+            f"{path} holds the new key; the old one is kept as {path}.previous for backups made "
+            "before now. Back up the new key, then start certdesk."
+        )
+    print(
+        f"Re-encrypted {done.resealed} stored key(s) under master key {done.key_id} "
+        f"({done.already} already were); every one opens under it. {after}"
+    )
     return 0
 
 

@@ -34,6 +34,8 @@ class Settings:
     database_url: str = ""
     ca: str = "simulated"
     master_key: str | None = None
+    #: Older master keys that may still open stored keys (during a rotation), never sealing.
+    previous_master_keys: tuple[str, ...] = ()
     admins: frozenset[str] = frozenset()
     notify_channel: str | None = None
     public_url: str = "http://localhost:3000"
@@ -85,6 +87,7 @@ class Settings:
             or f"sqlite:///{data_dir / 'certdesk.sqlite3'}",
             "ca": _check("CERTDESK_CA", env, _one_of(CA_BACKENDS)) or "simulated",
             "master_key": env.get("CERTDESK_MASTER_KEY"),
+            "previous_master_keys": tuple(_list(env.get("CERTDESK_PREVIOUS_MASTER_KEYS", ""))),
             "admins": frozenset(_list(env.get("CERTDESK_ADMINS", ""))),
             "notify_channel": env.get("CERTDESK_NOTIFY_CHANNEL"),
             "public_url": (_check("CERTDESK_PUBLIC_URL", env, _http_url) or cls.public_url),
