@@ -1,0 +1,39 @@
+"""The Notifier's cache of DM channels survives two threads DMing a new user at once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from slack_sdk import WebClient
+from support.app_fixtures import ALICE, TOKEN
+
+from bot.emulator import Emulator
+from bot.notify import Notifier
+from storage import db
+
+
+def test_concurrent_first_dms_to_one_user_both_arrive(emulator: Emulator, tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'n.sqlite3'}")
+    db.upgrade(engine)
+    notifier = Notifier(
+        WebClient(token=TOKEN, base_url=emulator.api_url), db.session_factory(engine)
+    )
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def send(i: int) -> None:
+        barrier.wait()
+        try:
+            notifier.dm(ALICE, text=f"hello {i}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(m.text for m in emulator.dms_to(ALICE)) == sorted(f"hello {i}" for i in range(8))
+    engine.dispose()
