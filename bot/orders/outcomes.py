@@ -21,6 +21,9 @@ def fail_order(services: Services, order_id: int, *, reason: str, actor: str) ->
         order.state = workflow.next_state(order.state, workflow.Event.FAIL)
         order.failure_reason = reason
         order.next_poll_at = None
+        from bot.orders.reminding import stop_reminders
+
+        stop_reminders(session, order_id, kind="verification")
         queries.record(session, order_id=order_id, actor=actor, action="failed", reason=reason)
         ref = order.ref
     text = f"{ref} failed: {reason}"

@@ -33,8 +33,12 @@ SUBMIT_GRACE = timedelta(minutes=2)
 _WRITE_ATTEMPTS = 3
 
 
-def poll_order(services: Services, order_id: int, *, now: datetime | None = None) -> None:
+def poll_order(
+    services: Services, order_id: int, *, now: datetime | None = None, claimed: bool = False
+) -> None:
     """Ask the CA once where the order stands and apply the answer.
+
+    ``claimed``: the caller (the poll sweep) already holds the order's lease.
 
     Idempotent and safe to run twice at once (a button and a job): each change is applied
     in a transaction that re-reads the order and only moves it from the state it was in.
@@ -48,7 +52,7 @@ def poll_order(services: Services, order_id: int, *, now: datetime | None = None
     if not ca_ref:
         from bot.orders.submission import send_to_ca
 
-        send_to_ca(services, order_id)
+        send_to_ca(services, order_id, now=now, claimed=claimed)
         return
     try:
         status = services.ca.status(ca_ref)
@@ -137,7 +141,7 @@ def poll_due(services: Services, *, now: datetime) -> int:
         claimed = _claim(services, now=now)
         for order_id in claimed:
             try:
-                poll_order(services, order_id, now=now)
+                poll_order(services, order_id, now=now, claimed=True)
             except Exception:
                 logger.exception("polling order %s failed; it is polled again later", order_id)
             polled += 1

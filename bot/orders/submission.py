@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import crypto, workflow
 from bot.ca.base import Organization as OrgDetails
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 #: How long to wait before trying a CA that was unreachable, by consecutive failures.
 RETRY_BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+#: How long one caller holds a submitted order while it makes the key and calls the CA.
+SUBMIT_LEASE = timedelta(minutes=5)
 
 
 def key_context(order_id: int) -> bytes:
@@ -26,19 +30,31 @@ def key_context(order_id: int) -> bytes:
     return f"order:{order_id}:private-key".encode()
 
 
-def send_to_ca(services: Services, order_id: int) -> str | None:
+def send_to_ca(
+    services: Services, order_id: int, *, now: datetime | None = None, claimed: bool = False
+) -> str | None:
     """Submit the order to the CA once; return the CA's reference, or None if not sent now.
 
-    Safe to call again: an order already sent, or no longer submitted, is left alone.
-    A CA outage schedules a retry; a refusal fails the order with the CA's reason.
+    Safe to call again, and from several workers at once: an order already sent, held by
+    another caller (unless ``claimed``: the poll sweep already holds its lease), or no longer
+    submitted is left alone. A CA outage schedules a retry; a refusal fails the order.
     """
-    with services.sessions.begin() as session:
-        order = queries.get_order(session, order_id)
-        if order is None or order.state != workflow.State.SUBMITTED or order.ca_ref:
-            return None
-        needs_key = order.csr_method == "system" and not order.csr_pem
-        algorithm, names = order.key_algorithm or "rsa2048", [d.name for d in order.domains]
-        organization = _org_details(order)
+    try:
+        with services.sessions.begin() as session:
+            order = queries.get_order(session, order_id)
+            now = now or utcnow()
+            if order is None or order.state != workflow.State.SUBMITTED or order.ca_ref:
+                return None
+            if not claimed and order.next_poll_at and order.next_poll_at > now:
+                return None  # another worker holds it, or a retry is not due yet
+            # Claim the order: the version check lets exactly one concurrent caller win, so
+            # the CA never receives the same order twice.
+            order.next_poll_at = now + SUBMIT_LEASE
+            needs_key = order.csr_method == "system" and not order.csr_pem
+            algorithm, names = order.key_algorithm or "rsa2048", [d.name for d in order.domains]
+            organization = _org_details(order)
+    except StaleDataError:
+        return None
     if needs_key:
         _make_key_and_csr(services, order_id, algorithm=algorithm, names=names, org=organization)
     with services.sessions.begin() as session:
@@ -72,7 +88,9 @@ def send_to_ca(services: Services, order_id: int) -> str | None:
         order = queries.get_order(session, order_id, for_update=True)
         assert order is not None
         order.ca_name, order.ca_ref = services.ca.name, ca_ref
-        order.next_poll_at, order.poll_failures = utcnow(), 0
+        still_wanted = order.state == workflow.State.SUBMITTED
+        order.next_poll_at = utcnow() if still_wanted else None
+        order.poll_failures = 0
         queries.record(
             session,
             order_id=order_id,
@@ -81,10 +99,25 @@ def send_to_ca(services: Services, order_id: int) -> str | None:
             ca=services.ca.name,
             ca_ref=ca_ref,
         )
+    if not still_wanted:
+        # Cancelled while the CA call was in flight: withdraw it there too.
+        _withdraw(services, order_id, ca_ref)
+        return None
     from bot.orders.delivery import announce_submission
 
     announce_submission(services, order_id, requester=requester)
     return ca_ref
+
+
+def _withdraw(services: Services, order_id: int, ca_ref: str) -> None:
+    try:
+        services.ca.cancel(ca_ref)
+        action, detail = "withdrawn_at_ca", {}
+    except CAError as exc:
+        action, detail = "withdraw_failed", {"problem": str(exc)[:500]}
+        logger.warning("could not withdraw order %s (%s) at the CA: %s", order_id, ca_ref, exc)
+    with services.sessions.begin() as session:
+        queries.record(session, order_id=order_id, actor="system", action=action, **detail)
 
 
 def _org_details(order: Order) -> OrgDetails | None:

@@ -15,5 +15,9 @@ with engine.begin() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # APScheduler keeps its job table in the same database; it is not ours to migrate.
+        include_object=lambda obj, name, kind, reflected, compare_to: (
+            not (kind == "table" and name == "apscheduler_jobs")
+        ),
     )
     context.run_migrations()

@@ -1,0 +1,95 @@
+"""Sending to the CA: exactly once, even when several workers try at the same moment."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from support.app_fixtures import ALICE, TEAM, Running
+
+from bot.orders import complete
+from bot.orders.register import register_order
+from bot.orders.submission import send_to_ca
+from bot.products import Purchase
+from storage import queries
+
+APPLICATION = {
+    "domains": "example.com",
+    "applicant_name": "Alice Example",
+    "applicant_email": "admin@example.com",
+    "applicant_phone": "+44 20 7946 0958",
+    "csr_method": "system",
+    "key_algorithm": "p256",
+}
+
+
+def test_concurrent_senders_submit_to_the_ca_once(certdesk: Running) -> None:
+    services = certdesk.services
+    order = register_order(
+        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
+    )
+    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
+    complete.submit(services, order.id, user_id=ALICE)
+
+    submitted: list[Any] = []
+    real_submit = services.ca.submit
+
+    def counting_submit(submission: Any) -> str:
+        submitted.append(submission)
+        return real_submit(submission)
+
+    services.ca.submit = counting_submit  # type: ignore[method-assign]
+    barrier = threading.Barrier(4)
+    results: list[str | None] = []
+
+    def send() -> None:
+        barrier.wait()
+        results.append(send_to_ca(services, order.id))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    certdesk.settle()
+    assert len(submitted) == 1
+    assert len([r for r in results if r]) == 1
+    with services.sessions.begin() as session:
+        stored = queries.get_order(session, order.id)
+        assert stored is not None and stored.ca_ref in results
+        sent = [e for e in queries.audit_trail(session, order.id) if e.action == "sent_to_ca"]
+    assert len(sent) == 1
+
+
+def test_an_order_cancelled_while_the_ca_call_is_in_flight_is_withdrawn_there(
+    certdesk: Running,
+) -> None:
+    from bot import workflow
+    from storage.models import Order
+
+    services = certdesk.services
+    order = register_order(
+        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
+    )
+    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
+    complete.submit(services, order.id, user_id=ALICE)
+    real_submit = services.ca.submit
+
+    def submit_then_cancelled(submission: Any) -> str:
+        ref = real_submit(submission)
+        with services.sessions.begin() as session:  # the owner cancels meanwhile
+            stored = session.get(Order, order.id)
+            assert stored is not None
+            stored.state = workflow.State.CANCELLED
+        return ref
+
+    services.ca.submit = submit_then_cancelled  # type: ignore[method-assign]
+    assert send_to_ca(services, order.id) is None
+    with services.sessions.begin() as session:
+        stored = queries.get_order(session, order.id)
+        assert stored is not None and stored.ca_ref and stored.state == "cancelled"
+        ca_ref = stored.ca_ref
+        actions = [e.action for e in queries.audit_trail(session, order.id)]
+    assert "withdrawn_at_ca" in actions
+    assert services.ca.status(ca_ref).state == "cancelled"
+    assert not [m for m in certdesk.emulator.dms_to(ALICE) if "submitted to the CA" in m.text]
