@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.views.common import to_dicts
@@ -28,12 +29,9 @@ class Notifier:
             user = session.get(SlackUser, user_id)
             if user and user.dm_channel_id:
                 return user.dm_channel_id
-        channel = self.client.conversations_open(users=user_id)["channel"]["id"]
-        with self._sessions.begin() as session:
-            user = session.get(SlackUser, user_id) or SlackUser(user_id=user_id)
-            user.dm_channel_id = channel
-            session.add(user)
-        return str(channel)
+        channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
+        self._remember(user_id, dm_channel_id=channel)
+        return channel
 
     def dm(self, user_id: str, *, text: str, blocks: Sequence[Block | dict] = ()) -> str:
         """Post a DM; return the message's ts."""
@@ -70,8 +68,18 @@ class Notifier:
             if user and user.tz and user.fetched_at and (utcnow() - user.fetched_at).days < 1:
                 return user.tz
         tz = str(self.client.users_info(user=user_id)["user"].get("tz") or "UTC")
-        with self._sessions.begin() as session:
-            user = session.get(SlackUser, user_id) or SlackUser(user_id=user_id)
-            user.tz, user.fetched_at = tz, utcnow()
-            session.add(user)
+        self._remember(user_id, tz=tz, fetched_at=utcnow())
         return tz
+
+    def _remember(self, user_id: str, **values: object) -> None:
+        """Cache facts about a user; two threads may race to create the row, and both win."""
+        for _ in range(2):
+            try:
+                with self._sessions.begin() as session:
+                    user = session.get(SlackUser, user_id) or SlackUser(user_id=user_id)
+                    for name, value in values.items():
+                        setattr(user, name, value)
+                    session.add(user)
+                return
+            except IntegrityError:
+                continue  # the other thread inserted it first: update its row instead
