@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="walk through the whole journey offline")
     demo.add_argument("--data-dir", help="keep the demo's data here (default: a temp dir)")
+    demo.add_argument(
+        "--ca",
+        choices=("simulated", "acme"),
+        default="simulated",
+        help="the CA to run against (acme starts a local Pebble; Debian package pebble)",
+    )
     demo.set_defaults(run=_demo)
 
     database = commands.add_parser("db", help="database schema")
@@ -128,7 +134,7 @@ def _emulator(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(data_dir=args.data_dir)
+    return run_demo(data_dir=args.data_dir, ca=args.ca)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -101,9 +101,12 @@ def verification_reminder(
     buttons = [button("Snooze 1 day", ids.SNOOZE, str(order_id))]
     if can_act:
         buttons[:0] = [
-            button("I've verified — check now", ids.CHECK_NOW, str(order_id), style="primary"),
-            button("Resend verification email", ids.RESEND_VERIFICATION, str(order_id)),
+            button("I've verified — check now", ids.CHECK_NOW, str(order_id), style="primary")
         ]
+        if boxes:  # ACME sends no email: nothing to resend
+            buttons.insert(
+                1, button("Resend verification email", ids.RESEND_VERIFICATION, str(order_id))
+            )
     blocks.append(ActionsBlock(elements=buttons))
     what = (
         f"check {', '.join(boxes)} and follow the CA's link"

@@ -12,7 +12,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-SENDER = formataddr(("certdesk Simulated CA — Validation", "validation@certdesk.invalid"))
+SENDER = formataddr(("certdesk Simulated CA Validation", "validation@certdesk.invalid"))
 #: Header naming the CA order a message belongs to, so tools can find the right email.
 ORDER_HEADER = "X-Simulated-CA-Order"
 #: Header numbering the emails sent for one order, 1 upwards (Date has one-second resolution).

@@ -1,0 +1,84 @@
+"""`certdesk demo`: the whole journey offline — Slack emulator, SQLite, and a CA.
+
+The default CA is the embedded simulated one; `--ca acme` runs against a local Pebble
+(Debian package `pebble`) with real DNS validation through pebble-challtestsrv.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bot.app import create
+from bot.config import Settings
+from bot.demo.narrator import ALICE, BOB, Narrator
+from bot.emulator import Emulator, SlackSide
+from bot.scheduler import start_scheduler, stop_scheduler
+from bot.serve import start_http
+
+TOKEN, SECRET = "xoxb-demo-token", "demo-signing-secret"
+#: Hours compressed into seconds, so the journey takes well under a minute.
+COMPRESSED = {
+    "CERTDESK_SIM_REVIEW_DELAY": "1s",
+    "CERTDESK_POLL_INTERVAL": "1s",
+    "CERTDESK_TICK": "1s",
+    "CERTDESK_REMINDER_SCHEDULE": "2s,4s",
+    "CERTDESK_WORKING_HOURS": "any",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
+    """Run the journey; return the exit status."""
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="certdesk-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        emulator = stack.enter_context(Emulator(token=TOKEN, signing_secret=SECRET))
+        emulator.add_user(ALICE, name="alice", tz="Europe/London")
+        emulator.add_user(BOB, name="bob", tz="America/New_York")
+        port = _free_port()
+        env = {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": emulator.api_url,
+            "CERTDESK_DATA_DIR": str(root / "certdesk"),
+            "CERTDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            **COMPRESSED,
+        }
+        pebble = None
+        if ca == "acme":
+            from bot.devtools.pebble import start_pebble
+
+            pebble = start_pebble(root / "pebble")
+            stack.callback(pebble.stop)
+            env.update(pebble.certdesk_env(challenge="dns-01"))
+        http = start_http(create(Settings.load(env)), port=port)
+        stack.callback(http.stop)
+        scheduler = start_scheduler(http.certdesk.services)
+        stack.callback(stop_scheduler, scheduler)
+        slack = SlackSide(emulator, request_url=f"{http.url}/slack/events", signing_secret=SECRET)
+        narrator = Narrator(emulator, slack, http)
+        print(f"certdesk demo on the {ca} CA — data in {root}")
+        print(f"Slack emulator at {emulator.base_url}; certdesk at {http.url}")
+        if pebble is not None:
+            from bot.demo.acme import acme_journey
+
+            acme_journey(narrator, pebble)
+        else:
+            from bot.demo.journey import simulated_journey
+
+            simulated_journey(narrator)
+    if not data_dir:
+        shutil.rmtree(root, ignore_errors=True)
+    print("\nDemo finished.")
+    return 0
