@@ -107,8 +107,11 @@ class CABackend(abc.ABC):
     def fetch_certificate(self, ca_ref: str) -> bytes:
         """Return the issued certificate chain as PEM, leaf first."""
 
-    def revoke(self, ca_ref: str, certificate_pem: bytes) -> None:
-        """Revoke an issued certificate. Backends that cannot revoke raise CAError."""
+    def revoke(self, ca_ref: str, certificate_pem: bytes, *, reason: int = 0) -> None:
+        """Revoke an issued certificate with an RFC 5280 reason code.
+
+        Backends that cannot revoke raise CAError.
+        """
         from bot.errors import CAError
 
         raise CAError(f"The {self.name} CA does not support revocation from certdesk.")

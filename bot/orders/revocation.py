@@ -8,7 +8,6 @@ still trust it.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -76,7 +75,7 @@ def revoke_order(services: Services, order_id: int, *, user_id: str, reason: int
         _require_revocable(order, services.ca)
         ca_ref, chain, ref = order.ca_ref or "", (order.certificate_pem or "").encode(), order.ref
     try:
-        _revoke_at_ca(services.ca, ca_ref, chain, reason=reason)
+        services.ca.revoke(ca_ref, chain, reason=reason)
     except CAError as exc:
         stands = f"{ref} is not revoked: its certificate is still valid."
         if exc.retryable:
@@ -125,14 +124,6 @@ def revoke_and_tell(services: Services, order_id: int, *, user_id: str, reason: 
             done.actor, text=f"Done: {done.ref} is revoked; <@{done.owner}> was told."
         )
     return done
-
-
-def _revoke_at_ca(ca: CABackend, ca_ref: str, chain: bytes, *, reason: int) -> None:
-    # CABackend.revoke takes no reason yet; backends that accept one get it.
-    if "reason" in inspect.signature(ca.revoke).parameters:
-        ca.revoke(ca_ref, chain, reason=reason)  # type: ignore[call-arg]
-    else:
-        ca.revoke(ca_ref, chain)
 
 
 def _require_revocable(order: Order, ca: CABackend) -> None:

@@ -237,14 +237,14 @@ class AcmeBackend(CABackend):
             raise CAError("The ACME CA sent something that is not a PEM certificate chain.")
         return pem.encode("ascii")
 
-    def revoke(self, ca_ref: str, certificate_pem: bytes) -> None:
-        """Revoke the certificate (reason unspecified) with the account key; raises CAError."""
+    def revoke(self, ca_ref: str, certificate_pem: bytes, *, reason: int = 0) -> None:
+        """Revoke the certificate with the account key and an RFC 5280 reason; raises CAError."""
         try:
             leaf = x509.load_pem_x509_certificate(certificate_pem)
         except ValueError:
             raise CAError("That is not a PEM certificate, so it cannot be revoked.") from None
         with self._t.lock, self._t.translate("revoke the certificate"):
-            self._t.client().revoke(leaf, 0)
+            self._t.client().revoke(leaf, reason)
 
 
 def _check_csr_names(submission: Submission) -> None:
