@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.errors import Error
+from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +37,12 @@ def guarded(tell: Callable[[str], Any], work: Callable[[], Any]) -> Any:
         logger.exception("incident %s", incident)
         tell(something_went_wrong(incident))
     return None
+
+
+def dm_later(services: Services, user_id: str) -> Callable[[str], None]:
+    """Tell the user something in a DM, after the ack (for buttons, which have no reply)."""
+
+    def tell(text: str) -> None:
+        services.background.submit(services.notifier.dm, user_id, text=text)
+
+    return tell

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
 from bot.errors import Error, FieldErrors
@@ -16,7 +15,7 @@ from bot.services import Services
 from bot.views import ids
 from bot.views.common import plain, section
 from bot.views.complete import complete_modal, confirm_view, order_id_from
-from handlers.commands import ORDER_SUBCOMMANDS
+from handlers.opening import open_order_modal
 from handlers.replies import guarded, incident_id, something_went_wrong
 from handlers.values import view_values
 
@@ -42,32 +41,19 @@ def field_errors(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]
 def register(app: App, services: Services) -> None:
     """Listen for the Complete command, buttons and modals."""
 
-    def open_modal(client: WebClient, trigger_id: str, order_id: int, user_id: str) -> None:
+    def build(order_id: int, user_id: str) -> View:
         editing = complete.open_for_editing(services, order_id, user_id=user_id)
         view = complete_modal(editing.order, editing.values, saved_orgs=editing.saved_orgs)
-        view.notify_on_close = True
-        client.views_open(trigger_id=trigger_id, view=view)
+        view.notify_on_close = True  # closing saves the draft too
+        return view
 
-    def from_command(
-        *, ack: Ack, client: WebClient, command: dict[str, Any], order_id: int
-    ) -> None:
-        open_modal(client, command["trigger_id"], order_id, command["user_id"])
-        ack()
-
-    ORDER_SUBCOMMANDS["complete"] = from_command
-
-    @app.action(ids.OPEN_COMPLETE)
-    @app.action(ids.REVISE)
-    def from_button(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
-        ack()
-        user_id = body["user"]["id"]
-
-        def tell(text: str) -> None:
-            services.background.submit(services.notifier.dm, user_id, text=text)
-
-        guarded(tell, lambda: open_modal(client, body["trigger_id"], int(action["value"]), user_id))
+    open_order_modal(
+        app,
+        services,
+        build=build,
+        action_ids=(ids.OPEN_COMPLETE, ids.REVISE),
+        commands=("complete",),
+    )
 
     @app.view(ids.COMPLETE)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from bot.orders.home import first_delivery, refresh_home
 from bot.services import Services
 from bot.views import ids
 from bot.views.new_order import new_order_modal
-from handlers.replies import guarded
+from handlers.replies import dm_later, guarded
 
 
 def register(app: App, services: Services) -> None:
@@ -33,8 +33,7 @@ def register(app: App, services: Services) -> None:
         ack()
         user_id = body["user"]["id"]
 
-        def tell(text: str) -> None:
-            services.background.submit(services.notifier.dm, user_id, text=text)
+        tell = dm_later(services, user_id)
 
         guarded(
             tell, lambda: client.views_open(trigger_id=body["trigger_id"], view=new_order_modal())

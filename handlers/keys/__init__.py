@@ -21,7 +21,8 @@ from bot.views.keys import (
     purge_modal,
 )
 from handlers.complete import field_errors
-from handlers.replies import guarded, incident_id, something_went_wrong
+from handlers.opening import open_order_modal
+from handlers.replies import dm_later, guarded, incident_id, something_went_wrong
 from handlers.values import view_values
 from storage.models import format_ref
 
@@ -31,12 +32,6 @@ logger = logging.getLogger(__name__)
 def register(app: App, services: Services) -> None:
     """Register the keys listeners."""
 
-    def dm_teller(user_id: str) -> Callable[[str], None]:
-        def tell(text: str) -> None:
-            services.background.submit(services.notifier.dm, user_id, text=text)
-
-        return tell
-
     def dm_teller_now(user_id: str) -> Callable[[str], Any]:
         return lambda text: services.notifier.dm(user_id, text=text)
 
@@ -44,16 +39,14 @@ def register(app: App, services: Services) -> None:
         """Run ``work`` after the ack; its Error messages reach the user as a DM."""
         services.background.submit(guarded, dm_teller_now(user_id), work)
 
-    @app.action(ids.DOWNLOAD_KEY)
-    def download(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user_id = body["user"]["id"]
-
-        def run() -> None:
-            order = keys.open_download(services, int(action["value"]), user_id=user_id)
-            client.views_open(trigger_id=body["trigger_id"], view=download_modal(order))
-
-        guarded(dm_teller(user_id), run)
+    open_order_modal(
+        app,
+        services,
+        build=lambda order_id, user_id: download_modal(
+            keys.open_download(services, order_id, user_id=user_id)
+        ),
+        action_ids=(ids.DOWNLOAD_KEY,),
+    )
 
     @app.view(ids.KEY_DOWNLOAD)
     def download_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -102,7 +95,7 @@ def register(app: App, services: Services) -> None:
             order = keys.open_purge(services, int(action["value"]), user_id=user_id)
             client.views_open(trigger_id=body["trigger_id"], view=purge_modal(order))
 
-        guarded(dm_teller(user_id), run)
+        guarded(dm_later(services, user_id), run)
 
     @app.view(ids.CONFIRM_PURGE_KEY)
     def purge_confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from bot.access import Need
 from bot.orders import lookup, renewal
 from bot.services import Services
 from bot.views import ids, orders
-from handlers.replies import guarded
+from handlers.replies import dm_later, guarded
 from storage.models import format_ref
 
 
@@ -22,8 +22,7 @@ def register(app: App, services: Services) -> None:
         ack()
         user_id = body["user"]["id"]
 
-        def tell(text: str) -> None:
-            services.background.submit(services.notifier.dm, user_id, text=text)
+        tell = dm_later(services, user_id)
 
         def run() -> None:
             order = lookup.order_for(
@@ -40,8 +39,7 @@ def register(app: App, services: Services) -> None:
         ack()
         user_id = body["user"]["id"]
 
-        def tell(text: str) -> None:
-            services.background.submit(services.notifier.dm, user_id, text=text)
+        tell = dm_later(services, user_id)
 
         def run() -> None:
             old_id = int(action["value"])

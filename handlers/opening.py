@@ -1,0 +1,57 @@
+"""Opening a modal about one order, from `/cert <word> ID` and from buttons alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.models.views import View
+
+from bot.services import Services
+from handlers.commands import ORDER_SUBCOMMANDS
+from handlers.replies import dm_later, guarded
+
+#: Builds the modal for (order id, acting user); raises bot.errors.Error to refuse.
+ModalBuilder = Callable[[int, str], View]
+
+
+def open_order_modal(
+    app: App,
+    services: Services,
+    *,
+    build: ModalBuilder,
+    action_ids: Sequence[str] = (),
+    commands: Sequence[str] = (),
+) -> None:
+    """Register buttons (value = order id) and `/cert` words that open ``build``'s modal.
+
+    The trigger is used at once (it lives ~3 s); a refusal from ``build`` reaches the person
+    as the command's ephemeral answer, or as a DM for a button.
+    """
+
+    def from_command(
+        *, ack: Ack, client: WebClient, command: dict[str, Any], order_id: int
+    ) -> None:
+        view = build(order_id, command["user_id"])
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+        ack()
+
+    for word in commands:
+        ORDER_SUBCOMMANDS[word] = from_command
+
+    def from_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def run() -> None:
+            view = build(int(action["value"]), user_id)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        guarded(dm_later(services, user_id), run)
+
+    for action_id in action_ids:
+        app.action(action_id)(from_button)
