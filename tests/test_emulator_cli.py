@@ -8,7 +8,8 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 from support.app_fixtures import wait_for
-from support.postgres import free_port
+
+from bot.devtools.ports import free_port
 
 
 def test_emulator_command_answers_the_web_api(tmp_path: Path) -> None:

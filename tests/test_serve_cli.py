@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from support.app_fixtures import ALICE, BOB, SECRET, certdesk_env, wait_for
-from support.postgres import free_port
 
+from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
 from bot.views import ids
 from storage import db, queries

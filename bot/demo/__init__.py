@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from bot.app import create
 from bot.config import Settings
 from bot.demo.narrator import ALICE, BOB, Narrator
+from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.serve import start_http
@@ -31,12 +31,6 @@ COMPRESSED = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
     """Run the journey; return the exit status."""
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -46,7 +40,7 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
         emulator = stack.enter_context(Emulator(token=TOKEN, signing_secret=SECRET))
         emulator.add_user(ALICE, name="alice", tz="Europe/London")
         emulator.add_user(BOB, name="bob", tz="America/New_York")
-        port = _free_port()
+        port = free_port()
         env = {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,

@@ -6,7 +6,6 @@ import datetime
 import ipaddress
 import json
 import os
-import socket
 import ssl
 import subprocess
 import time
@@ -21,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from bot.devtools.ports import free_port
 
 PEBBLE = "/usr/bin/pebble"
 CHALLTESTSRV = "/usr/bin/pebble-challtestsrv"
@@ -46,23 +47,6 @@ def require_pebble() -> None:
             f"{PEBBLE} or {CHALLTESTSRV} is missing: run .ci/install-pebble.sh "
             "(Debian package 'pebble') to use the ACME test server"
         )
-
-
-def free_port(*, udp_too: bool = False) -> int:
-    """Return a port that is free on 127.0.0.1 now (TCP, and UDP when asked)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            if not udp_too:
-                return port
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free local port found")
 
 
 def _write_tls_files(directory: Path) -> tuple[Path, Path, Path]:

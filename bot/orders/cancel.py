@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
-
 from bot import workflow
 from bot.access import Need
 from bot.errors import CAError, IllegalTransition
 from bot.orders.lookup import load
 from bot.orders.notices import tell_people
+from bot.orders.reminding import stop_reminders
 from bot.services import Services
 from storage import queries
-from storage.models import Order, Reminder, format_ref, utcnow
+from storage.models import Order, format_ref
 
 #: Attempts at catching up with an order sent to the CA while it was being cancelled.
 _ROUNDS = 3
@@ -79,7 +77,7 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
             previous = order.state
             order.state = workflow.next_state(order.state, workflow.Event.CANCEL)
             order.next_poll_at = None
-            _stop_reminders(session, order_id)
+            stop_reminders(session, order_id, kind=None)
             queries.record(
                 session,
                 order_id=order_id,
@@ -155,16 +153,3 @@ def _refused(exc: CAError, *, ref: str, state: str) -> CAError:
             retryable=True,
         )
     return CAError(f"{stands} The CA refused to withdraw it: {exc}")
-
-
-def _stop_reminders(session: Session, order_id: int) -> None:
-    # Reminders stop the moment the state changes: unsent ones are cancelled with the order.
-    session.execute(
-        update(Reminder)
-        .where(
-            Reminder.order_id == order_id,
-            Reminder.sent_at.is_(None),
-            Reminder.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=utcnow())
-    )

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
-
 from bot import workflow
 from bot.access import Need
 from bot.ca.base import CABackend
 from bot.errors import CAError, IllegalTransition
 from bot.orders.lookup import load
 from bot.orders.notices import tell_people
+from bot.orders.reminding import stop_reminders
 from bot.services import Services
 from storage import queries
-from storage.models import Order, Reminder, utcnow
+from storage.models import Order
 
 #: RFC 5280 §5.3.1 CRLReason codes a subscriber may give (those Let's Encrypt accepts),
 #: with the words shown in the confirmation modal.
@@ -86,7 +84,7 @@ def revoke_order(services: Services, order_id: int, *, user_id: str, reason: int
         if order.state != workflow.State.REVOKED:  # two confirmations at once revoke once
             order.state = workflow.next_state(order.state, workflow.Event.REVOKE)
             order.next_poll_at = None
-            _stop_reminders(session, order_id)
+            stop_reminders(session, order_id, kind=None)
             queries.record(
                 session,
                 order_id=order_id,
@@ -140,16 +138,3 @@ def _require_revocable(order: Order, ca: CABackend) -> None:
             f"{order.ref} was issued by the {order.ca_name} CA, but certdesk now uses the "
             f"{ca.name} CA; revoke it with {order.ca_name} directly."
         )
-
-
-def _stop_reminders(session: Session, order_id: int) -> None:
-    # A revoked certificate needs no expiry reminders: unsent ones are cancelled with it.
-    session.execute(
-        update(Reminder)
-        .where(
-            Reminder.order_id == order_id,
-            Reminder.sent_at.is_(None),
-            Reminder.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=utcnow())
-    )

@@ -7,7 +7,6 @@ expiry reminder → Renew opens a prefilled Complete modal.
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -24,6 +23,7 @@ from bot import crypto
 from bot.app import create
 from bot.ca.simulated import mailer
 from bot.config import Settings
+from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
 from bot.orders import renewal
 from bot.scheduler import start_scheduler, stop_scheduler
@@ -32,12 +32,6 @@ from bot.views import ids
 from storage.models import Reminder, Watcher
 
 NOTIFY = "CNOTIFY"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from bot.devtools.pebble import (
     PEBBLE_CAA_IDENTITY,
     Pebble,
     PebbleMissing,
-    free_port,
     pebble_available,
 )
+from bot.devtools.ports import free_port
 
 __all__ = [
     "CHALLTESTSRV",

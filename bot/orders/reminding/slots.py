@@ -67,16 +67,17 @@ def start_verification(session: Session, order: Order, *, now: datetime) -> None
     queries.record(session, order_id=order.id, actor="system", action="reminders_started")
 
 
-def stop_reminders(session: Session, order_id: int, *, kind: str) -> None:
-    """Cancel every pending slot of ``kind`` (verification also stops its escalation).
+def stop_reminders(session: Session, order_id: int, *, kind: str | None) -> None:
+    """Cancel every pending slot of ``kind`` (verification also stops its escalation), or of
+    every kind when ``kind`` is None (the order ended).
 
     A slot already claimed by a worker is cancelled too: the worker re-reads the slot and the
     order right before posting and drops it.
     """
-    kinds = _STOPPED_WITH.get(kind, (kind,))
+    which = [] if kind is None else [Reminder.kind.in_(_STOPPED_WITH.get(kind, (kind,)))]
     session.execute(
         update(Reminder)
-        .where(Reminder.order_id == order_id, Reminder.kind.in_(kinds), *_pending())
+        .where(Reminder.order_id == order_id, *which, *_pending())
         .values(cancelled_at=utcnow())
         .execution_options(synchronize_session=False)
     )
