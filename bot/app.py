@@ -12,6 +12,7 @@ from slack_sdk.http_retry import (
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
@@ -20,6 +21,7 @@ from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
 from bot.crypto import Custody
+from bot.errors import ConfigError
 from bot.notify import Notifier
 from bot.orders.home import refresh_home
 from bot.services import Services
@@ -42,15 +44,24 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
-def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    """Open the database (migrating the embedded SQLite store) and the Slack client."""
+def build_services(settings: Settings, *, migrate: bool | None = None) -> Services:
+    """Open the database and the Slack client.
+
+    ``migrate`` defaults to True for the embedded SQLite store only: with PostgreSQL,
+    several replicas start at once, so the operator runs `certdesk db upgrade` once and
+    every process checks that the schema is current.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(settings.database_url)
+    if migrate is None:
+        migrate = engine.dialect.name == "sqlite"
     if migrate:
         db.upgrade(engine)
+    else:
+        _require_current_schema(engine)
     sessions = db.session_factory(engine)
     client = slack_client(settings)
-    custody = build_custody(settings, sessions=sessions if migrate else None)
+    custody = build_custody(settings, sessions=sessions)
     return Services(
         settings=settings,
         engine=engine,
@@ -60,6 +71,15 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         custody=custody,
         ca=build_ca(settings, sessions=sessions, custody=custody),
     )
+
+
+def _require_current_schema(engine: Engine) -> None:
+    current, head = db.current_revision(engine), db.head_revision()
+    if current != head:
+        raise ConfigError(
+            f"DATABASE_URL: the database schema is at {current or 'nothing yet'}, certdesk "
+            f"needs {head}: run `certdesk db upgrade` once, then start certdesk"
+        )
 
 
 def build_custody(settings: Settings, *, sessions: sessionmaker[Session] | None = None) -> Custody:

@@ -39,7 +39,7 @@ def people(emulator: Emulator) -> list[str]:
 def setup(emulator: Emulator, tmp_path: Path, database_url: str) -> tuple[Services, list[int]]:
     """Services on the shared database, and one due slot per person."""
     env = certdesk_env(emulator, tmp_path / "setup", DATABASE_URL=database_url)
-    services = build_services(Settings.load(env))
+    services = build_services(Settings.load(env), migrate=True)  # `certdesk db upgrade`
     now = datetime.now(UTC)
     order_id = waiting_order(services, requester=ALICE, started=now, with_slots=False)
     return services, bare_slots(services, order_id, PEOPLE, due=now)

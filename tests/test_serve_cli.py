@@ -104,3 +104,29 @@ def test_serve_refuses_bad_configuration_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "certdesk: CERTDESK_CA: expected one of simulated, acme; got 'verisign'"
     ]
+
+
+def test_a_postgresql_database_must_be_upgraded_before_serving(
+    postgres_url: str, tmp_path: Path, emulator: Emulator
+) -> None:
+    from conftest import _fresh_postgres
+
+    database = _fresh_postgres(postgres_url)
+    env = {**os.environ, **certdesk_env(emulator, tmp_path / "data", DATABASE_URL=database)}
+
+    def certdesk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    refused = certdesk("worker")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith("run `certdesk db upgrade` once, then start certdesk")
+    upgraded = certdesk("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert certdesk("db", "current").stdout.strip() == db.head_revision()

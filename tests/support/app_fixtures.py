@@ -14,6 +14,7 @@ from bot.app import create
 from bot.config import Settings
 from bot.emulator import Emulator, SlackSide
 from bot.serve import HttpServer, start_http
+from storage import db
 
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"
@@ -82,6 +83,10 @@ def start_certdesk(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[...,
     def start(**extra: str) -> Running:
         data_dir = tmp_path / f"data{len(started)}"
         settings = Settings.load(certdesk_env(emulator, data_dir, **extra))
+        if "DATABASE_URL" in extra:  # as the operator would: `certdesk db upgrade` first
+            engine = db.make_engine(settings.database_url)
+            db.upgrade(engine)
+            engine.dispose()
         http = start_http(create(settings))
         running = Running(
             http=http,
