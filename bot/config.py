@@ -115,8 +115,12 @@ class Settings:
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
             "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
         }
+        # Zero means "at once" for these two; for the rest it is a mistake (APScheduler would
+        # quietly run a 0 s interval every second).
+        may_be_zero = {"escalate_after", "sim_review_delay"}
         for attr, name in durations.items():
-            parsed = _check(name, env, reminders.parse_duration)
+            parse = reminders.parse_duration if attr in may_be_zero else _positive_duration
+            parsed = _check(name, env, parse)
             if parsed is not None:
                 values[attr] = parsed
         schedule = _check("CERTDESK_REMINDER_SCHEDULE", env, reminders.parse_schedule)
@@ -153,6 +157,13 @@ def _check(name: str, env: Mapping[str, str], parse: Callable[[str], T]) -> T | 
         return parse(raw)
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{name}: {exc}") from None
+
+
+def _positive_duration(raw: str) -> timedelta:
+    parsed = reminders.parse_duration(raw)
+    if parsed <= timedelta():
+        raise ValueError(f"“{raw}” must be longer than zero, e.g. 30s, 5m or 1h.")
+    return parsed
 
 
 def _list(raw: str) -> list[str]:

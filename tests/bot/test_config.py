@@ -61,6 +61,29 @@ def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CERTDESK_POLL_INTERVAL",
+        "CERTDESK_TICK",
+        "CERTDESK_VERIFICATION_WINDOW",
+        "CERTDESK_KEY_FILE_TTL",
+    ],
+)
+def test_a_zero_interval_is_refused_not_run_flat_out(name: str) -> None:
+    # APScheduler quietly turns a 0 s interval into 1 s: polling the CA every second.
+    with pytest.raises(ConfigError) as raised:
+        Settings.load({name: "0s"})
+    assert str(raised.value).startswith(f"{name}: ")
+    assert "longer than zero" in str(raised.value)
+
+
+def test_zero_is_allowed_where_it_means_at_once() -> None:
+    settings = Settings.load({"CERTDESK_SIM_REVIEW_DELAY": "0s", "CERTDESK_ESCALATE_AFTER": "0s"})
+    assert settings.sim_review_delay.total_seconds() == 0
+    assert settings.escalate_after.total_seconds() == 0
+
+
 def test_acme_needs_a_directory() -> None:
     with pytest.raises(ConfigError, match="^CERTDESK_ACME_DIRECTORY"):
         Settings.load({"CERTDESK_CA": "acme"})
