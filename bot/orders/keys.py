@@ -262,15 +262,29 @@ def purge_key(services: Services, order_id: int, *, user_id: str) -> Order:
 
 
 def _require_downloaded(session: Session, order: Order) -> None:
-    downloaded = session.scalar(
-        select(DeliveredFile.id).where(
-            DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
-        )
+    # Only a download of *this* key counts: a resubmission makes a new key, and an earlier
+    # download then holds a key that no longer matches the order's CSR.
+    key = session.get(PrivateKey, order.id)
+    created = key.created_at if key else None
+    query = select(DeliveredFile.id).where(
+        DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
     )
-    if downloaded is None:
+    if created is not None:
+        query = query.where(DeliveredFile.delivered_at >= created)
+    if session.scalar(query) is None:
+        earlier = session.scalar(
+            select(DeliveredFile.id).where(
+                DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
+            )
+        )
+        again = (
+            " The key you downloaded earlier was replaced when the order was resubmitted."
+            if earlier is not None
+            else ""
+        )
         raise IllegalTransition(
             f"Download the private key of {order.ref} before purging it: after a purge "
-            "nobody can download it again."
+            f"nobody can download it again.{again}"
         )
 
 

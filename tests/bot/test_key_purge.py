@@ -1,0 +1,52 @@
+"""Purging a key needs a download of that very key, not of one a resubmission replaced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from support.app_fixtures import ALICE, TEAM, Running
+from test_submission import APPLICATION
+
+from bot.errors import IllegalTransition
+from bot.orders import complete, keys
+from bot.orders.register import register_order
+from bot.orders.submission import send_to_ca
+from bot.products import Purchase
+from storage.models import DeliveredFile, PrivateKey, utcnow
+
+
+def _delivered(certdesk: Running, order_id: int, *, at: object) -> None:
+    with certdesk.services.sessions.begin() as session:
+        session.add(
+            DeliveredFile(
+                order_id=order_id,
+                user_id=ALICE,
+                channel_id="DALICE",
+                slack_file_id="F1",
+                kind="key",
+                filename="cd.key.pem",
+                delivered_at=at,
+            )
+        )
+
+
+def test_a_download_of_a_replaced_key_does_not_allow_purging(certdesk: Running) -> None:
+    services = certdesk.services
+    order = register_order(
+        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
+    )
+    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
+    complete.submit(services, order.id, user_id=ALICE)
+    send_to_ca(services, order.id)
+    with services.sessions.begin() as session:
+        key = session.get(PrivateKey, order.id)
+        assert key is not None
+        made = key.created_at
+    # The owner downloaded the key of an earlier submission, since replaced.
+    _delivered(certdesk, order.id, at=made - timedelta(hours=1))
+    with pytest.raises(IllegalTransition, match="replaced when the order was resubmitted"):
+        keys.open_purge(services, order.id, user_id=ALICE)
+    # A download of the current key allows it.
+    _delivered(certdesk, order.id, at=utcnow())
+    assert keys.open_purge(services, order.id, user_id=ALICE).id == order.id
