@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import workflow
 from bot.access import Need
@@ -108,6 +109,15 @@ def check_and_save(
 
 def submit(services: Services, order_id: int, *, user_id: str) -> Order:
     """Move a completed order to `submitted`; the CA is contacted after the ack."""
+    try:
+        return _submit(services, order_id, user_id=user_id)
+    except StaleDataError:
+        # Someone changed the order between our read and our write (a double-click on Submit,
+        # where the other click won): decide again on what is there now.
+        return _submit(services, order_id, user_id=user_id)
+
+
+def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
         if not order.domains or order.applicant is None or not order.csr_method:
@@ -117,6 +127,12 @@ def submit(services: Services, order_id: int, *, user_id: str) -> Order:
             if order.state == workflow.State.FAILED
             else workflow.Event.SUBMIT
         )
+        if (order.state, event) not in workflow.TRANSITIONS:
+            raise IllegalTransition(
+                f"{order.ref} is {workflow.describe(order.state)}, so it cannot be submitted "
+                f"now (was Submit pressed twice?). `/cert status {order.ref}` shows where it "
+                "stands."
+            )
         order.state = workflow.next_state(order.state, event)
         order.submitted_at = utcnow()
         order.failure_reason = None

@@ -168,3 +168,34 @@ def test_submitted_order_cannot_be_edited(certdesk: Running) -> None:
     certdesk.slack.submit_view(ALICE, {})
     refused = certdesk.slack.slash_command(ALICE, f"complete {ref}").json()
     assert refused is not None and "can only be changed before" in refused["text"]
+
+
+def test_a_second_submit_click_that_loses_the_race_is_told_so_not_an_incident(
+    certdesk: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A double-click on Submit: both requests load the order; the other one commits first.
+    from sqlalchemy import text
+
+    from bot import workflow
+
+    ref = register(certdesk, ALICE)
+    open_complete(certdesk, ALICE, ref)
+    certdesk.slack.submit_view(ALICE, GOOD_DV)
+    real_next_state = workflow.next_state
+
+    def other_click_commits_first(state: str, event: workflow.Event) -> str:
+        monkeypatch.setattr(workflow, "next_state", real_next_state)
+        with certdesk.services.engine.begin() as other:
+            other.execute(
+                text("UPDATE orders SET state = 'submitted', version = version + 1 WHERE id = :i"),
+                {"i": int(ref[3:])},
+            )
+        return real_next_state(state, event)
+
+    monkeypatch.setattr(workflow, "next_state", other_click_commits_first)
+    body = certdesk.slack.submit_view(ALICE, {}).json()
+    assert body is not None and body["response_action"] == "update", body
+    shown = str(body["view"]["blocks"])
+    assert "Something went wrong" not in shown
+    assert f"{ref} is under review by the CA, so it cannot be submitted now" in shown
+    assert order_state(certdesk, ref) == "submitted"
