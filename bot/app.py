@@ -23,7 +23,6 @@ from bot.config import Settings
 from bot.crypto import Custody
 from bot.errors import ConfigError
 from bot.notify import Notifier
-from bot.orders.home import refresh_home
 from bot.services import Services
 from storage import db
 
@@ -115,8 +114,6 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         process_before_response=True,
         token_verification_enabled=verify_token,
     )
-    # bot.orders.notices refreshes the Home tab of everyone it tells through this hook.
-    services.extras.setdefault("refresh_home", refresh_home)
     handlers.register_all(app, services)
     return app
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -28,7 +28,6 @@ class Services:
     background: Background
     custody: Custody
     ca: CABackend
-    extras: dict[str, object] = field(default_factory=dict)
 
     def is_admin(self, user_id: str) -> bool:
         """Whether the user is one of CERTDESK_ADMINS."""

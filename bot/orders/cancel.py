@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bot import workflow
 from bot.access import Need
 from bot.errors import CAError, IllegalTransition
+from bot.orders.home import refresh_home
 from bot.orders.lookup import load
 from bot.orders.notices import tell_people
 from bot.orders.reminding import stop_reminders
@@ -117,9 +118,7 @@ def cancel_and_tell(services: Services, order_id: int, *, user_id: str) -> Cance
         services.notifier.dm(
             done.actor, text=f"Done: order {done.ref} is cancelled{where}; <@{requester}> was told."
         )
-        refresh = services.extras.get("refresh_home")
-        if callable(refresh):
-            refresh(services, done.actor)
+        refresh_home(services, done.actor)
     return done
 
 

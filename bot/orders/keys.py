@@ -28,6 +28,12 @@ logger = logging.getLogger(__name__)
 
 #: Download formats, by the value the modal sends.
 PFX, PEM_ENCRYPTED, PEM_PLAIN = "pfx", "pem_encrypted", "pem_plain"
+#: How each format is named in the title of the file in Slack.
+_TITLE_WORDS = {
+    PFX: "PFX, passphrase-protected",
+    PEM_ENCRYPTED: "PEM, passphrase-protected",
+    PEM_PLAIN: "PEM, no passphrase",
+}
 #: Long enough to resist guessing against a file anyone in the DM could copy.
 MIN_PASSPHRASE = 12
 #: Slack errors meaning the file is already gone.
@@ -165,7 +171,7 @@ def deliver_key(services: Services, request: KeyRequest, *, user_id: str) -> Del
         kind="key",
         filename=filename,
         content=content,
-        title=f"{ref} private key ({request.fmt.replace('_', ' ')})",
+        title=f"{ref} private key ({_TITLE_WORDS[request.fmt]})",
         delete_after=delete_after,
     )
     text, blocks = key_delivered_message(

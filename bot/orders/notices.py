@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from bot.orders.home import refresh_home
 from bot.services import Services
 from storage import queries
 
@@ -42,7 +43,5 @@ def tell_people(
             logger.warning("could not DM watcher %s about order %s", watcher, order_id)
     if channel_text and services.settings.notify_channel:
         services.notifier.post(services.settings.notify_channel, text=channel_text)
-    refresh = services.extras.get("refresh_home")
-    if callable(refresh):
-        for user in {requester, *watchers}:
-            refresh(services, user)
+    for user in {requester, *watchers}:
+        refresh_home(services, user)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot import workflow
 from bot.access import Need
 from bot.errors import FieldErrors, IllegalTransition
+from bot.orders.home import refresh_home
 from bot.orders.lookup import load
 from bot.services import Services
 from bot.views import ids
@@ -107,10 +108,8 @@ def tell_watchers(services: Services, change: WatcherChange) -> None:
             f"<@{change.actor}> removed you from the watchers of order *{ref}*; "
             "you won't get its updates any more.",
         )
-    refresh = services.extras.get("refresh_home")
-    if callable(refresh):
-        for user in {change.owner, change.actor, *change.added, *change.removed}:
-            refresh(services, user)
+    for user in {change.owner, change.actor, *change.added, *change.removed}:
+        refresh_home(services, user)
 
 
 def _dm(services: Services, user_id: str, text: str) -> None:

@@ -37,3 +37,24 @@ def test_concurrent_first_dms_to_one_user_both_arrive(emulator: Emulator, tmp_pa
     assert errors == []
     assert sorted(m.text for m in emulator.dms_to(ALICE)) == sorted(f"hello {i}" for i in range(8))
     engine.dispose()
+
+
+def test_notices_from_a_worker_refresh_home_tabs(emulator: Emulator, tmp_path: Path) -> None:
+    """`certdesk worker` builds no Bolt app; its notices still republish people's Home tabs."""
+    from support.app_fixtures import TEAM, certdesk_env
+
+    from bot.app import build_services
+    from bot.config import Settings
+    from bot.orders.notices import tell_people
+    from bot.orders.register import register_order
+    from bot.products import Purchase
+
+    services = build_services(Settings.load(certdesk_env(emulator, tmp_path / "data")))
+    order = register_order(
+        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
+    )
+    assert emulator.home_view(ALICE) is None
+    tell_people(services, order.id, text=f"{order.ref} changed")
+    home = emulator.home_view(ALICE)
+    assert home is not None and order.ref in str(home["blocks"])
+    services.engine.dispose()

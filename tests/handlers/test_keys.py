@@ -137,6 +137,7 @@ def test_unencrypted_pem_needs_the_warning_ticked_and_pfx_comes_after_issuance(
     assert body is not None and body["response_action"] == "update"
     certdesk.settle()
     (plain_file,) = key_files(certdesk)
+    assert plain_file.title == f"CD-{order_id:04d} private key (PEM, no passphrase)"
     assert plain_file.content == serialization.load_pem_private_key(
         stored_key_pem(certdesk, order_id), None
     ).private_bytes(
@@ -156,6 +157,7 @@ def test_unencrypted_pem_needs_the_warning_ticked_and_pfx_comes_after_issuance(
     certdesk.settle()
     pfx = next(f for f in key_files(certdesk) if f.filename.endswith(".pfx"))
     assert pfx.channels == [certdesk.emulator.dm_channel(ALICE)]
+    assert pfx.title == f"CD-{order_id:04d} private key (PFX, passphrase-protected)"
     key, cert, _extra = pkcs12.load_key_and_certificates(pfx.content, PASSPHRASE.encode())
     assert cert == x509.load_pem_x509_certificates(chain)[0]
     assert key is not None and key.public_key() == cert.public_key()
