@@ -6,7 +6,6 @@ objects; each run looks up this process's Services in the registry the scheduler
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -64,13 +63,9 @@ def poll_ca() -> Any:
 def send_reminders() -> Any:
     """Send the reminders that are due (bot.orders.reminding)."""
 
-    def work(services: Services) -> Any:
-        module = _optional("bot.orders.reminding")
-        if module is None or not hasattr(module, "send_due"):
-            return 0
-        return module.send_due(services, worker_id=worker_id(), now=utcnow())
+    from bot.orders.reminding import send_due
 
-    return _run("send_reminders", work)
+    return _run("send_reminders", lambda s: send_due(s, worker_id=worker_id(), now=utcnow()))
 
 
 def expire_certificates() -> Any:
@@ -83,20 +78,6 @@ def expire_certificates() -> Any:
 def delete_key_files() -> Any:
     """Delete private-key files whose time in people's DMs is up (bot.orders.keys)."""
 
-    def work(services: Services) -> Any:
-        module = _optional("bot.orders.keys")
-        if module is None or not hasattr(module, "delete_expired_key_files"):
-            return 0
-        return module.delete_expired_key_files(services, now=utcnow())
+    from bot.orders.keys import delete_expired_key_files
 
-    return _run("delete_key_files", work)
-
-
-def _optional(name: str) -> Any | None:
-    """A module other parts of certdesk provide, or None while it does not exist yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
+    return _run("delete_key_files", lambda s: delete_expired_key_files(s, now=utcnow()))

@@ -14,6 +14,7 @@ from bot.crypto import CertInfo
 from bot.errors import Error
 from bot.orders.delivery import upload_private
 from bot.orders.notices import tell_people
+from bot.orders.reminding import schedule_expiry, stop_reminders
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import button, context, section
@@ -41,10 +42,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
     if problem or info is None:
         from bot.orders.outcomes import fail_order
 
-        fail_order(services, order_id, reason=problem or "unreadable", actor="system")
-        from bot.orders.polling import stop_reminders_now
-
-        stop_reminders_now(services, order_id, kind="verification")
+        fail_order(
+            services, order_id, reason=problem or "unreadable", actor="system", ca_ref=ca_ref
+        )
         return False
     try:
         with services.sessions.begin() as session:
@@ -56,13 +56,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             order.certificate_pem = chain.decode("ascii")
             order.not_after = info.not_after
             order.next_poll_at, order.poll_failures = None, 0
-            from bot.orders.polling import reminding
-
-            stop, schedule = reminding("stop_reminders"), reminding("schedule_expiry")
-            if stop is not None and before == workflow.State.AWAITING_VERIFICATION:
-                stop(session, order_id, kind="verification")
-            if schedule is not None:
-                schedule(session, order, now=now)
+            if before == workflow.State.AWAITING_VERIFICATION:
+                stop_reminders(session, order_id, kind="verification")
+            schedule_expiry(session, order, now=now)
             queries.record(
                 session,
                 order_id=order_id,

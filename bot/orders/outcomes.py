@@ -12,12 +12,20 @@ from bot.views.common import button, section
 from storage import queries
 
 
-def fail_order(services: Services, order_id: int, *, reason: str, actor: str) -> None:
-    """Move the order to `failed` with ``reason`` and tell the requester how to go on."""
+def fail_order(
+    services: Services, order_id: int, *, reason: str, actor: str, ca_ref: str | None = None
+) -> None:
+    """Move the order to `failed` with ``reason`` and tell the requester how to go on.
+
+    Checked under the row lock: an order no longer at the CA (cancelled, already failed) or,
+    given ``ca_ref``, one resubmitted since that answer was fetched is left alone.
+    """
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id, for_update=True)
-        if order is None or order.state == workflow.State.FAILED:
+        if order is None or order.state not in workflow.IN_FLIGHT:
             return
+        if ca_ref is not None and order.ca_ref != ca_ref:
+            return  # a stale answer about an earlier submission
         order.state = workflow.next_state(order.state, workflow.Event.FAIL)
         order.failure_reason = reason
         order.next_poll_at = None

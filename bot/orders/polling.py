@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import workflow
 from bot.ca.base import CAState, CAStatus
 from bot.errors import CAError
+from bot.orders.reminding import start_verification, stop_reminders
 from bot.services import Services
 from storage import queries
 from storage.models import Order, utcnow
@@ -62,8 +62,7 @@ def poll_order(
             return
         from bot.orders.outcomes import fail_order
 
-        fail_order(services, order_id, reason=str(exc), actor="ca")
-        stop_reminders_now(services, order_id, kind="verification")
+        fail_order(services, order_id, reason=str(exc), actor="ca", ca_ref=ca_ref)
         return
     apply_status(services, order_id, status, ca_ref=ca_ref, now=now)
 
@@ -86,9 +85,7 @@ def apply_status(
         from bot.orders.outcomes import fail_order
 
         reason = status.reason or "The CA turned the order down without giving a reason."
-        if _still(services, order_id, ca_ref=ca_ref):
-            fail_order(services, order_id, reason=reason, actor="ca")
-            stop_reminders_now(services, order_id, kind="verification")
+        fail_order(services, order_id, reason=reason, actor="ca", ca_ref=ca_ref)
         return
     interval = services.settings.poll_interval
     after = _write(
@@ -205,9 +202,9 @@ def _move(
     order.state = workflow.next_state(before, event)
     if order.state == workflow.State.AWAITING_VERIFICATION:
         order.verification_started_at = now
-        _reminding_start(session, order, now=now)
+        start_verification(session, order, now=now)
     if before == workflow.State.AWAITING_VERIFICATION:
-        _reminding_stop(session, order.id, kind="verification")
+        stop_reminders(session, order.id, kind="verification")
     if order.state in workflow.FINAL:
         order.next_poll_at = None
     queries.record(
@@ -250,42 +247,6 @@ def _write(
         except StaleDataError:
             logger.info("order %s changed while applying a poll; reading it again", order_id)
     return None
-
-
-def _still(services: Services, order_id: int, *, ca_ref: str) -> bool:
-    with services.sessions.begin() as session:
-        order = queries.get_order(session, order_id)
-        return bool(order and order.ca_ref == ca_ref and order.state in workflow.IN_FLIGHT)
-
-
-def stop_reminders_now(services: Services, order_id: int, *, kind: str) -> None:
-    """Stop an order's reminders in a transaction of their own (after fail_order's)."""
-    # fail_order owns its transaction; stopping the reminders right after is idempotent.
-    with services.sessions.begin() as session:
-        _reminding_stop(session, order_id, kind=kind)
-
-
-def reminding(name: str) -> Any | None:
-    """A function of bot.orders.reminding, imported late; None while that module lacks it."""
-    try:
-        module = importlib.import_module("bot.orders.reminding")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.orders.reminding":
-            raise
-        return None
-    return getattr(module, name, None)
-
-
-def _reminding_start(session: Session, order: Order, *, now: datetime) -> None:
-    start = reminding("start_verification")
-    if start is not None:
-        start(session, order, now=now)
-
-
-def _reminding_stop(session: Session, order_id: int, *, kind: str) -> None:
-    stop = reminding("stop_reminders")
-    if stop is not None:
-        stop(session, order_id, kind=kind)
 
 
 def _announce(services: Services, order_id: int, *, state: str, status: CAStatus) -> None:

@@ -16,6 +16,7 @@ from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
 from bot.orders.notices import tell_people
 from bot.orders.register import register_order
+from bot.orders.reminding import stop_reminders
 from bot.products import Purchase
 from bot.services import Services
 from bot.views import ids
@@ -68,11 +69,7 @@ def _expire(services: Services, order_id: int, *, now: datetime) -> datetime | N
         if order.not_after is None or order.not_after > now:
             return None
         order.state = workflow.next_state(order.state, workflow.Event.EXPIRE)
-        from bot.orders.polling import reminding
-
-        stop = reminding("stop_reminders")
-        if stop is not None:
-            stop(session, order_id, kind="expiry")
+        stop_reminders(session, order_id, kind="expiry")
         queries.record(
             session,
             order_id=order_id,

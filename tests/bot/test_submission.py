@@ -93,3 +93,25 @@ def test_an_order_cancelled_while_the_ca_call_is_in_flight_is_withdrawn_there(
     assert "withdrawn_at_ca" in actions
     assert services.ca.status(ca_ref).state == "cancelled"
     assert not [m for m in certdesk.emulator.dms_to(ALICE) if "submitted to the CA" in m.text]
+
+
+def test_a_stale_failure_about_an_earlier_submission_changes_nothing(certdesk: Running) -> None:
+    from bot.orders.outcomes import fail_order
+
+    services = certdesk.services
+    order = register_order(
+        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
+    )
+    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
+    complete.submit(services, order.id, user_id=ALICE)
+    current = send_to_ca(services, order.id)
+    assert current
+    fail_order(services, order.id, reason="old news", actor="ca", ca_ref="SIM-EARLIER")
+    with services.sessions.begin() as session:
+        stored = queries.get_order(session, order.id)
+        assert stored is not None and stored.state == "submitted" and not stored.failure_reason
+    fail_order(services, order.id, reason="CAA forbids it", actor="ca", ca_ref=current)
+    with services.sessions.begin() as session:
+        stored = queries.get_order(session, order.id)
+        assert stored is not None and stored.state == "failed"
+        assert stored.failure_reason == "CAA forbids it"
