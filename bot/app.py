@@ -30,7 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 def slack_client(settings: Settings) -> WebClient:
-    """A WebClient for SLACK_API_URL that retries connection errors, 429s and 5xx answers."""
+    """A WebClient for SLACK_API_URL that retries connection errors, 429s and 5xx answers.
+
+    For work after the ack (DMs, uploads, jobs), where waiting out a Retry-After is right.
+    """
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
@@ -40,6 +43,20 @@ def slack_client(settings: Settings) -> WebClient:
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
+    )
+
+
+def interactive_client(settings: Settings) -> WebClient:
+    """The client Bolt hands listeners, for calls made before the ack (views.open).
+
+    A trigger_id lives ~3 s and Slack wants its ack within 3 s, so this client never sleeps
+    through a Retry-After: it fails fast, and the person is told to try again.
+    """
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
     )
 
 
@@ -109,7 +126,7 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
     """
     settings = services.settings
     app = App(
-        client=services.notifier.client,
+        client=interactive_client(settings),
         signing_secret=settings.slack_signing_secret,
         process_before_response=True,
         token_verification_enabled=verify_token,
