@@ -81,3 +81,10 @@ def delete_key_files() -> Any:
     from bot.orders.keys import delete_expired_key_files
 
     return _run("delete_key_files", lambda s: delete_expired_key_files(s, now=utcnow()))
+
+
+def deliver_owed() -> Any:
+    """Send again what a Slack outage kept from people (submission and issuance notices)."""
+    from bot.orders.redelivery import deliver_owed as deliver
+
+    return _run("deliver_owed", lambda s: deliver(s, now=utcnow()))

@@ -47,6 +47,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("certdesk.send_reminders", "bot.jobs:send_reminders", settings.tick),
         JobSpec("certdesk.expire_certificates", "bot.jobs:expire_certificates", settings.tick),
         JobSpec("certdesk.delete_key_files", "bot.jobs:delete_key_files", settings.tick),
+        JobSpec("certdesk.deliver_owed", "bot.jobs:deliver_owed", settings.tick),
     ]
 
 

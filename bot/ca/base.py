@@ -80,6 +80,8 @@ class CABackend(abc.ABC):
     name: str = ""
     #: Issuer domain names this CA is known by in CAA records (RFC 8659).
     caa_identities: tuple[str, ...] = ()
+    #: Whether the CA verifies domains by emailing the applicant (else: DNS records, files).
+    emails_applicant: bool = True
 
     @abc.abstractmethod
     def submit(self, submission: Submission) -> str:

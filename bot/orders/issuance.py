@@ -12,8 +12,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import crypto, workflow
 from bot.crypto import CertInfo
 from bot.errors import Error
-from bot.orders.delivery import upload_private
+from bot.orders.delivery import already_done, file_delivered, upload_private
 from bot.orders.notices import tell_people
+from bot.orders.redelivery import owe_delivery
 from bot.orders.reminding import schedule_expiry, stop_reminders
 from bot.services import Services
 from bot.views import ids
@@ -68,48 +69,56 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
                 sha256=info.sha256_fingerprint,
                 not_after=info.not_after.isoformat(),
             )
-            has_key = order.csr_method == "system" and _key_kept(session, order_id)
     except StaleDataError:
         return False  # someone else moved the order in the meantime and delivers it
     try:
-        deliver(services, order_id, chain=chain, info=info, offer_key=has_key)
+        deliver(services, order_id)
     except Exception as exc:
-        # The certificate is stored; `/cert status` shows it. Record the gap for the operator.
+        # The certificate is stored; the delivery sweep sends what did not arrive.
         logger.exception("order %s: issued, but delivering it to Slack failed", order_id)
-        with services.sessions.begin() as session:
-            queries.record(
-                session,
-                order_id=order_id,
-                actor="system",
-                action="delivery_failed",
-                problem=type(exc).__name__,
-            )
+        owe_delivery(services, order_id, problem=type(exc).__name__)
     return True
 
 
-def deliver(
-    services: Services, order_id: int, *, chain: bytes, info: CertInfo, offer_key: bool
-) -> None:
-    """DM the certificate's details and upload the chain into the requester's DM only."""
-    ref, requester = _ref_and_requester(services, order_id)
-    text, blocks = issued_message(ref, order_id, info=info, offer_key=offer_key)
-    tell_people(
-        services,
-        order_id,
-        text=text,
-        blocks=blocks,
-        watcher_text=f"(You watch this order.) {text}",
-        channel_text=f"{ref} was issued; valid until {info.not_after:%Y-%m-%d} UTC.",
-    )
-    upload_private(
-        services,
-        order_id,
-        user_id=requester,
-        kind="chain",
-        filename=f"{ref.lower()}.fullchain.pem",
-        content=chain,
-        title=f"{ref} certificate chain",
-    )
+def deliver(services: Services, order_id: int) -> None:
+    """DM the certificate's details and upload the chain into the requester's DM only.
+
+    Each part is done once, so calling it again after a Slack outage only sends what did
+    not arrive.
+    """
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None and order.certificate_pem
+        ref, requester, chain = order.ref, order.requester_id, order.certificate_pem.encode()
+        offer_key = order.csr_method == "system" and _key_kept(session, order_id)
+        issued_at = next(
+            (e.at for e in queries.audit_trail(session, order_id) if e.action == "issued"), None
+        )
+        announced = already_done(session, order_id, action="issuance_announced", since=issued_at)
+        chain_sent = file_delivered(session, order_id, kind="chain", since=issued_at)
+    info = crypto.describe_certificate(chain)
+    if not announced:
+        text, blocks = issued_message(ref, order_id, info=info, offer_key=offer_key)
+        tell_people(
+            services,
+            order_id,
+            text=text,
+            blocks=blocks,
+            watcher_text=f"(You watch this order.) {text}",
+            channel_text=f"{ref} was issued; valid until {info.not_after:%Y-%m-%d} UTC.",
+        )
+        with services.sessions.begin() as session:
+            queries.record(session, order_id=order_id, actor="system", action="issuance_announced")
+    if not chain_sent:
+        upload_private(
+            services,
+            order_id,
+            user_id=requester,
+            kind="chain",
+            filename=f"{ref.lower()}.fullchain.pem",
+            content=chain,
+            title=f"{ref} certificate chain",
+        )
 
 
 def issued_message(
@@ -184,10 +193,3 @@ def _check(chain: bytes, *, csr_pem: bytes, wanted: set[str]) -> tuple[str | Non
 def _key_kept(session: Session, order_id: int) -> bool:
     key = session.get(PrivateKey, order_id)
     return key is not None and key.ciphertext is not None
-
-
-def _ref_and_requester(services: Services, order_id: int) -> tuple[str, str]:
-    with services.sessions.begin() as session:
-        order = queries.get_order(session, order_id)
-        assert order is not None
-        return order.ref, order.requester_id

@@ -12,6 +12,7 @@ from bot.ca.base import Organization as OrgDetails
 from bot.ca.base import Submission
 from bot.errors import CAError, PreflightError
 from bot.orders.complete import organization_details
+from bot.orders.redelivery import owe_delivery
 from bot.preflight import check_before_submit
 from bot.services import Services
 from storage import queries
@@ -71,7 +72,6 @@ def send_to_ca(
             organization=organization,
             validity_days=order.validity_days,
         )
-        requester = order.requester_id
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
         check_before_submit(services, submission)
@@ -105,7 +105,11 @@ def send_to_ca(
         return None
     from bot.orders.delivery import announce_submission
 
-    announce_submission(services, order_id, requester=requester)
+    try:
+        announce_submission(services, order_id)
+    except Exception as exc:
+        logger.exception("order %s: submitted, but telling the requester failed", order_id)
+        owe_delivery(services, order_id, problem=type(exc).__name__)
     return ca_ref
 
 

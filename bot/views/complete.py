@@ -63,7 +63,11 @@ def _text_input(
 
 
 def complete_modal(
-    order: Order, values: Mapping[str, Any], *, saved_orgs: Sequence[Organization]
+    order: Order,
+    values: Mapping[str, Any],
+    *,
+    saved_orgs: Sequence[Organization],
+    by_email: bool = True,
 ) -> View:
     """Ask for domains, applicant, organization (OV/EV) and the CSR method, prefilled."""
     count = order.domain_count
@@ -82,6 +86,9 @@ def complete_modal(
             ":email: The CA sends its verification email to the *applicant email*. "
             "After you submit, watch that mailbox: the order stays under review until "
             "someone follows the link in it."
+            if by_email
+            else "The applicant is the CA's contact for this order. Domain control is proved "
+            "with DNS records or files, which certdesk shows you after you submit."
         ),
         _text_input(ids.APPLICANT_NAME, "Applicant name", values),
         _text_input(
@@ -204,7 +211,7 @@ def _csr_blocks(values: Mapping[str, Any]) -> list[Block]:
     ]
 
 
-def confirm_view(order: Order, application: Application) -> View:
+def confirm_view(order: Order, application: Application, *, by_email: bool = True) -> View:
     """Everything that will go to the CA, for a last look before submitting."""
     names = "\n".join(
         f"• `{d.display}`" + (f" (sent as `{d.ascii}`)" if d.display != d.ascii else "")
@@ -233,6 +240,9 @@ def confirm_view(order: Order, application: Application) -> View:
         context(
             f":email: After you submit, the CA writes to *{applicant.email}*. Follow the link "
             "in its email, or the order stays under review. certdesk will remind you."
+            if by_email
+            else "After you submit, certdesk shows you the DNS records (or files) the CA wants "
+            "published, and reminds you until they are."
         ),
     ]
     return View(

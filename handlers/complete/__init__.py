@@ -43,7 +43,12 @@ def register(app: App, services: Services) -> None:
 
     def build(order_id: int, user_id: str) -> View:
         editing = complete.open_for_editing(services, order_id, user_id=user_id)
-        view = complete_modal(editing.order, editing.values, saved_orgs=editing.saved_orgs)
+        view = complete_modal(
+            editing.order,
+            editing.values,
+            saved_orgs=editing.saved_orgs,
+            by_email=services.ca.emails_applicant,
+        )
         view.notify_on_close = True  # closing saves the draft too
         return view
 
@@ -77,7 +82,8 @@ def register(app: App, services: Services) -> None:
                 errors=field_errors(view, {"": something_went_wrong(incident)}),
             )
             return
-        ack(response_action="push", view=confirm_view(order, application))
+        confirm = confirm_view(order, application, by_email=services.ca.emails_applicant)
+        ack(response_action="push", view=confirm)
 
     @app.view_closed(ids.COMPLETE)
     def closed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

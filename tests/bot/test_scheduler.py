@@ -23,6 +23,7 @@ JOB_IDS = {
     "certdesk.send_reminders",
     "certdesk.expire_certificates",
     "certdesk.delete_key_files",
+    "certdesk.deliver_owed",
 }
 FAST = {
     "CERTDESK_POLL_INTERVAL": "1s",

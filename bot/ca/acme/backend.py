@@ -25,6 +25,7 @@ class AcmeBackend(CABackend):
     """An RFC 8555 CA (Let's Encrypt, ZeroSSL, Pebble...) reached with one account key."""
 
     name = "acme"
+    emails_applicant = False
 
     def __init__(
         self,

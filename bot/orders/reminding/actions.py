@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot import workflow
 from bot.access import Need
+from bot.errors import PreflightError
 from bot.orders import lookup
 from bot.orders.reminding import slots
 from bot.services import Services
@@ -32,7 +33,11 @@ def check_now(services: Services, order_id: int, *, user_id: str) -> str:
     if not ca_ref:
         state = lookup.order_for(services, order_id, user_id=user_id).state
         return f"{ref} is {workflow.describe(state)}, so there is nothing to check."
-    services.ca.request_validation(ca_ref)
+    try:
+        services.ca.request_validation(ca_ref)
+    except PreflightError as exc:
+        # Something is not published yet: say so about this order, and ask the CA nothing.
+        raise PreflightError(f"{ref} is not verified yet. {exc}") from None
     from bot.orders.polling import poll_order
 
     poll_order(services, order_id)

@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("ca_ref", sa.String(length=512), nullable=True),
         sa.Column("failure_reason", sa.Text(), nullable=True),
         sa.Column("next_poll_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivery_due_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("poll_failures", sa.Integer(), nullable=False),
         sa.Column(
             "verification_started_at", storage.models.UTCDateTime(timezone=True), nullable=True
@@ -110,6 +111,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_orders_next_poll_at"), ["next_poll_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_orders_delivery_due_at"), ["delivery_due_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_orders_not_after"), ["not_after"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_state"), ["state"], unique=False)
@@ -309,6 +313,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_orders_requester_id"))
         batch_op.drop_index(batch_op.f("ix_orders_not_after"))
         batch_op.drop_index(batch_op.f("ix_orders_next_poll_at"))
+        batch_op.drop_index(batch_op.f("ix_orders_delivery_due_at"))
 
     op.drop_table("orders")
     op.drop_table("slack_users")
