@@ -67,7 +67,12 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     several replicas start at once, so the operator runs `certdesk db upgrade` once and
     every process checks that the schema is current.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"CERTDESK_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
+        ) from None
     engine = db.make_engine(settings.database_url)
     if migrate is None:
         migrate = engine.dialect.name == "sqlite"

@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from bot.config import Settings
 from bot.errors import Error
 
@@ -25,6 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Error as exc:
         print(f"certdesk: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        # The database named by DATABASE_URL (or the data dir's SQLite file) is unreachable.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"certdesk: DATABASE_URL: cannot use the database: {reason}", file=sys.stderr)
+        return 2
+
     except KeyboardInterrupt:
         return 130
 
@@ -92,6 +100,8 @@ def _settings() -> Settings:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic narrates its plugin set-up at INFO on every start; only its problems matter here.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     return settings
 
 

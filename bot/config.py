@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -88,7 +89,7 @@ class Settings:
             "ca": _check("CERTDESK_CA", env, _one_of(CA_BACKENDS)) or "simulated",
             "master_key": env.get("CERTDESK_MASTER_KEY"),
             "previous_master_keys": tuple(_list(env.get("CERTDESK_PREVIOUS_MASTER_KEYS", ""))),
-            "admins": frozenset(_list(env.get("CERTDESK_ADMINS", ""))),
+            "admins": _check("CERTDESK_ADMINS", env, _user_ids) or frozenset(),
             "notify_channel": env.get("CERTDESK_NOTIFY_CHANNEL"),
             "public_url": (_check("CERTDESK_PUBLIC_URL", env, _http_url) or cls.public_url),
             "acme_directory": _check("CERTDESK_ACME_DIRECTORY", env, _http_url),
@@ -168,6 +169,20 @@ def _positive_duration(raw: str) -> timedelta:
 
 def _list(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def _user_ids(raw: str) -> frozenset[str]:
+    ids = _list(raw)
+    wrong = [i for i in ids if not _USER_ID.match(i)]
+    if wrong:
+        raise ValueError(
+            f"expected Slack user IDs like U012AB3CD (profile → ⋮ → Copy member ID); "
+            f"got {', '.join(repr(w) for w in wrong)}"
+        )
+    return frozenset(ids)
 
 
 def _token(prefix: str) -> Callable[[str], str]:

@@ -23,7 +23,7 @@ def test_values_are_parsed() -> None:
     settings = Settings.load(
         {
             "SLACK_API_URL": "http://127.0.0.1:9/api",
-            "CERTDESK_ADMINS": "U1, U2 ,",
+            "CERTDESK_ADMINS": "U01, U02 ,",
             "CERTDESK_POLL_INTERVAL": "30s",
             "CERTDESK_REMINDER_SCHEDULE": "2s,5s",
             "CERTDESK_WORKING_HOURS": "any",
@@ -31,7 +31,7 @@ def test_values_are_parsed() -> None:
         }
     )
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
-    assert settings.admins == {"U1", "U2"}
+    assert settings.admins == {"U01", "U02"}
     assert settings.poll_interval == timedelta(seconds=30)
     assert settings.reminder_schedule == (timedelta(seconds=2), timedelta(seconds=5))
     assert settings.working_hours is None
@@ -121,4 +121,40 @@ def test_cli_prints_one_line_for_bad_configuration(
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("certdesk: CERTDESK_POLL_INTERVAL: ")
+    assert err.count("\n") == 1
+
+
+def test_admins_must_be_slack_user_ids() -> None:
+    assert Settings.load({"CERTDESK_ADMINS": "U012AB3CD,W0ENTERPRISE"}).admins == {
+        "U012AB3CD",
+        "W0ENTERPRISE",
+    }
+    with pytest.raises(ConfigError, match="^CERTDESK_ADMINS: expected Slack user IDs.*'alice'"):
+        Settings.load({"CERTDESK_ADMINS": "U012AB3CD,alice"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("CERTDESK_DATA_DIR", "/proc/certdesk-cannot-be-here", "CERTDESK_DATA_DIR: cannot create"),
+        ("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none", "DATABASE_URL: cannot use"),
+    ],
+)
+def test_unusable_storage_stops_start_up_in_one_line(
+    variable: str,
+    value: str,
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv(variable, value)
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"certdesk: {words}")
     assert err.count("\n") == 1
