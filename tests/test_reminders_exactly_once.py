@@ -46,14 +46,20 @@ def setup(emulator: Emulator, tmp_path: Path, database_url: str) -> tuple[Servic
 
 
 def start_worker(
-    emulator: Emulator, tmp_path: Path, database_url: str, name: str, *, offset: float = 0
+    emulator: Emulator,
+    tmp_path: Path,
+    database_url: str,
+    name: str,
+    *,
+    offset: float = 0,
+    gate: Path | None = None,
 ) -> subprocess.Popen[str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CERTDESK_", "SLACK_"))},
         **certdesk_env(emulator, tmp_path / name, DATABASE_URL=database_url),
     }
     return subprocess.Popen(
-        [sys.executable, str(WORKER), name, str(offset)],
+        [sys.executable, str(WORKER), name, str(offset), *([str(gate)] if gate else [])],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -124,7 +130,16 @@ def test_two_workers_on_postgresql_send_each_reminder_once(
 ) -> None:
     services, ids = setup(emulator, tmp_path, fresh_postgres)
     emulator.slow_next("chat.postMessage", seconds=0.05, times=len(ids))
-    workers = [start_worker(emulator, tmp_path, fresh_postgres, n) for n in ("one", "two")]
+    gate = tmp_path / "go"
+    names = ("one", "two")
+    workers = [start_worker(emulator, tmp_path, fresh_postgres, n, gate=gate) for n in names]
+    # Both sweep from the same moment, so each gets a share however slowly they started.
+    wait_for(
+        lambda: all(Path(f"{gate}.{n}").exists() for n in names),
+        timeout=60,
+        what="both workers to be ready",
+    )
+    gate.touch()
     counts = [finish(w) for w in workers]
     assert sum(counts) == len(ids) and min(counts) > 0, counts
     assert_each_sent_once(emulator, services, ids)

@@ -3,7 +3,7 @@
 The owner's own payload (a button from her DM, a modal she opened and filled in) is sent
 again, signed like Slack, as a stranger and as a watcher. Each must get a plain refusal that
 names the order, and the database, the files, the CA's records and the owner's views must be
-exactly as before. A listener that does not exist yet answers 404 and the case is skipped.
+exactly as before. A listener that goes missing (404) fails the case.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def test_a_replayed_button_is_refused_and_changes_nothing(certdesk: Running, nam
         dms_before = len(certdesk.emulator.dms_to(user))
         response = certdesk.slack.click(user, action_id, value=value, message=message)
         if response.status == 404:
-            pytest.skip(f"no listener for the {name} button yet")
+            pytest.fail(f"no listener for the {name} button")
         assert response.status == 200, response.body
         if user == BOB or name not in WATCHER_MAY:
             # The refusal arrives after the ack, by DM or in a modal.
@@ -199,7 +199,7 @@ def owners_modal(certdesk: Running, name: str, ref: str, order_id: int) -> dict[
     elif how:
         opened = certdesk.slack.slash_command(ALICE, f"{how} {ref}")
     if opened is not None and (opened.status == 404 or "I don't know `/cert" in opened.body):
-        pytest.skip(f"nothing opens the {name} modal yet ({how})")
+        pytest.fail(f"nothing opens the {name} modal ({how})")
     certdesk.settle()
     view = certdesk.emulator.current_view(ALICE)
     if view is not None and view.get("callback_id") == callback_id:
@@ -255,7 +255,7 @@ def test_a_replayed_modal_submission_is_refused_and_changes_nothing(
         }
         response = certdesk.slack._send_payload(payload)
         if response.status == 404:
-            pytest.skip(f"no listener for the {name} modal yet")
+            pytest.fail(f"no listener for the {name} modal")
         assert response.status == 200, response.body
         seen = seen_by(certdesk, user, response.body, dms_before=dms_before)
         check_refused(certdesk, user, ref, before, seen, name=name)

@@ -8,6 +8,7 @@ moved ``OFFSET_SECONDS`` ahead, and prints ``sent=N``.
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,17 +75,25 @@ def reminder_ids_posted(messages: list) -> list[int]:
     ]
 
 
-def main(worker_id: str, offset: float) -> None:
-    """One sweep as a separate process."""
+def main(worker_id: str, offset: float, gate: str | None = None) -> None:
+    """One sweep as a separate process.
+
+    With ``gate`` (a path), the worker says it is ready (``<gate>.<worker_id>``) and waits
+    for the gate file, so several workers start sweeping at the same moment.
+    """
     from bot.app import build_services
     from bot.config import Settings
     from bot.orders.reminding import send_due
 
     services = build_services(Settings.load(), migrate=False)
+    if gate:
+        Path(f"{gate}.{worker_id}").touch()
+        while not Path(gate).exists():
+            time.sleep(0.01)
     now = datetime.now(UTC) + timedelta(seconds=offset)
     sent = send_due(services, worker_id=worker_id, now=now)
     print(f"sent={sent}", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]))
+    main(sys.argv[1], float(sys.argv[2]), *sys.argv[3:4])

