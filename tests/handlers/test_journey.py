@@ -8,26 +8,21 @@ expiry reminder → Renew opens a prefilled Complete modal.
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.app_fixtures import ALICE, BOB, SECRET, Running, certdesk_env, wait_for
+from support.app_fixtures import ALICE, BOB, Running, wait_for
 from support.ca_flow import actions, load_order, verify_chain
 from test_commands import register
 from test_complete import GOOD_DV, open_complete
 
 from bot import crypto
-from bot.app import create
 from bot.ca.simulated import mailer
-from bot.config import Settings
-from bot.devtools.ports import free_port
-from bot.emulator import Emulator, SlackSide
 from bot.orders import renewal
 from bot.scheduler import start_scheduler, stop_scheduler
-from bot.serve import start_http
 from bot.views import ids
 from storage.models import Reminder, Watcher
 
@@ -35,16 +30,11 @@ NOTIFY = "CNOTIFY"
 
 
 @pytest.fixture
-def journey(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., Running]]:
-    """certdesk on a chosen port, so CERTDESK_PUBLIC_URL (the verify links) points at it."""
-    started: list[Running] = []
+def journey(start_certdesk: Callable[..., Running]) -> Callable[..., Running]:
+    """certdesk with hours compressed into seconds and a team channel."""
 
     def start(**extra: str) -> Running:
-        port = free_port()
-        env = certdesk_env(
-            emulator,
-            tmp_path / "data",
-            CERTDESK_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        return start_certdesk(
             CERTDESK_NOTIFY_CHANNEL=NOTIFY,
             CERTDESK_SIM_REVIEW_DELAY="1s",
             CERTDESK_POLL_INTERVAL="1s",
@@ -52,21 +42,8 @@ def journey(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., Runnin
             CERTDESK_REMINDER_SCHEDULE="1s,2s",
             **extra,
         )
-        http = start_http(create(Settings.load(env)), port=port)
-        running = Running(
-            http=http,
-            emulator=emulator,
-            slack=SlackSide(
-                emulator, request_url=f"{http.url}/slack/events", signing_secret=SECRET
-            ),
-        )
-        started.append(running)
-        return running
 
-    yield start
-    for running in started:
-        running.http.stop()
-        running.services.engine.dispose()
+    return start
 
 
 def buttons(message: object) -> set[str]:
