@@ -78,7 +78,7 @@ def expire_certificates() -> Any:
 def delete_key_files() -> Any:
     """Delete private-key files whose time in people's DMs is up (bot.orders.keys)."""
 
-    from bot.orders.keys import delete_expired_key_files
+    from bot.orders.key_files import delete_expired_key_files
 
     return _run("delete_key_files", lambda s: delete_expired_key_files(s, now=utcnow()))
 

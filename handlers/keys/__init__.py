@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.errors import Error, FieldErrors
-from bot.orders import keys
+from bot.orders import key_files, keys
 from bot.services import Services
 from bot.views import ids
 from bot.views.keys import (
@@ -77,7 +77,7 @@ def register(app: App, services: Services) -> None:
         user_id = body["user"]["id"]
 
         def run() -> None:
-            delivered = keys.delete_key_file(services, int(action["value"]), user_id=user_id)
+            delivered = key_files.delete_key_file(services, int(action["value"]), user_id=user_id)
             services.notifier.dm(
                 user_id,
                 text=f"Deleted {delivered.filename} (the private key of "
@@ -92,7 +92,7 @@ def register(app: App, services: Services) -> None:
         user_id = body["user"]["id"]
 
         def run() -> None:
-            order = keys.open_purge(services, int(action["value"]), user_id=user_id)
+            order = key_files.open_purge(services, int(action["value"]), user_id=user_id)
             client.views_open(trigger_id=body["trigger_id"], view=purge_modal(order))
 
         guarded(dm_later(services, user_id), run)
@@ -105,7 +105,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="update", view=notice_modal("Key not purged", text))
 
         def run() -> None:
-            order = keys.purge_key(services, order_id_from(view), user_id=user_id)
+            order = key_files.purge_key(services, order_id_from(view), user_id=user_id)
             text = (
                 f"The private key of {order.ref} is purged from certdesk. Nobody can download "
                 "it again: the copy you downloaded is the only one."

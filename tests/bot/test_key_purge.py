@@ -9,7 +9,7 @@ from support.app_fixtures import ALICE, TEAM, Running
 from test_submission import APPLICATION
 
 from bot.errors import IllegalTransition
-from bot.orders import complete, keys
+from bot.orders import complete, key_files
 from bot.orders.register import register_order
 from bot.orders.submission import send_to_ca
 from bot.products import Purchase
@@ -46,7 +46,7 @@ def test_a_download_of_a_replaced_key_does_not_allow_purging(certdesk: Running) 
     # The owner downloaded the key of an earlier submission, since replaced.
     _delivered(certdesk, order.id, at=made - timedelta(hours=1))
     with pytest.raises(IllegalTransition, match="replaced when the order was resubmitted"):
-        keys.open_purge(services, order.id, user_id=ALICE)
+        key_files.open_purge(services, order.id, user_id=ALICE)
     # A download of the current key allows it.
     _delivered(certdesk, order.id, at=utcnow())
-    assert keys.open_purge(services, order.id, user_id=ALICE).id == order.id
+    assert key_files.open_purge(services, order.id, user_id=ALICE).id == order.id

@@ -19,6 +19,7 @@ from test_complete import GOOD_DV, open_complete
 from bot.crypto import Sealed
 from bot.emulator import Message
 from bot.orders import keys
+from bot.orders.key_files import delete_expired_key_files
 from bot.orders.submission import key_context
 from bot.views import ids
 from storage import queries
@@ -272,15 +273,15 @@ def test_expired_key_files_are_deleted_and_slack_failures_retried(certdesk: Runn
     download(certdesk, order_id)
     assert len(key_files(certdesk)) == 2
     later = utcnow() + services.settings.key_file_ttl + timedelta(seconds=1)
-    assert keys.delete_expired_key_files(services, now=utcnow()) == 0
+    assert delete_expired_key_files(services, now=utcnow()) == 0
     # Slack keeps failing on the first delete (the client's own retries included): left for later.
     certdesk.emulator.fail_next("files.delete", status=500, times=3)
-    assert keys.delete_expired_key_files(services, now=later) == 1
+    assert delete_expired_key_files(services, now=later) == 1
     (left,) = [f for f in key_files(certdesk) if not f.deleted]
     # Meanwhile it disappeared from Slack: that counts as deleted.
     services.notifier.delete_file(left.id)
-    assert keys.delete_expired_key_files(services, now=later) == 1
-    assert keys.delete_expired_key_files(services, now=later) == 0
+    assert delete_expired_key_files(services, now=later) == 1
+    assert delete_expired_key_files(services, now=later) == 0
     with services.sessions.begin() as session:
         trail = queries.audit_trail(session, order_id)
     expired = [e for e in trail if e.action == "key_file_deleted"]
