@@ -91,7 +91,7 @@ def _entry(order: Order, *, user_id: str, admin: bool) -> list[Block]:
     if order.failure_reason and state is S.FAILED:
         lines.append(f"Why it failed: {order.failure_reason}")
     buttons = [
-        *next_action_buttons(order, can_act=can_act),
+        *next_action_buttons(order, can_act=can_act, viewer=user_id),
         *manage_buttons(order, can_act=can_act),
     ]
     return [

@@ -23,7 +23,7 @@ from storage.models import Order
 MAX_LISTED = 20
 
 
-def next_action_buttons(order: Order, *, can_act: bool) -> list:
+def next_action_buttons(order: Order, *, can_act: bool, viewer: str) -> list:
     """The buttons that move this order on from where it stands."""
     value = str(order.id)
     state = workflow.State(order.state)
@@ -37,8 +37,9 @@ def next_action_buttons(order: Order, *, can_act: bool) -> list:
     if can_act and state in (workflow.State.ISSUED, workflow.State.EXPIRED):
         buttons.append(button("Renew", ids.RENEW, value))
     key = order.private_key
-    if can_act and order.csr_method == "system" and key and key.ciphertext and not key.purged_at:
-        # Admins see it too (can_act) but are refused on click: the key is the requester's.
+    owner = viewer == order.requester_id
+    if owner and order.csr_method == "system" and key and key.ciphertext and not key.purged_at:
+        # Only the requester: the key is theirs alone, admins included.
         buttons.append(button("Download private key", ids.DOWNLOAD_KEY, value))
     if can_act and state is workflow.State.ISSUED:
         buttons.append(button("Revoke", ids.REVOKE, value, style="danger"))
@@ -59,7 +60,7 @@ def manage_buttons(order: Order, *, can_act: bool) -> list:
     return buttons
 
 
-def order_card(order: Order, *, can_act: bool) -> list[Block]:
+def order_card(order: Order, *, can_act: bool, viewer: str) -> list[Block]:
     """One order: ID, state, purchase, domains, and what to do next."""
     lines = [
         f"*{order.ref}* — {state_words(order)}",
@@ -71,7 +72,8 @@ def order_card(order: Order, *, can_act: bool) -> list[Block]:
     return [
         section("\n".join(lines)),
         ActionsBlock(
-            block_id=f"order_{order.id}", elements=next_action_buttons(order, can_act=can_act)
+            block_id=f"order_{order.id}",
+            elements=next_action_buttons(order, can_act=can_act, viewer=viewer),
         ),
     ]
 
@@ -102,7 +104,7 @@ def order_list(orders: Sequence[Order], *, user_id: str, admin: bool) -> tuple[s
     blocks: list[Block] = [HeaderBlock(text=plain("Certificate orders"))]
     for order in orders[:MAX_LISTED]:
         can_act = admin or order.requester_id == user_id
-        blocks += [DividerBlock(), *order_card(order, can_act=can_act)]
+        blocks += [DividerBlock(), *order_card(order, can_act=can_act, viewer=user_id)]
     if len(orders) > MAX_LISTED:
         blocks.append(
             context(f"Showing the newest {MAX_LISTED} of {len(orders)}; see the Home tab.")
@@ -113,7 +115,7 @@ def order_list(orders: Sequence[Order], *, user_id: str, admin: bool) -> tuple[s
     return text, blocks
 
 
-def order_status(order: Order, *, can_act: bool) -> tuple[str, list[Block]]:
+def order_status(order: Order, *, can_act: bool, viewer: str) -> tuple[str, list[Block]]:
     """`/cert status ID`: everything about one order."""
     lines = [
         f"*State:* {state_words(order)}",
@@ -139,7 +141,7 @@ def order_status(order: Order, *, can_act: bool) -> tuple[str, list[Block]]:
         section("\n".join(lines)),
         ActionsBlock(
             elements=[
-                *next_action_buttons(order, can_act=can_act),
+                *next_action_buttons(order, can_act=can_act, viewer=viewer),
                 *manage_buttons(order, can_act=can_act),
             ]
         ),

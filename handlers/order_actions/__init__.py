@@ -29,7 +29,7 @@ def register(app: App, services: Services) -> None:
                 services, int(action["value"]), user_id=user_id, need=Need.VIEW
             )
             can_act = user_id == order.requester_id or services.is_admin(user_id)
-            text, blocks = orders.order_status(order, can_act=can_act)
+            text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
             services.background.submit(services.notifier.dm, user_id, text=text, blocks=blocks)
 
         guarded(tell, run)

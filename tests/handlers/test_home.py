@@ -8,6 +8,7 @@ import urllib.request
 
 from support.app_fixtures import ADMIN, ALICE, BOB, TEAM, Running, wait_for
 from test_commands import register
+from test_complete import GOOD_DV, open_complete
 from test_watchers import complete_and_submit
 
 from bot.views import ids
@@ -162,3 +163,25 @@ def test_a_retried_event_delivery_publishes_once(certdesk: Running) -> None:
     # A new event (a fresh event_id) is published again.
     open_home(certdesk, ALICE)
     assert len(certdesk.emulator.calls_to("views.publish")) == before + 2
+
+
+def test_only_the_requester_is_offered_the_key_download(certdesk: Running) -> None:
+    from bot.orders.lookup import order_for
+    from bot.orders.submission import send_to_ca
+    from bot.views.orders import next_action_buttons
+
+    ref = register(certdesk, ALICE)
+    open_complete(certdesk, ALICE, ref)
+    certdesk.slack.submit_view(ALICE, GOOD_DV)
+    certdesk.slack.submit_view(ALICE, {})
+    certdesk.settle()
+    order_id = int(ref[3:])
+    send_to_ca(certdesk.services, order_id)
+    order = order_for(certdesk.services, order_id, user_id=ALICE)
+
+    def offered(viewer: str) -> bool:
+        buttons = next_action_buttons(order, can_act=True, viewer=viewer)
+        return ids.DOWNLOAD_KEY in {b.action_id for b in buttons}
+
+    assert offered(ALICE)
+    assert not offered(ADMIN)  # admins act on every order, but the key is the requester's
