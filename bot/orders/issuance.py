@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import crypto, workflow
 from bot.crypto import CertInfo
+from bot.domains import display_name
 from bot.errors import Error
 from bot.orders.delivery import already_done, file_delivered, upload_private
 from bot.orders.notices import tell_people
@@ -125,7 +126,7 @@ def issued_message(
     ref: str, order_id: int, *, info: CertInfo, offer_key: bool
 ) -> tuple[str, list[Block]]:
     """The issuance DM: subject, names, issuer, validity, fingerprint, and what to do next."""
-    names = ", ".join(f"`{n}`" for n in info.names[:20])
+    names = ", ".join(f"`{display_name(n)}`" for n in info.names[:20])
     if len(info.names) > 20:
         names += f" and {len(info.names) - 20} more"
     text = (
