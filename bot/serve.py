@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
-from bot.web import make_wsgi_app
+from bot.web import Page, PageHandler, make_wsgi_app
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +39,22 @@ class HttpServer:
         self.certdesk.services.background.shutdown()
 
 
-def pages(certdesk: Certdesk) -> dict[str, Callable[[str], tuple[int, str]]]:
-    """Pages certdesk serves besides Slack's request URL (the simulated CA's verify links)."""
-    confirm: Any = getattr(certdesk.services.ca, "confirm", None)
-    if confirm is None:
+def pages(certdesk: Certdesk) -> dict[str, PageHandler]:
+    """Pages certdesk serves besides Slack's request URL (the simulated CA's verify links).
+
+    Opening a link only shows what it would confirm; the person confirms with a button (a
+    POST), so mail scanners that open every link cannot verify a domain by themselves.
+    """
+    ca: Any = certdesk.services.ca
+    if not hasattr(ca, "confirm"):
         return {}
 
-    def verify(token: str) -> tuple[int, str]:
-        ok, sentence = confirm(token)
-        return (200 if ok else 410), sentence
+    def verify(method: str, token: str) -> Page:
+        if method == "POST":
+            ok, sentence = ca.confirm(token)
+            return Page(200 if ok else 410, sentence)
+        ok, sentence = ca.describe_link(token)
+        return Page(200, sentence, button="Confirm") if ok else Page(410, sentence)
 
     return {"/sim-ca/verify/": verify}
 

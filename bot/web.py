@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
@@ -14,8 +15,20 @@ from sqlalchemy import text
 from bot.services import Services
 
 StartResponse = Callable[..., Any]
-#: Extra GET routes by path prefix, e.g. the simulated CA's verification links.
-PageHandler = Callable[[str], tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A small HTML page: a sentence, and optionally one button that POSTs back to it."""
+
+    status: int
+    message: str
+    button: str | None = None
+
+
+#: Extra routes by path prefix, e.g. the simulated CA's verification links:
+#: handler(method, rest of the path) -> Page.
+PageHandler = Callable[[str, str], Page]
 
 
 def make_wsgi_app(
@@ -33,10 +46,9 @@ def make_wsgi_app(
         if path == "/healthz" and method == "GET":
             return _health(services, start_response)
         for prefix, handler in extra.items():
-            if path.startswith(prefix) and method == "GET":
-                status, message = handler(path[len(prefix) :])
-                return _page(start_response, status, message)
-        return _page(start_response, 404, "Not found.")
+            if path.startswith(prefix) and method in ("GET", "POST"):
+                return _page(start_response, handler(method, path[len(prefix) :]))
+        return _page(start_response, Page(404, "Not found."))
 
     return wsgi
 
@@ -54,14 +66,25 @@ def _health(services: Services, start_response: StartResponse) -> Iterable[bytes
     return [json.dumps(body).encode()]
 
 
-_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 410: "410 Gone"}
+_STATUS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    410: "410 Gone",
+}
 
 
-def _page(start_response: StartResponse, status: int, message: str) -> Iterable[bytes]:
-    body = (
-        f"<!doctype html><meta charset=utf-8><title>certdesk</title><p>{html.escape(message)}</p>"
-    ).encode()
-    start_response(
-        _STATUS.get(status, f"{status} Error"), [("Content-Type", "text/html; charset=utf-8")]
+def _page(start_response: StartResponse, page: Page) -> Iterable[bytes]:
+    form = (
+        f'<form method="post"><button type="submit">{html.escape(page.button)}</button></form>'
+        if page.button
+        else ""
     )
+    body = (
+        "<!doctype html><meta charset=utf-8><title>certdesk</title>"
+        f"<p>{html.escape(page.message)}</p>{form}"
+    ).encode()
+    status = _STATUS.get(page.status, f"{page.status} Error")
+    start_response(status, [("Content-Type", "text/html; charset=utf-8")])
     return [body]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -100,7 +101,10 @@ def simulated_journey(n: Narrator) -> None:
     link = mailer.verification_links(mail_dir, ca_ref=ca_ref)[-1]
     with urllib.request.urlopen(link, timeout=10) as response:
         page = response.read().decode()
-    print(f"\n  Alice opens {link}\n    The page says: {_page_text(page)}")
+    print(f"\n  Alice opens {link}\n    The page says: {_page_text(page)}  [Confirm]")
+    with urllib.request.urlopen(link, data=b"", timeout=10) as response:
+        page = response.read().decode()
+    print(f"\n  Alice presses [Confirm].\n    The page says: {_page_text(page)}")
     n.wait(lambda: state_of(n, dv) == "issued", what="issuance")
     n.wait(lambda: n.dm_with(ALICE, ids.DOWNLOAD_KEY, containing=dv), what="the issuance DM")
     n.settle()
@@ -199,7 +203,8 @@ def _ca_ref(n: Narrator, ref: str) -> str:
 def _page_text(page: str) -> str:
     import re
 
-    return re.sub(r"<[^>]+>", " ", page).split("certdesk", 1)[-1].strip()
+    paragraph = re.search(r"<p>(.*?)</p>", page, re.S)
+    return html.unescape(paragraph.group(1)) if paragraph else page
 
 
 def _rsa_1024_key() -> bytes:

@@ -95,7 +95,13 @@ def test_the_whole_journey_with_the_real_scheduler(journey: Callable[..., Runnin
         assert emails and emails[0]["To"].addresses[0].addr_spec == "admin@example.com"
         link = mailer.verification_links(mail_dir, ca_ref=ca_ref)[-1]
         assert link.startswith(f"{desk.http.url}/sim-ca/verify/")
+        # Opening the link (as a mail scanner would, too) only asks; the button confirms.
         with urllib.request.urlopen(link, timeout=5) as response:
+            assert response.status == 200
+            page = response.read().decode()
+            assert "Confirm that you control" in page and 'method="post"' in page
+        assert load_order(services, order_id).state == "awaiting_verification"
+        with urllib.request.urlopen(link, data=b"", timeout=5) as response:
             assert response.status == 200
             assert "confirmed" in response.read().decode()
         # The poll job notices; the certificate is delivered.

@@ -171,42 +171,62 @@ class SimulatedCA(CABackend):
     # --- beyond the interface ----------------------------------------------------------------
 
     def confirm(self, token: str) -> tuple[bool, str]:
-        """Act on an opened verification link; return (verified?, a sentence for the browser)."""
+        """Act on a confirmed verification link; return (verified?, a sentence for the browser)."""
+        data, problem = self._link(token)
+        if data is None:
+            return False, problem
+        if problem:
+            return CAState(data["state"]) is CAState.ISSUED, problem
+        self._issue(data)
+        self.store.save(data["ca_ref"], data)
+        domains = ", ".join(data["submission"]["domains"])
+        return (
+            True,
+            f"Thank you: control of {domains} is confirmed and the certificate for order "
+            f"{data['ca_ref']} has been issued. certdesk will deliver it to you in Slack.",
+        )
+
+    def describe_link(self, token: str) -> tuple[bool, str]:
+        """What confirming the link would do, without doing it (mail scanners open links too).
+
+        Returns (can be confirmed?, a sentence for the page that asks the person to confirm).
+        """
+        data, problem = self._link(token)
+        if data is None or problem:
+            return False, problem
+        domains = ", ".join(data["submission"]["domains"])
+        return True, f"Confirm that you control {domains} (order {data['ca_ref']})."
+
+    def _link(self, token: str) -> tuple[dict | None, str]:
+        """The order a link belongs to, and why it cannot be confirmed now ("" if it can)."""
         ca_ref, _, secret = token.partition(".")
         invalid = (
-            False,
             "This verification link is not valid. Open the link in the most recent "
-            "verification email, exactly as it was sent.",
+            "verification email, exactly as it was sent."
         )
         if not ca_ref.startswith("SIM-") or not secret or self.store.load(ca_ref) is None:
-            return invalid
+            return None, invalid
         data = self._advance(ca_ref)
+        data["ca_ref"] = ca_ref
         given = _hash(secret)
         state = CAState(data["state"])
         current = data["token_hash"] is not None and hmac.compare_digest(given, data["token_hash"])
         known = current or any(hmac.compare_digest(given, h) for h in data["old_token_hashes"])
         if not known:
-            return invalid
+            return None, invalid
         domains = ", ".join(data["submission"]["domains"])
         if state is CAState.ISSUED:
-            return True, f"Control of {domains} is already confirmed; the certificate was issued."
+            return data, f"Control of {domains} is already confirmed; the certificate was issued."
         if state is CAState.CANCELLED:
-            return False, f"Order {ca_ref} was cancelled, so there is nothing to verify."
+            return data, f"Order {ca_ref} was cancelled, so there is nothing to verify."
         if state is CAState.FAILED:
-            return False, f"This link no longer works: {data['reason']}"
+            return data, f"This link no longer works: {data['reason']}"
         if not current:
-            return (
-                False,
+            return data, (
                 "This link was replaced by a newer verification email. "
-                "Open the link in the most recent email.",
+                "Open the link in the most recent email."
             )
-        self._issue(data)
-        self.store.save(ca_ref, data)
-        return (
-            True,
-            f"Thank you: control of {domains} is confirmed and the certificate for order "
-            f"{ca_ref} has been issued. certdesk will deliver it to you in Slack.",
-        )
+        return data, ""
 
     def reject(self, ca_ref: str, reason: str) -> None:
         """Fail an order under review or verification with ``reason`` (tests, the CLI)."""

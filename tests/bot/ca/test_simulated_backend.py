@@ -136,6 +136,11 @@ def test_full_lifecycle(ca: SimulatedCA, clock: Clock) -> None:
         ca.fetch_certificate(ref)
 
     clock.advance(days=2)
+    # Opening the link (a person, or a mail scanner) only describes it; nothing is verified.
+    ok, sentence = ca.describe_link(token_of(verify_link(ca, ref)))
+    assert ok and sentence.startswith("Confirm that you control") and ref in sentence
+    assert ca.status(ref).state is CAState.AWAITING_VERIFICATION
+    assert not ca.describe_link(f"{ref}.wrong-secret")[0]
     ok, sentence = ca.confirm(token_of(verify_link(ca, ref)))
     assert ok, sentence
     assert "www.example.com" in sentence and ref in sentence
