@@ -85,6 +85,10 @@ def test_complete_and_submit_a_dv_order(certdesk: Running) -> None:
         (ids.DOMAINS, "example.com\nwww.example.com\nco.uk", "public suffix"),
         (ids.DOMAINS, "example.com\nwww.example.com\n192.0.2.1", "IP address"),
         (ids.DOMAINS, "example.com\nwww.example.com\nexa_mple.com", "letters, digits"),
+        (ids.DOMAINS, "example.com\nwww.example.com\na.example.com\nb.example.com", "remove 1"),
+        (ids.DOMAINS, "example.com\nwww.example.com\n" + "a" * 64 + ".example.com", "limit is 63"),
+        (ids.DOMAINS, "example.com\n" + ("a" * 60 + ".") * 5 + "com\nwww.example.com", "253"),
+        (ids.DOMAINS, "example.com\nbücher.example.com\nxn--bcher-kva.example.com", "repeats"),
         (ids.APPLICANT_EMAIL, "admin@@example.com", "email"),
         (ids.APPLICANT_PHONE, "020 7946 0958", "+"),
     ],
@@ -199,3 +203,13 @@ def test_a_second_submit_click_that_loses_the_race_is_told_so_not_an_incident(
     assert "Something went wrong" not in shown
     assert f"{ref} is under review by the CA, so it cannot be submitted now" in shown
     assert order_state(certdesk, ref) == "submitted"
+
+
+def test_an_ev_order_refuses_a_wildcard_on_its_field(certdesk: Running) -> None:
+    ref = register(certdesk, ALICE, **{ids.PRODUCT: "ev", ids.DOMAIN_COUNT: "3"})
+    open_complete(certdesk, ALICE, ref)
+    typed = {**GOOD_DV, **GOOD_ORG, ids.DOMAINS: "example.com\nwww.example.com\n*.example.com"}
+    body = certdesk.slack.submit_view(ALICE, typed).json()
+    assert body is not None and list(body["errors"]) == [ids.DOMAINS]
+    assert "EV certificates cannot cover wildcards" in body["errors"][ids.DOMAINS]
+    assert order_state(certdesk, ref) == "purchased"
