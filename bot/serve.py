@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from waitress import create_server
+from waitress import create_server, wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from bot import app as application
@@ -32,10 +32,16 @@ class HttpServer:
         return f"http://127.0.0.1:{self.server.effective_port}"
 
     def stop(self) -> None:
-        """Stop serving and finish background work."""
-        # Close from the server's own loop thread: closing under a running select() fails.
-        self.server.trigger.pull_trigger(self.server.close)
+        """Stop serving and finish background work (a second call does nothing)."""
+        if not self.thread.is_alive():
+            return
+        server: Any = self.server
+        # Close every socket (listener, keep-alive connections, the trigger) from the server's
+        # own loop thread: closing under a running select() fails with EBADF, and a channel
+        # left open would keep the loop, and its thread, alive.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self.thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
         self.certdesk.services.background.shutdown()
 
 
