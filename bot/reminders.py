@@ -123,6 +123,14 @@ def parse_working_hours(text: str) -> WorkingHours | None:
         )
     start = _parse_clock(start_text, whole=text)
     end = _parse_clock(end_text, whole=text)
+    if start == end and end_text.strip() not in ("24", "24:00"):  # 00:00-24:00 is all day
+        raise ValueError(f"“{text}” is an empty window; write e.g. 09:00-18:00, or “any”.")
+    if end < start and ":" not in start_text + end_text and start.hour <= 12 and end.hour <= 12:
+        # "9-5" on a 12-hour habit would silently mean 09:00 to 05:00 the next morning.
+        raise ValueError(
+            f"“{text}” would run overnight from {start:%H:%M} to {end:%H:%M}; use the 24-hour "
+            f"clock, e.g. {start:%H:%M}-{end.hour + 12:02d}:{end:%M}."
+        )
     weekdays = _parse_days(days, whole=text) if days.strip() else WEEKDAYS
     return WorkingHours(start=start, end=end, weekdays=weekdays)
 

@@ -275,3 +275,13 @@ def test_expiry_reminder_times() -> None:
     # "Still in the future" is strict: a reminder due exactly now has been handled.
     assert expiry_reminder_times(not_after, now=not_after - timedelta(days=1)) == []
     assert [o.days for o in EXPIRY_OFFSETS] == [30, 14, 7, 1]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("9-5", "use the 24-hour clock, e.g. 09:00-17:00"), ("09:00-09:00", "empty window")],
+)
+def test_working_hours_that_are_surely_a_slip_are_refused(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        parse_working_hours(text)
+    assert parse_working_hours("22:00-06:00") is not None  # a night shift is meant
