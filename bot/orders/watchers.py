@@ -14,10 +14,11 @@ from bot.access import Need
 from bot.errors import FieldErrors, IllegalTransition
 from bot.orders.home import refresh_home
 from bot.orders.lookup import load
+from bot.orders.reminding import follow_watchers
 from bot.services import Services
 from bot.views import ids
 from storage import queries
-from storage.models import Order, Watcher
+from storage.models import Order, Watcher, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ def set_watchers(
         for watcher_id in added:
             order.watchers.append(Watcher(user_id=watcher_id, added_by=user_id))
             _record(session, order.id, user_id, "watcher_added", watcher_id)
+        session.flush()
+        follow_watchers(session, order, added=added, removed=removed, now=utcnow())
         return WatcherChange(
             order_id=order.id,
             ref=order.ref,

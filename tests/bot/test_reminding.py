@@ -188,3 +188,27 @@ def test_expiry_reminders_offer_renew_to_the_owner(
     (alice,) = reminders_to(emulator, ALICE)
     assert "in 30 days" in alice.text and ids.RENEW in str(alice.blocks)
     assert ids.RENEW not in str(reminders_to(emulator, BOB)[0].blocks)
+
+
+def test_watchers_join_and_leave_reminders_under_way(
+    emulator: Emulator, make_services: Callable[..., Services]
+) -> None:
+    from bot.orders.watchers import set_watchers
+
+    services = make_services()
+    order_id = waiting_order(services, requester=ALICE, watchers=(), started=T0)
+    assert send_due(services, worker_id="w", now=T0) == 1
+
+    def pending(user: str) -> list[Reminder]:
+        return [
+            r
+            for r in rows(services, order_id)
+            if r.recipient_id == user and r.sent_at is None and r.cancelled_at is None
+        ]
+
+    assert pending(BOB) == []
+    set_watchers(services, order_id, user_id=ALICE, wanted=[BOB])
+    assert [r.step for r in pending(BOB)] == [0]  # Bob is reminded from now on
+    set_watchers(services, order_id, user_id=ALICE, wanted=[])
+    assert pending(BOB) == []  # and no more once removed
+    assert pending(ALICE), "the owner's reminders go on"

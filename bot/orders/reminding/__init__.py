@@ -1,6 +1,17 @@
 """Reminders: verification nudges, escalation and expiry notices, each sent exactly once."""
 
 from bot.orders.reminding.sender import send_due
-from bot.orders.reminding.slots import schedule_expiry, start_verification, stop_reminders
+from bot.orders.reminding.slots import (
+    follow_watchers,
+    schedule_expiry,
+    start_verification,
+    stop_reminders,
+)
 
-__all__ = ["schedule_expiry", "send_due", "start_verification", "stop_reminders"]
+__all__ = [
+    "follow_watchers",
+    "schedule_expiry",
+    "send_due",
+    "start_verification",
+    "stop_reminders",
+]

@@ -98,6 +98,49 @@ def schedule_expiry(session: Session, order: Order, *, now: datetime) -> None:
             )
 
 
+def follow_watchers(
+    session: Session,
+    order: Order,
+    *,
+    added: Sequence[str],
+    removed: Sequence[str],
+    now: datetime,
+) -> None:
+    """Keep an order's reminders in step with its watchers: a new watcher joins the reminders
+    under way (verification now, or the expiry notices still ahead); a removed one gets none."""
+    if removed:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.order_id == order.id, Reminder.recipient_id.in_(removed), *_pending())
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if not added:
+        return
+    taken = set(
+        session.execute(
+            select(Reminder.kind, Reminder.step, Reminder.recipient_id).where(
+                Reminder.order_id == order.id, Reminder.recipient_id.in_(added)
+            )
+        ).all()
+    )
+    wanted: list[tuple[str, int, datetime]] = []
+    if order.state == "awaiting_verification":
+        wanted.append((VERIFICATION, 0, now))
+    elif order.state == "issued" and order.not_after is not None:
+        wanted += [
+            (EXPIRY, d, w) for d, w in reminders.expiry_reminder_times(order.not_after, now=now)
+        ]
+    for recipient in added:
+        for kind, step, due in wanted:
+            if (kind, step, recipient) not in taken:  # re-added in the same round: keep as is
+                session.add(
+                    Reminder(
+                        order_id=order.id, kind=kind, step=step, recipient_id=recipient, due_at=due
+                    )
+                )
+
+
 def chain_next(
     session: Session,
     row: Reminder,
