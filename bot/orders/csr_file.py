@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.application import CSR_FILE, CSR_METHOD, UploadedFile
@@ -42,7 +43,13 @@ def fetch(services: Services, file: Mapping[str, Any]) -> UploadedFile:
     url = file.get("url_private_download") or file.get("url_private")
     if not url and file.get("id"):
         try:
-            info = services.notifier.client.files_info(file=str(file["id"]))["file"]
+            # Before the ack: a client that fails fast instead of sleeping through a 429.
+            quick = WebClient(
+                token=services.settings.slack_bot_token,
+                base_url=services.settings.slack_api_url,
+                timeout=int(DOWNLOAD_TIMEOUT),
+            )
+            info = quick.files_info(file=str(file["id"]))["file"]
             url = info.get("url_private_download") or info.get("url_private")
         except SlackApiError as exc:
             logger.warning("files.info failed for an attached CSR: %s", exc.response.get("error"))
