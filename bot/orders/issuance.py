@@ -105,7 +105,6 @@ def deliver(services: Services, order_id: int) -> None:
             order_id,
             text=text,
             blocks=blocks,
-            watcher_text=f"(You watch this order.) {text}",
             channel_text=f"{ref} was issued; valid until {info.not_after:%Y-%m-%d} UTC.",
         )
         with services.sessions.begin() as session:

@@ -55,7 +55,6 @@ def expire_due(services: Services, *, now: datetime) -> int:
             order_id,
             text=text,
             blocks=blocks,
-            watcher_text=f"(You watch this order.) {text}",
             channel_text=f"{ref}'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC.",
         )
     return expired

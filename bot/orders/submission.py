@@ -20,8 +20,6 @@ from storage.models import Order, PrivateKey, utcnow
 
 logger = logging.getLogger(__name__)
 
-#: How long to wait before trying a CA that was unreachable, by consecutive failures.
-RETRY_BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
 #: How long one caller holds a submitted order while it makes the key and calls the CA.
 SUBMIT_LEASE = timedelta(minutes=5)
 
@@ -78,7 +76,9 @@ def send_to_ca(
         ca_ref = services.ca.submit(submission)
     except (CAError, PreflightError) as exc:
         if isinstance(exc, CAError) and exc.retryable:
-            _retry_later(services, order_id, str(exc))
+            from bot.orders.polling import back_off
+
+            back_off(services, order_id, problem=str(exc), now=utcnow())
             return None
         from bot.orders.outcomes import fail_order
 
@@ -155,21 +155,3 @@ def _make_key_and_csr(
             algorithm=algorithm,
             key_id=sealed.key_id,
         )
-
-
-def _retry_later(services: Services, order_id: int, problem: str) -> None:
-    with services.sessions.begin() as session:
-        order = queries.get_order(session, order_id, for_update=True)
-        assert order is not None
-        delay = RETRY_BACKOFF[min(order.poll_failures, len(RETRY_BACKOFF) - 1)]
-        order.poll_failures += 1
-        order.next_poll_at = utcnow() + delay
-        queries.record(
-            session,
-            order_id=order_id,
-            actor="system",
-            action="ca_unreachable",
-            problem=problem[:500],
-            retry_in_seconds=int(delay.total_seconds()),
-        )
-    logger.warning("CA unreachable for order %s; retrying in %s", order_id, delay)

@@ -115,3 +115,33 @@ def test_a_stale_failure_about_an_earlier_submission_changes_nothing(certdesk: R
         stored = queries.get_order(session, order.id)
         assert stored is not None and stored.state == "failed"
         assert stored.failure_reason == "CAA forbids it"
+
+
+def test_a_ca_outage_at_submission_backs_off_and_the_order_is_sent_later(
+    certdesk: Running,
+) -> None:
+    from bot.errors import CAError
+
+    services = certdesk.services
+    order = register_order(
+        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
+    )
+    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
+    complete.submit(services, order.id, user_id=ALICE)
+    real_submit = services.ca.submit
+
+    def down(submission: Any) -> str:
+        raise CAError("The CA answered 503 Service Unavailable.", retryable=True)
+
+    services.ca.submit = down  # type: ignore[method-assign]
+    assert send_to_ca(services, order.id) is None
+    with services.sessions.begin() as session:
+        stored = queries.get_order(session, order.id)
+        assert stored is not None and stored.state == "submitted" and stored.ca_ref is None
+        assert stored.poll_failures == 1 and stored.next_poll_at is not None
+        retry_at = stored.next_poll_at
+        actions = [e.action for e in queries.audit_trail(session, order.id)]
+    assert "ca_unreachable" in actions
+    services.ca.submit = real_submit  # type: ignore[method-assign]
+    assert send_to_ca(services, order.id) is None, "not before the retry is due"
+    assert send_to_ca(services, order.id, now=retry_at)
