@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from support.postgres import postgres_cluster
+from sqlalchemy import Engine
+from support.postgres import empty_database, postgres_cluster
 
 from storage import db
 
@@ -21,13 +21,10 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-def _fresh_postgres(url: str) -> str:
-    engine = db.make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+@pytest.fixture
+def fresh_postgres(postgres_url: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    return empty_database(postgres_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,7 +32,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind: a SQLite file and a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'certdesk.sqlite3'}"
-    return _fresh_postgres(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("fresh_postgres"))
 
 
 @pytest.fixture

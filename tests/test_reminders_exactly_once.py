@@ -8,12 +8,11 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from support.app_fixtures import ALICE, certdesk_env, wait_for
 from support.reminder_worker import bare_slots, reminder_ids_posted, waiting_order
 
@@ -22,7 +21,6 @@ from bot.config import Settings
 from bot.emulator import Emulator
 from bot.orders.reminding.claims import LEASE
 from bot.services import Services
-from storage import db
 from storage.models import Reminder
 
 WORKER = Path(__file__).parent / "support" / "reminder_worker.py"
@@ -113,16 +111,6 @@ def test_a_worker_killed_mid_sweep_and_restarted_sends_each_reminder_once(
     assert finish(start_worker(emulator, tmp_path, url, "second", offset=LEASE.total_seconds() + 1))
     assert_each_sent_once(emulator, services, ids)
     services.engine.dispose()
-
-
-@pytest.fixture
-def fresh_postgres(postgres_url: str) -> Iterator[str]:
-    engine = db.make_engine(postgres_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    yield postgres_url
 
 
 def test_two_workers_on_postgresql_send_each_reminder_once(

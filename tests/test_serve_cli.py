@@ -107,11 +107,9 @@ def test_serve_refuses_bad_configuration_in_one_line(tmp_path: Path) -> None:
 
 
 def test_a_postgresql_database_must_be_upgraded_before_serving(
-    postgres_url: str, tmp_path: Path, emulator: Emulator
+    fresh_postgres: str, tmp_path: Path, emulator: Emulator
 ) -> None:
-    from conftest import _fresh_postgres
-
-    database = _fresh_postgres(postgres_url)
+    database = fresh_postgres
     env = {**os.environ, **certdesk_env(emulator, tmp_path / "data", DATABASE_URL=database)}
 
     def certdesk(*args: str) -> subprocess.CompletedProcess[str]:

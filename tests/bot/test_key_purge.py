@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from support.app_fixtures import ALICE, TEAM, Running
-from test_submission import APPLICATION
+from support.app_fixtures import ALICE, Running
+from support.ca_flow import submitted_order
 
 from bot.errors import IllegalTransition
-from bot.orders import complete, key_files
-from bot.orders.register import register_order
+from bot.orders import key_files
 from bot.orders.submission import send_to_ca
-from bot.products import Purchase
 from storage.models import DeliveredFile, PrivateKey, utcnow
 
 
@@ -33,20 +31,16 @@ def _delivered(certdesk: Running, order_id: int, *, at: object) -> None:
 
 def test_a_download_of_a_replaced_key_does_not_allow_purging(certdesk: Running) -> None:
     services = certdesk.services
-    order = register_order(
-        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
-    )
-    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
-    complete.submit(services, order.id, user_id=ALICE)
-    send_to_ca(services, order.id)
+    order_id = submitted_order(services, ALICE, send=False)
+    send_to_ca(services, order_id)
     with services.sessions.begin() as session:
-        key = session.get(PrivateKey, order.id)
+        key = session.get(PrivateKey, order_id)
         assert key is not None
         made = key.created_at
     # The owner downloaded the key of an earlier submission, since replaced.
-    _delivered(certdesk, order.id, at=made - timedelta(hours=1))
+    _delivered(certdesk, order_id, at=made - timedelta(hours=1))
     with pytest.raises(IllegalTransition, match="replaced when the order was resubmitted"):
-        key_files.open_purge(services, order.id, user_id=ALICE)
+        key_files.open_purge(services, order_id, user_id=ALICE)
     # A download of the current key allows it.
-    _delivered(certdesk, order.id, at=utcnow())
-    assert key_files.open_purge(services, order.id, user_id=ALICE).id == order.id
+    _delivered(certdesk, order_id, at=utcnow())
+    assert key_files.open_purge(services, order_id, user_id=ALICE).id == order_id

@@ -279,9 +279,7 @@ def test_two_workers_poll_each_due_order_once(
 ) -> None:
     extra = {}
     if database == "postgresql":
-        from conftest import _fresh_postgres
-
-        extra["DATABASE_URL"] = _fresh_postgres(request.getfixturevalue("postgres_url"))
+        extra["DATABASE_URL"] = request.getfixturevalue("fresh_postgres")
     desk = start_certdesk(CERTDESK_POLL_INTERVAL="1m", **extra)
     clock = Clock()
     desk.services.ca.clock = clock  # type: ignore[attr-defined]

@@ -6,14 +6,11 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from support.app_fixtures import ALICE, TEAM, Running
-from test_submission import APPLICATION
+from support.app_fixtures import ALICE, Running
+from support.ca_flow import submitted_order
 
-from bot.orders import complete
 from bot.orders.redelivery import deliver_owed
-from bot.orders.register import register_order
 from bot.orders.submission import send_to_ca
-from bot.products import Purchase
 from storage import queries
 from storage.models import utcnow
 
@@ -23,12 +20,7 @@ ATTEMPTS = 3
 
 def _submitted(certdesk: Running) -> int:
     services = certdesk.services
-    order = register_order(
-        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
-    )
-    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
-    complete.submit(services, order.id, user_id=ALICE)
-    return order.id
+    return submitted_order(services, ALICE, send=False)
 
 
 def _told(certdesk: Running) -> tuple[int, int]:

@@ -5,31 +5,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from support.app_fixtures import ALICE, TEAM, Running
+from support.app_fixtures import ALICE, Running
+from support.ca_flow import submitted_order
 
-from bot.orders import complete
-from bot.orders.register import register_order
 from bot.orders.submission import send_to_ca
-from bot.products import Purchase
 from storage import queries
-
-APPLICATION = {
-    "domains": "example.com",
-    "applicant_name": "Alice Example",
-    "applicant_email": "admin@example.com",
-    "applicant_phone": "+44 20 7946 0958",
-    "csr_method": "system",
-    "key_algorithm": "p256",
-}
 
 
 def test_concurrent_senders_submit_to_the_ca_once(certdesk: Running) -> None:
     services = certdesk.services
-    order = register_order(
-        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
-    )
-    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
-    complete.submit(services, order.id, user_id=ALICE)
+    order_id = submitted_order(services, ALICE, send=False)
 
     submitted: list[Any] = []
     real_submit = services.ca.submit
@@ -44,7 +29,7 @@ def test_concurrent_senders_submit_to_the_ca_once(certdesk: Running) -> None:
 
     def send() -> None:
         barrier.wait()
-        results.append(send_to_ca(services, order.id))
+        results.append(send_to_ca(services, order_id))
 
     threads = [threading.Thread(target=send) for _ in range(4)]
     for thread in threads:
@@ -55,9 +40,9 @@ def test_concurrent_senders_submit_to_the_ca_once(certdesk: Running) -> None:
     assert len(submitted) == 1
     assert len([r for r in results if r]) == 1
     with services.sessions.begin() as session:
-        stored = queries.get_order(session, order.id)
+        stored = queries.get_order(session, order_id)
         assert stored is not None and stored.ca_ref in results
-        sent = [e for e in queries.audit_trail(session, order.id) if e.action == "sent_to_ca"]
+        sent = [e for e in queries.audit_trail(session, order_id) if e.action == "sent_to_ca"]
     assert len(sent) == 1
 
 
@@ -68,28 +53,24 @@ def test_an_order_cancelled_while_the_ca_call_is_in_flight_is_withdrawn_there(
     from storage.models import Order
 
     services = certdesk.services
-    order = register_order(
-        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
-    )
-    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
-    complete.submit(services, order.id, user_id=ALICE)
+    order_id = submitted_order(services, ALICE, send=False)
     real_submit = services.ca.submit
 
     def submit_then_cancelled(submission: Any) -> str:
         ref = real_submit(submission)
         with services.sessions.begin() as session:  # the owner cancels meanwhile
-            stored = session.get(Order, order.id)
+            stored = session.get(Order, order_id)
             assert stored is not None
             stored.state = workflow.State.CANCELLED
         return ref
 
     services.ca.submit = submit_then_cancelled  # type: ignore[method-assign]
-    assert send_to_ca(services, order.id) is None
+    assert send_to_ca(services, order_id) is None
     with services.sessions.begin() as session:
-        stored = queries.get_order(session, order.id)
+        stored = queries.get_order(session, order_id)
         assert stored is not None and stored.ca_ref and stored.state == "cancelled"
         ca_ref = stored.ca_ref
-        actions = [e.action for e in queries.audit_trail(session, order.id)]
+        actions = [e.action for e in queries.audit_trail(session, order_id)]
     assert "withdrawn_at_ca" in actions
     assert services.ca.status(ca_ref).state == "cancelled"
     assert not [m for m in certdesk.emulator.dms_to(ALICE) if "submitted to the CA" in m.text]
@@ -99,20 +80,16 @@ def test_a_stale_failure_about_an_earlier_submission_changes_nothing(certdesk: R
     from bot.orders.outcomes import fail_order
 
     services = certdesk.services
-    order = register_order(
-        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
-    )
-    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
-    complete.submit(services, order.id, user_id=ALICE)
-    current = send_to_ca(services, order.id)
+    order_id = submitted_order(services, ALICE, send=False)
+    current = send_to_ca(services, order_id)
     assert current
-    fail_order(services, order.id, reason="old news", actor="ca", ca_ref="SIM-EARLIER")
+    fail_order(services, order_id, reason="old news", actor="ca", ca_ref="SIM-EARLIER")
     with services.sessions.begin() as session:
-        stored = queries.get_order(session, order.id)
+        stored = queries.get_order(session, order_id)
         assert stored is not None and stored.state == "submitted" and not stored.failure_reason
-    fail_order(services, order.id, reason="CAA forbids it", actor="ca", ca_ref=current)
+    fail_order(services, order_id, reason="CAA forbids it", actor="ca", ca_ref=current)
     with services.sessions.begin() as session:
-        stored = queries.get_order(session, order.id)
+        stored = queries.get_order(session, order_id)
         assert stored is not None and stored.state == "failed"
         assert stored.failure_reason == "CAA forbids it"
 
@@ -123,25 +100,21 @@ def test_a_ca_outage_at_submission_backs_off_and_the_order_is_sent_later(
     from bot.errors import CAError
 
     services = certdesk.services
-    order = register_order(
-        services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
-    )
-    complete.check_and_save(services, order.id, user_id=ALICE, raw=APPLICATION)
-    complete.submit(services, order.id, user_id=ALICE)
+    order_id = submitted_order(services, ALICE, send=False)
     real_submit = services.ca.submit
 
     def down(submission: Any) -> str:
         raise CAError("The CA answered 503 Service Unavailable.", retryable=True)
 
     services.ca.submit = down  # type: ignore[method-assign]
-    assert send_to_ca(services, order.id) is None
+    assert send_to_ca(services, order_id) is None
     with services.sessions.begin() as session:
-        stored = queries.get_order(session, order.id)
+        stored = queries.get_order(session, order_id)
         assert stored is not None and stored.state == "submitted" and stored.ca_ref is None
         assert stored.poll_failures == 1 and stored.next_poll_at is not None
         retry_at = stored.next_poll_at
-        actions = [e.action for e in queries.audit_trail(session, order.id)]
+        actions = [e.action for e in queries.audit_trail(session, order_id)]
     assert "ca_unreachable" in actions
     services.ca.submit = real_submit  # type: ignore[method-assign]
-    assert send_to_ca(services, order.id) is None, "not before the retry is due"
-    assert send_to_ca(services, order.id, now=retry_at)
+    assert send_to_ca(services, order_id) is None, "not before the retry is due"
+    assert send_to_ca(services, order_id, now=retry_at)

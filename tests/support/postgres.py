@@ -98,3 +98,17 @@ def postgres_cluster() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def empty_database(url: str) -> str:
+    """Drop everything in the database at ``url`` (a fresh public schema); return ``url``."""
+    from sqlalchemy import text
+
+    from storage import db
+
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
