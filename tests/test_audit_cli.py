@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.app_fixtures import ALICE, BOB, Running, certdesk_env, wait_for
+from support.forms import GOOD_DV
 
 from bot import cli
 from bot.views import ids
@@ -19,16 +20,6 @@ from bot.views import ids
 LINE = re.compile(
     r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)Z\s+(?P<actor>\S+)\s+(?P<action>\S+)\s*(?P<detail>.*)$"
 )
-
-
-GOOD_DV = {
-    ids.DOMAINS: "example.com\nwww.example.com\nBücher.example.com",
-    ids.APPLICANT_NAME: "Alice Example",
-    ids.APPLICANT_EMAIL: "admin@example.com",
-    ids.APPLICANT_PHONE: "+44 20 7946 0958",
-    ids.CSR_METHOD: "system",
-    ids.KEY_ALGORITHM: "p256",
-}
 
 
 def submit(certdesk: Running, user: str, values: dict[str, object]) -> dict:

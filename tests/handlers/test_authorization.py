@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 from support.app_fixtures import ALICE, BOB, CAROL, Running, wait_for
 from test_commands import register
-from test_complete import GOOD_DV, open_complete
-from test_watchers import complete_and_submit, set_watchers
+from test_complete import GOOD_DV, complete_and_submit, open_complete
+from test_watchers import set_watchers
 
 from bot.emulator.views import build_state_values, stateful_elements
 from bot.views import ids

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import pytest
 from support.app_fixtures import ALICE, BOB, Running, wait_for
+from support.forms import GOOD_DV, GOOD_ORG
 from test_commands import register
 
 from bot.views import ids
 from storage import queries
-
-GOOD_DV = {
-    ids.DOMAINS: "example.com\nwww.example.com\nBücher.example.com",
-    ids.APPLICANT_NAME: "Alice Example",
-    ids.APPLICANT_EMAIL: "admin@example.com",
-    ids.APPLICANT_PHONE: "+44 20 7946 0958",
-    ids.CSR_METHOD: "system",
-    ids.KEY_ALGORITHM: "p256",
-}
-GOOD_ORG = {
-    ids.ORG_LEGAL_NAME: "Example Ltd",
-    ids.ORG_COUNTRY: "GB",
-    ids.ORG_STATE: "Greater London",
-    ids.ORG_CITY: "London",
-    ids.ORG_STREET: "1 Example Street",
-    ids.ORG_POSTAL_CODE: "EC1A 1AA",
-    ids.ORG_PHONE: "+44 20 7946 0000",
-}
 
 
 def open_complete(certdesk: Running, user: str, ref: str) -> dict:
@@ -34,6 +17,13 @@ def open_complete(certdesk: Running, user: str, ref: str) -> dict:
     view = certdesk.emulator.current_view(user)
     assert view is not None and view["callback_id"] == ids.COMPLETE, response.body
     return view
+
+
+def complete_and_submit(certdesk: Running, user: str, ref: str) -> None:
+    """Complete ``ref`` with GOOD_DV and confirm the submission, as ``user``."""
+    open_complete(certdesk, user, ref)
+    assert certdesk.slack.submit_view(user, GOOD_DV).json()["response_action"] == "push"
+    assert certdesk.slack.submit_view(user, {}).json() == {"response_action": "clear"}
 
 
 def order_state(certdesk: Running, ref: str) -> str:
@@ -167,9 +157,7 @@ def test_another_user_can_neither_open_nor_submit_nor_replay(certdesk: Running) 
 
 def test_submitted_order_cannot_be_edited(certdesk: Running) -> None:
     ref = register(certdesk, ALICE)
-    open_complete(certdesk, ALICE, ref)
-    certdesk.slack.submit_view(ALICE, GOOD_DV)
-    certdesk.slack.submit_view(ALICE, {})
+    complete_and_submit(certdesk, ALICE, ref)
     refused = certdesk.slack.slash_command(ALICE, f"complete {ref}").json()
     assert refused is not None and "can only be changed before" in refused["text"]
 

@@ -8,8 +8,7 @@ import urllib.request
 
 from support.app_fixtures import ADMIN, ALICE, BOB, TEAM, Running, wait_for
 from test_commands import register
-from test_complete import GOOD_DV, open_complete
-from test_watchers import complete_and_submit
+from test_complete import complete_and_submit
 
 from bot.views import ids
 from storage.models import Order
@@ -171,9 +170,7 @@ def test_only_the_requester_is_offered_the_key_download(certdesk: Running) -> No
     from bot.views.orders import next_action_buttons
 
     ref = register(certdesk, ALICE)
-    open_complete(certdesk, ALICE, ref)
-    certdesk.slack.submit_view(ALICE, GOOD_DV)
-    certdesk.slack.submit_view(ALICE, {})
+    complete_and_submit(certdesk, ALICE, ref)
     certdesk.settle()
     order_id = int(ref[3:])
     send_to_ca(certdesk.services, order_id)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from test_commands import register
-from test_complete import GOOD_DV, open_complete, order_state
+from test_complete import complete_and_submit, order_state
 
 from bot.ca.simulated import mailer
 from bot.orders.polling import poll_order
@@ -19,9 +19,7 @@ from storage.models import Watcher, utcnow
 def waiting(certdesk: Running) -> str:
     """An order submitted through Slack, past the CA's review, with its first reminder sent."""
     ref = register(certdesk, ALICE)
-    open_complete(certdesk, ALICE, ref)
-    certdesk.slack.submit_view(ALICE, GOOD_DV)
-    certdesk.slack.submit_view(ALICE, {})
+    complete_and_submit(certdesk, ALICE, ref)
     certdesk.settle()
     order_id = int(ref[3:])
     with certdesk.services.sessions.begin() as session:

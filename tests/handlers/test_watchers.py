@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from test_commands import register
-from test_complete import GOOD_DV, open_complete, order_state
+from test_complete import complete_and_submit, order_state
 
 from bot.views import ids
 from storage import queries
-
-
-def complete_and_submit(certdesk: Running, user: str, ref: str) -> None:
-    """Complete ``ref`` with GOOD_DV and confirm the submission, as ``user``."""
-    open_complete(certdesk, user, ref)
-    assert certdesk.slack.submit_view(user, GOOD_DV).json()["response_action"] == "push"
-    assert certdesk.slack.submit_view(user, {}).json() == {"response_action": "clear"}
 
 
 def open_watchers(certdesk: Running, user: str, ref: str) -> dict:
