@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.ca.base import Organization
 from bot.views import ids
 
 GOOD_DV = {
@@ -21,3 +22,14 @@ GOOD_ORG = {
     ids.ORG_POSTAL_CODE: "EC1A 1AA",
     ids.ORG_PHONE: "+44 20 7946 0000",
 }
+
+#: The same organization as the CA backends and CSRs see it.
+ORGANIZATION = Organization(
+    legal_name="Example Widgets Ltd",
+    country="GB",
+    state="Greater London",
+    city="London",
+    street="1 High Street",
+    postal_code="EC1A 1AA",
+    phone="+44 20 7946 0000",
+)

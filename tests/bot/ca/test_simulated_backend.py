@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
+from support.forms import ORGANIZATION
 
 from bot.ca.base import CABackend, CAState, MemoryStateStore, Organization, Submission
 from bot.ca.simulated import SimulatedCA
@@ -24,15 +25,6 @@ from bot.errors import CAError
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 PUBLIC_URL = "https://certdesk.example.test"
 DOMAINS = ("www.example.com", "example.com", "api.example.com")
-ACME_LTD = Organization(
-    legal_name="Example Widgets Ltd",
-    country="GB",
-    state="Greater London",
-    city="London",
-    street="1 High Street",
-    postal_code="EC1A 1AA",
-    phone="+44 20 7946 0000",
-)
 
 
 class Clock:
@@ -261,7 +253,7 @@ def test_resend_does_not_extend_the_window(ca: SimulatedCA, clock: Clock) -> Non
 
 
 def test_reject_rule_for_organization(ca: SimulatedCA, clock: Clock) -> None:
-    org = Organization(**{**ACME_LTD.__dict__, "legal_name": "reject-Example Widgets"})
+    org = Organization(**{**ORGANIZATION.__dict__, "legal_name": "reject-Example Widgets"})
     ref = ca.submit(submission(product="ov", organization=org))
     assert ca.status(ref).state is CAState.REVIEWING
     clock.advance(minutes=10)
@@ -344,7 +336,7 @@ def test_unknown_order(ca: SimulatedCA) -> None:
         (
             {
                 "product": "ov",
-                "organization": Organization(**{**ACME_LTD.__dict__, "country": "UK"}),
+                "organization": Organization(**{**ORGANIZATION.__dict__, "country": "UK"}),
             },
             "use “GB”",
         ),
@@ -430,11 +422,14 @@ def test_certificate_verifies_against_the_root(
 
 
 def test_certificate_profile(ca: SimulatedCA, clock: Clock) -> None:
-    leaf, issuing, _ = _issue(ca, clock, submission(product="ov", organization=ACME_LTD))
+    leaf, issuing, _ = _issue(ca, clock, submission(product="ov", organization=ORGANIZATION))
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == list(DOMAINS)
     subject = leaf.subject
-    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == ACME_LTD.legal_name
+    assert (
+        subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+        == ORGANIZATION.legal_name
+    )
     assert subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value == "GB"
     assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == DOMAINS[0]
     basic = leaf.extensions.get_extension_for_class(x509.BasicConstraints)

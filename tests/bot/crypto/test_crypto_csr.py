@@ -25,21 +25,13 @@ from csrs import (
     openssl_key,
     rsa_key,
 )
+from support.forms import ORGANIZATION
 
 from bot import crypto
 from bot.ca.base import Organization
 from bot.errors import CSRError
 
 DOMAINS = ("example.com", "*.example.com", "xn--bcher-kva.de")
-ORG = Organization(
-    legal_name="Example Widgets Ltd",
-    country="GB",
-    state="Greater London",
-    city="London",
-    street="1 High Street",
-    postal_code="EC1A 1AA",
-    phone="+44 20 7946 0000",
-)
 
 
 def refusal(data: bytes) -> str:
@@ -86,7 +78,7 @@ def test_generated_csr_verifies_and_names_exactly_the_domains(
 
 
 def test_generated_csr_is_accepted_by_openssl(p256_pem: bytes, tmp_path: Path) -> None:
-    (tmp_path / "r.csr").write_bytes(crypto.make_csr(p256_pem, DOMAINS, organization=ORG))
+    (tmp_path / "r.csr").write_bytes(crypto.make_csr(p256_pem, DOMAINS, organization=ORGANIZATION))
     text = openssl("req", "-in", "r.csr", "-verify", "-noout", "-text", cwd=tmp_path).decode()
     assert "DNS:example.com, DNS:*.example.com, DNS:xn--bcher-kva.de" in text
     assert "C = GB, ST = Greater London, L = London" in text
@@ -94,7 +86,7 @@ def test_generated_csr_is_accepted_by_openssl(p256_pem: bytes, tmp_path: Path) -
 
 
 def test_organization_fields_go_into_the_subject(p256_pem: bytes) -> None:
-    csr = x509.load_pem_x509_csr(crypto.make_csr(p256_pem, DOMAINS, organization=ORG))
+    csr = x509.load_pem_x509_csr(crypto.make_csr(p256_pem, DOMAINS, organization=ORGANIZATION))
     subject = {a.oid: a.value for a in csr.subject}
     assert subject == {
         NameOID.COUNTRY_NAME: "GB",
@@ -105,11 +97,14 @@ def test_organization_fields_go_into_the_subject(p256_pem: bytes) -> None:
         NameOID.ORGANIZATION_NAME: "Example Widgets Ltd",
         NameOID.COMMON_NAME: "example.com",
     }
-    assert crypto.load_csr(crypto.make_csr(p256_pem, DOMAINS, organization=ORG)).country == "GB"
+    assert (
+        crypto.load_csr(crypto.make_csr(p256_pem, DOMAINS, organization=ORGANIZATION)).country
+        == "GB"
+    )
 
 
 def test_make_csr_refuses_uk_as_a_country(p256_pem: bytes) -> None:
-    org = Organization(**{**ORG.__dict__, "country": "UK"})
+    org = Organization(**{**ORGANIZATION.__dict__, "country": "UK"})
     with pytest.raises(CSRError, match="“GB”"):
         crypto.make_csr(p256_pem, DOMAINS, organization=org)
 
