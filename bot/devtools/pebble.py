@@ -172,18 +172,10 @@ class Pebble:
         """Serve ``content`` at /.well-known/acme-challenge/<token> on every host."""
         self._mock("/add-http01", {"token": token, "content": content})
 
-    def del_http01(self, token: str) -> None:
-        """Stop serving the HTTP-01 response for ``token``."""
-        self._mock("/del-http01", {"token": token})
-
     def add_caa(self, name: str, records: Sequence[tuple[str, str]]) -> None:
         """Publish CAA records ``(tag, value)`` for ``name``; challtestsrv always sets flag 0."""
         policies = [{"tag": tag, "value": value} for tag, value in records]
         self._mock("/add-caa", {"host": _fqdn(name), "policies": policies})
-
-    def clear_caa(self, name: str) -> None:
-        """Remove the CAA records of ``name``."""
-        self._mock("/clear-caa", {"host": _fqdn(name)})
 
     def root_certificates(self) -> list[x509.Certificate]:
         """Return Pebble's issuing root and intermediate (regenerated at every start)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -102,8 +102,3 @@ def to_dicts(blocks: Iterable[Block | dict]) -> list[dict]:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def join_lines(lines: Sequence[str]) -> str:
-    """Lines joined for a mrkdwn section."""
-    return "\n".join(lines)
