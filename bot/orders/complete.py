@@ -127,13 +127,14 @@ def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
             if order.state == workflow.State.FAILED
             else workflow.Event.SUBMIT
         )
-        if (order.state, event) not in workflow.TRANSITIONS:
+        try:
+            order.state = workflow.next_state(order.state, event)
+        except IllegalTransition:
             raise IllegalTransition(
                 f"{order.ref} is {workflow.describe(order.state)}, so it cannot be submitted "
                 f"now (was Submit pressed twice?). `/cert status {order.ref}` shows where it "
                 "stands."
-            )
-        order.state = workflow.next_state(order.state, event)
+            ) from None
         order.submitted_at = utcnow()
         order.failure_reason = None
         order.ca_ref = None
