@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from support.pebble import skip_unless_pebble
 
 from bot.cli import main
 
@@ -33,10 +33,10 @@ def test_demo_runs_the_whole_journey(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert seen in out, seen
 
 
-@pytest.mark.skipif(not shutil.which("pebble"), reason="Pebble is not installed (apt pebble)")
 def test_demo_runs_on_acme_against_pebble(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    skip_unless_pebble()
     assert main(["demo", "--ca", "acme", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "_acme-challenge.www.example.com  TXT" in out

@@ -29,10 +29,18 @@ __all__ = [
 
 
 def skip_unless_pebble() -> None:
-    """pytest.skip the calling test (or module) when Pebble is not installed."""
+    """pytest.skip the calling test (or module) when Pebble is not installed.
+
+    In CI (CI=true), .ci/run installs Pebble: a missing one fails instead of skipping, so the
+    ACME tests can never pass by not running.
+    """
+    import os
+
     import pytest
 
     if not pebble_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PEBBLE} is missing in CI: .ci/install-pebble.sh should install it")
         pytest.skip(
             f"{PEBBLE} or {CHALLTESTSRV} is missing: run .ci/install-pebble.sh "
             "(Debian package 'pebble') to run the ACME tests against a real server",
