@@ -13,7 +13,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
-from bot.web import Page, PageHandler, make_wsgi_app
+from bot.web import make_wsgi_app
 
 logger = logging.getLogger(__name__)
 
@@ -39,35 +39,18 @@ class HttpServer:
         # Close every socket (listener, keep-alive connections, the trigger) from the server's
         # own loop thread: closing under a running select() fails with EBADF, and a channel
         # left open would keep the loop, and its thread, alive.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            pass  # the trigger is closed: the loop has already closed everything and is ending
         self.thread.join(timeout=5)
         server.task_dispatcher.shutdown()
         self.certdesk.services.background.shutdown()
 
 
-def pages(certdesk: Certdesk) -> dict[str, PageHandler]:
-    """Pages certdesk serves besides Slack's request URL (the simulated CA's verify links).
-
-    Opening a link only shows what it would confirm; the person confirms with a button (a
-    POST), so mail scanners that open every link cannot verify a domain by themselves.
-    """
-    ca: Any = certdesk.services.ca
-    if not hasattr(ca, "confirm"):
-        return {}
-
-    def verify(method: str, token: str) -> Page:
-        if method == "POST":
-            ok, sentence = ca.confirm(token)
-            return Page(200 if ok else 410, sentence)
-        ok, sentence = ca.describe_link(token)
-        return Page(200, sentence, button="Confirm") if ok else Page(410, sentence)
-
-    return {"/sim-ca/verify/": verify}
-
-
 def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
     """Serve certdesk over HTTP with waitress on a background thread."""
-    wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=pages(certdesk))
+    wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
     server = create_server(wsgi, host=host, port=port, threads=8)
     thread = threading.Thread(target=server.run, name="certdesk-http", daemon=True)
     thread.start()
@@ -89,7 +72,7 @@ def serve(
             logger.info("certdesk: Socket Mode")
             SocketModeHandler(certdesk.app, settings.slack_app_token).start()
             return
-        wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=pages(certdesk))
+        wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
         server = create_server(wsgi, host=host, port=port, threads=8)
         logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
         server.run()

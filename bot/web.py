@@ -5,30 +5,16 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from bot.ca.pages import Page, PageHandler
 from bot.services import Services
 
 StartResponse = Callable[..., Any]
-
-
-@dataclass(frozen=True)
-class Page:
-    """A small HTML page: a sentence, and optionally one button that POSTs back to it."""
-
-    status: int
-    message: str
-    button: str | None = None
-
-
-#: Extra routes by path prefix, e.g. the simulated CA's verification links:
-#: handler(method, rest of the path) -> Page.
-PageHandler = Callable[[str, str], Page]
 
 
 def make_wsgi_app(

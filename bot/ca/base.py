@@ -6,6 +6,8 @@ import abc
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.ca.pages import PageHandler
+
 
 class CAState(StrEnum):
     """What the CA says about an order."""
@@ -100,6 +102,13 @@ class CABackend(abc.ABC):
 
         Backends that validate on their own schedule need do nothing.
         """
+
+    def pages(self) -> dict[str, PageHandler]:
+        """Web pages this CA serves through certdesk, by path prefix (none by default).
+
+        The simulated CA serves its verification links here; certdesk's web server routes them.
+        """
+        return {}
 
     @abc.abstractmethod
     def cancel(self, ca_ref: str) -> None:

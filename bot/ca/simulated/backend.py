@@ -41,6 +41,7 @@ from bot.ca.base import (
     Submission,
     Validation,
 )
+from bot.ca.pages import Page, PageHandler
 from bot.ca.simulated import mailer, review
 from bot.ca.simulated.authority import Authority
 from bot.errors import CAError
@@ -167,6 +168,21 @@ class SimulatedCA(CABackend):
         if not data.get("revoked_at"):  # revoking twice is harmless
             data.update(revoked_at=self._now().isoformat(), revocation_reason=reason)
             self.store.save(ca_ref, data)
+
+    def pages(self) -> dict[str, PageHandler]:
+        """The verification link's page.
+
+        Opening a link only shows what it would confirm; the person confirms with a button (a
+        POST), so mail scanners that open every link cannot verify a domain by themselves.
+        """
+        return {"/sim-ca/verify/": self._verify_page}
+
+    def _verify_page(self, method: str, token: str) -> Page:
+        if method == "POST":
+            ok, sentence = self.confirm(token)
+            return Page(200 if ok else 410, sentence)
+        ok, sentence = self.describe_link(token)
+        return Page(200, sentence, button="Confirm") if ok else Page(410, sentence)
 
     # --- beyond the interface ----------------------------------------------------------------
 
