@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -39,10 +40,9 @@ class HttpServer:
         # Close every socket (listener, keep-alive connections, the trigger) from the server's
         # own loop thread: closing under a running select() fails with EBADF, and a channel
         # left open would keep the loop, and its thread, alive.
-        try:
+        # A closed trigger (OSError) means the loop has already closed everything and is ending.
+        with contextlib.suppress(OSError):
             server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        except OSError:
-            pass  # the trigger is closed: the loop has already closed everything and is ending
         self.thread.join(timeout=5)
         server.task_dispatcher.shutdown()
         self.certdesk.services.background.shutdown()
