@@ -24,9 +24,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.crypto import Custody, Sealed, key_id, load_or_create_key_file, parse_master_key
+from bot.crypto import (
+    Custody,
+    Sealed,
+    key_id,
+    load_or_create_key_file,
+    order_key_context,
+    parse_master_key,
+)
 from bot.errors import ConfigError, CustodyError
-from bot.orders.submission import key_context
 from storage.models import PrivateKey, SealedSecret
 
 logger = logging.getLogger(__name__)
@@ -126,7 +132,9 @@ def reseal_all(sessions: sessionmaker[Session], custody: Custody) -> Rotation:
             row = session.get(PrivateKey, order_id, with_for_update=True)
             if row is None or row.ciphertext is None:
                 continue  # purged: nothing left to protect
-            sealed = _reseal(custody, row, context=key_context(order_id), what=f"order {order_id}")
+            sealed = _reseal(
+                custody, row, context=order_key_context(order_id), what=f"order {order_id}"
+            )
             resealed, already = _count(row, sealed, resealed, already)
     for name in secret_rows:
         with sessions.begin() as session:
@@ -143,7 +151,7 @@ def verify(sessions: sessionmaker[Session], custody: Custody) -> int:
     opened = 0
     with sessions.begin() as session:
         for row in session.scalars(select(PrivateKey).where(PrivateKey.ciphertext.is_not(None))):
-            custody.open(_sealed(row), context=key_context(row.order_id))
+            custody.open(_sealed(row), context=order_key_context(row.order_id))
             opened += 1
         for secret in session.scalars(select(SealedSecret)):
             custody.open(_sealed(secret), context=secret.name.encode())

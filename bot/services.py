@@ -14,7 +14,7 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from bot.ca.base import CABackend
     from bot.crypto import Custody
-    from bot.notify import Notifier
+    from bot.ports import Notifier, Presenter
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     notifier: Notifier
+    presenter: Presenter
     background: Background
     custody: Custody
     ca: CABackend

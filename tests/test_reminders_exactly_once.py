@@ -19,7 +19,7 @@ from support.reminder_worker import bare_slots, reminder_ids_posted, waiting_ord
 from bot.app import build_services
 from bot.config import Settings
 from bot.emulator import Emulator
-from bot.orders.reminding.claims import LEASE
+from storage.reminder_claims import LEASE
 from bot.services import Services
 from storage.models import Reminder
 

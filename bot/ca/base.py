@@ -63,6 +63,14 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class VerificationEmail:
+    """What the CA's verification email looks like, so people can find it in their mailbox."""
+
+    sender: str
+    subject: str
+
+
+@dataclass(frozen=True)
 class CAStatus:
     """The CA's answer to "where does this order stand?"."""
 
@@ -102,6 +110,10 @@ class CABackend(abc.ABC):
 
         Backends that validate on their own schedule need do nothing.
         """
+
+    def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
+        """The sender and subject of this CA's verification email, if known (else None)."""
+        return None
 
     def pages(self) -> dict[str, PageHandler]:
         """Web pages this CA serves through certdesk, by path prefix (none by default).

@@ -6,12 +6,11 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.errors import SlackError
 from bot.services import Services
-from bot.views.home import home_view
 from storage import queries
 from storage.models import Order, ProcessedEvent, utcnow
 
@@ -40,14 +39,14 @@ def home_orders(services: Services, *, user_id: str, team_id: str | None = None)
 
 
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
-    """Publish the user's Home tab as it stands now (the hook bot.orders.notices calls)."""
+    """Publish the user's Home tab as it stands now."""
     orders = home_orders(services, user_id=user_id, team_id=team_id)
-    view = home_view(orders, user_id=user_id, admin=services.is_admin(user_id))
+    view = services.presenter.home(orders, user_id=user_id, admin=services.is_admin(user_id))
     try:
-        services.notifier.client.views_publish(user_id=user_id, view=view.to_dict())
-    except SlackApiError as exc:
+        services.notifier.publish_home(user_id, view)
+    except SlackError as exc:
         # A stale Home is shown again fresh next time it is opened; never fail a notice for it.
-        logger.warning("could not publish Home for %s: %s", user_id, exc.response.get("error"))
+        logger.warning("could not publish Home for %s: %s", user_id, exc.code or exc)
 
 
 def first_delivery(services: Services, event_id: str) -> bool:

@@ -13,7 +13,7 @@ from bot.views.complete import order_id_from
 from bot.views.revocation import revoke_modal
 from handlers.complete import notice_view
 from handlers.opening import open_order_modal
-from handlers.replies import guarded
+from handlers.replies import dm, guarded
 from handlers.values import view_values
 
 #: The reasons as the modal offers them.
@@ -36,7 +36,7 @@ def register(app: App, services: Services) -> None:
     def revoke_after_ack(order_id: int, user_id: str, reason: int) -> None:
         # The CA call is slow and may fail: its answer reaches the person as a DM.
         guarded(
-            lambda text: services.notifier.dm(user_id, text=text),
+            lambda text: dm(services, user_id, text),
             lambda: revoke_and_tell(services, order_id, user_id=user_id, reason=reason),
         )
 

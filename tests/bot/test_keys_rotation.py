@@ -16,7 +16,7 @@ from bot.app import build_services
 from bot.config import Settings
 from bot.crypto import Custody, Sealed, parse_master_key
 from bot.errors import ConfigError, CustodyError
-from bot.orders.submission import key_context
+from bot.crypto import order_key_context as key_context
 from storage import db
 from storage.models import Order, PrivateKey, SealedSecret, utcnow
 
