@@ -21,7 +21,7 @@ from bot.views.keys import (
     purge_modal,
 )
 from handlers.complete import field_errors
-from handlers.opening import open_order_modal
+from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import dm, dm_later, guarded, incident_id, something_went_wrong
 from handlers.values import view_values
 from storage.models import format_ref
@@ -29,7 +29,7 @@ from storage.models import format_ref
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Register the keys listeners."""
 
     def dm_teller_now(user_id: str) -> Callable[[str], Any]:
@@ -39,7 +39,7 @@ def register(app: App, services: Services) -> None:
         """Run ``work`` after the ack; its Error messages reach the user as a DM."""
         services.background.submit(guarded, dm_teller_now(user_id), work)
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=lambda order_id, user_id: download_modal(
@@ -115,3 +115,4 @@ def register(app: App, services: Services) -> None:
             services.background.submit(dm, services, user_id, text)
 
         guarded(tell, run)
+    return commands

@@ -12,7 +12,7 @@ from bot.views import ids
 from bot.views.complete import order_id_from
 from bot.views.revocation import revoke_modal
 from handlers.complete import notice_view
-from handlers.opening import open_order_modal
+from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import dm, guarded
 from handlers.values import view_values
 
@@ -20,10 +20,10 @@ from handlers.values import view_values
 CHOICES = {code: words for code, (_name, words) in REASONS.items()}
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Listen for the Revoke button, command and confirmation."""
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=lambda order_id, user_id: revoke_modal(
@@ -56,3 +56,4 @@ def register(app: App, services: Services) -> None:
             services.background.submit(revoke_after_ack, order_id, user_id, reason)
 
         guarded(tell, run)
+    return commands

@@ -15,15 +15,15 @@ from bot import workflow
 from bot.app import build_services
 from bot.config import Settings
 from bot.emulator import Emulator
-from bot.orders.reminding import schedule_expiry, send_due, stop_reminders
 from bot.orders.reminding import posting as reminder_slack
-from storage.reminder_claims import LEASE, claim_next
+from bot.orders.reminding import schedule_expiry, send_due, stop_reminders
 from bot.orders.reminding.sender import Sweep, deliver
 from bot.ports import Message
 from bot.services import Services
 from bot.views import ids
 from storage import queries
 from storage.models import Order, Reminder
+from storage.reminder_claims import LEASE, claim_next
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, inside London working hours
 

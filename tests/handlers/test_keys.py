@@ -16,11 +16,11 @@ from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from test_commands import register
 from test_complete import GOOD_DV, open_complete
 
-from bot.crypto import Sealed
-from bot.emulator import Message
 from bot import key_download as keys
-from bot.orders.key_files import delete_expired_key_files
+from bot.crypto import Sealed
 from bot.crypto import order_key_context as key_context
+from bot.emulator import Message
+from bot.orders.key_files import delete_expired_key_files
 from bot.views import ids
 from storage import queries
 from storage.models import DeliveredFile, Order, PrivateKey, Watcher, utcnow

@@ -15,8 +15,8 @@ from bot.config import Settings
 from bot.emulator import Emulator
 from bot.orders.register import register_order
 from bot.orders.telling import tell_people
-from bot.products import Purchase
 from bot.ports import Message
+from bot.products import Purchase
 from bot.slack import SlackNotifier
 from storage import db
 
