@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.ca.pages import PageHandler
+from bot.organization import Organization
+
+__all__ = ["Organization"]  # re-exported: backends take it from here with the rest
 
 
 class CAState(StrEnum):
@@ -17,19 +20,6 @@ class CAState(StrEnum):
     ISSUED = "issued"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class Organization:
-    """The organization an OV or EV certificate is issued to."""
-
-    legal_name: str
-    country: str
-    state: str
-    city: str
-    street: str
-    postal_code: str
-    phone: str
 
 
 @dataclass(frozen=True)
