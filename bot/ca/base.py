@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.ca.pages import PageHandler
+from bot.errors import CAError
 from bot.organization import Organization
 
 __all__ = ["Organization"]  # re-exported: backends take it from here with the rest
@@ -125,8 +126,6 @@ class CABackend(abc.ABC):
 
         Backends that cannot revoke raise CAError.
         """
-        from bot.errors import CAError
-
         raise CAError(f"The {self.name} CA does not support revocation from certdesk.")
 
 
