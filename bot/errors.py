@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class Error(Exception):
-    """Base of every error certdesk raises on purpose; its message is shown to people."""
+    """Base of every error certdesk raises on purpose; its message is shown to people.
+
+    ``markup`` is True for errors whose message holds only certdesk's own words, order IDs and
+    Slack ids (so a ``<@U…>`` in it is a mention on purpose); any other message may quote
+    what a person or a CA wrote, and is shown with Slack markup made inert.
+    """
+
+    markup = False
 
 
 class ConfigError(Error):
@@ -40,6 +47,8 @@ class NotFound(Error):
 
 class NotAllowed(Error):
     """The acting user may not do this to this order."""
+
+    markup = True
 
 
 class IllegalTransition(Error):
