@@ -103,7 +103,7 @@ def subscriber_certificate(
     return builder.sign(issuer_key, signature_hash(issuer_key))
 
 
-def signature_hash(key: ec.EllipticCurvePrivateKey) -> hashes.HashAlgorithm:
+def signature_hash(key: ec.EllipticCurvePrivateKey) -> hashes.SHA256 | hashes.SHA384:
     """The hash BR §7.1.3.2 pairs with the signing key: SHA-384 for P-384, else SHA-256."""
     return hashes.SHA384() if key.curve.key_size >= 384 else hashes.SHA256()
 

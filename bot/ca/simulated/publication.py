@@ -20,8 +20,6 @@ def publication_page(authority: Authority, method: str, name: str, *, now: datet
     if method != "GET":
         return Page(405, "Certificates and CRLs are fetched with GET.")
     body = (
-        authority.certificate_der(which)
-        if suffix == ".cer"
-        else authority.crl_der(which, now=now)
+        authority.certificate_der(which) if suffix == ".cer" else authority.crl_der(which, now=now)
     )
     return Page(200, "", body=body, content_type=_TYPES[suffix])

@@ -58,7 +58,9 @@ class RevocationLog:
         )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, (line + "\n").encode("ascii"))
+            # The newline goes first: a record after a torn one (a crash mid-write) still
+            # starts a line of its own.
+            os.write(fd, ("\n" + line).encode("ascii"))
         finally:
             os.close(fd)
 
@@ -70,6 +72,8 @@ class RevocationLog:
             return []
         found: dict[int, Revocation] = {}
         for number, line in enumerate(text.splitlines(), start=1):
+            if not line:
+                continue
             try:
                 record = json.loads(line)
                 entry = Revocation(

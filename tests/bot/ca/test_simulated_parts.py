@@ -46,7 +46,8 @@ def test_a_racing_creation_keeps_the_first(tmp_path: Path) -> None:
     directory = tmp_path / "sim"
     authority._create(directory, now=NOW, locations=Locations.under(URL))
     kept = (directory / "root.pem").read_bytes()
-    authority._create(directory, now=NOW, locations=Locations.under(URL))  # a second process losing the race
+    # A second process losing the race:
+    authority._create(directory, now=NOW, locations=Locations.under(URL))
     assert (directory / "root.pem").read_bytes() == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]
 
