@@ -8,6 +8,7 @@ the URLs in new subscriber certificates.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -25,6 +26,8 @@ from bot.ca.base import Organization
 from bot.ca.simulated.profile import Locations, ca_certificate, subscriber_certificate
 from bot.ca.simulated.revocation import Revocation, RevocationLog, build_crl
 from bot.errors import CAError
+
+logger = logging.getLogger(__name__)
 
 _ROOT_NAME = "certdesk Simulated Root CA"
 _ISSUING_NAME = "certdesk Simulated Issuing CA 1"
@@ -55,6 +58,13 @@ class Authority:
                 f"The simulated CA's own keys in {directory} cannot be read ({exc}). "
                 "Restore them, or move the directory away to start a new CA."
             ) from None
+        if not _has(self.issuing, x509.CRLDistributionPoints):
+            logger.warning(
+                "the simulated CA in %s predates certdesk's CA/Browser Forum profile: new "
+                "certificates carry CRL and issuer URLs, but its issuing CA does not; move the "
+                "directory away to start a new simulated CA",
+                directory,
+            )
         self.revocations = RevocationLog(directory / "revoked.jsonl")
         self._crls: dict[str, tuple[tuple[int, int], datetime, bytes]] = {}
         self._crl_lock = threading.Lock()
@@ -128,6 +138,14 @@ class Authority:
             der = crl.public_bytes(serialization.Encoding.DER)
             self._crls[which] = (version, now, der)
             return der
+
+
+def _has(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> bool:
+    try:
+        cert.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return False
+    return True
 
 
 def _check_which(which: str) -> None:

@@ -240,3 +240,21 @@ def test_a_torn_line_in_the_revocation_log_loses_nothing_else(authority: Authori
     crl = x509.load_der_x509_crl(fresh.crl_der("issuing", now=NOW))
     assert sorted(r.serial_number for r in crl) == [1, 3]
     assert crl.is_signature_valid(fresh.issuing.public_key())  # type: ignore[arg-type]
+
+
+def test_a_ca_from_before_the_profile_still_works_and_says_so(
+    authority: Authority, caplog: pytest.LogCaptureFixture
+) -> None:
+    root_key = serialization.load_pem_private_key(
+        (authority.directory / "root.key").read_bytes(), password=None
+    )
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    older = _without(authority.issuing, ExtensionOID.CRL_DISTRIBUTION_POINTS, root_key)
+    (authority.directory / "issuing.pem").write_bytes(
+        older.public_bytes(serialization.Encoding.PEM)
+    )
+    reopened = Authority(authority.directory, now=NOW, public_url=PUBLIC_URL)
+    assert "move the directory away" in caplog.text
+    leaf = issue(reopened, "dv")
+    leaf.verify_directly_issued_by(older)
+    assert x509.load_der_x509_crl(reopened.crl_der("issuing", now=NOW)).issuer == older.subject
