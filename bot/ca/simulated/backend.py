@@ -40,6 +40,7 @@ from bot.ca.base import (
     StateStore,
     Submission,
     Validation,
+    VerificationEmail,
 )
 from bot.ca.pages import Page, PageHandler
 from bot.ca.simulated import mailer, review
@@ -173,6 +174,10 @@ class SimulatedCA(CABackend):
             self.authority.revoke(ours.serial_number, at=now, reason=reason)
             data.update(revoked_at=now.isoformat(), revocation_reason=reason)
             self.store.save(ca_ref, data)
+
+    def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
+        """The simulated CA's email: its sender and the subject naming the domains."""
+        return VerificationEmail(mailer.SENDER, mailer.subject_for(domains, ca_ref=ca_ref))
 
     def pages(self) -> dict[str, PageHandler]:
         """The verification link's page, and the CA certificates and CRLs (``PKI_PATH``).

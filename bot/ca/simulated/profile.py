@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from bot.ca.base import Organization
+from bot.products import needs_organization
 
 #: Where certdesk serves the simulated CA's certificates and CRLs.
 PKI_PATH = "/sim-ca/pki/"
@@ -113,7 +114,7 @@ def subject_name(
 ) -> x509.Name:
     """The subject: the organization's verified identity for OV/EV, and the first name as CN."""
     attributes = []
-    if product in ("ov", "ev") and organization is not None:
+    if needs_organization(product) and organization is not None:
         if product == "ev":
             # EV Guidelines §7.1.4.2: registration details of a private organization.
             attributes += [
