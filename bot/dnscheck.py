@@ -11,7 +11,7 @@ import dns.rdatatype
 import dns.resolver
 from dns.rdata import Rdata
 
-from bot.errors import ConfigError, PreflightError
+from bot.errors import ConfigError, DNSUnreachable, PreflightError
 
 #: CAA tags (RFC 8659, 8657, 9495 and the CA/B Forum's) a CA understands; an unknown tag
 #: flagged critical forbids issuance.
@@ -20,7 +20,6 @@ KNOWN_TAGS = frozenset(
 )
 CRITICAL = 128
 #: Words every "resolver unreachable" message contains, so callers can stop early.
-UNREACHABLE = "could not be reached"
 
 
 class Resolver:
@@ -60,8 +59,8 @@ class Resolver:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.exception.Timeout:
-            raise PreflightError(
-                f"{self.description} {UNREACHABLE} (no answer within "
+            raise DNSUnreachable(
+                f"{self.description} could not be reached (no answer within "
                 f"{self._resolver.lifetime:g} s) while looking up the {rdtype} records of {name}. "
                 "This is usually temporary: try again in a few minutes."
             ) from None
@@ -197,9 +196,9 @@ def check_all_caa(
             found = check_caa(
                 resolver, domain, ca_identities=ca_identities, wildcard=domain.startswith("*.")
             )
+        except DNSUnreachable:
+            raise  # the resolver is down: every other domain would only wait and fail too
         except PreflightError as exc:
-            if UNREACHABLE in str(exc):
-                raise  # the resolver is down: every other domain would only wait and fail too
             problems.append(str(exc))
         else:
             if found is not None:

@@ -74,6 +74,10 @@ class PreflightError(Error):
     """A check before contacting the CA failed (CAA record, missing DNS record, ...)."""
 
 
+class DNSUnreachable(PreflightError):
+    """The DNS resolver did not answer in time: nothing was learnt, and asking later may work."""
+
+
 class SlackError(Error):
     """Slack refused or did not answer a call certdesk made outside a request's listener.
 

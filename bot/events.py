@@ -22,6 +22,8 @@ class Submitted:
     order_id: int
     mailbox: str
     by_email: bool
+    #: What the checks before sending could not vouch for (a CAA record they could not judge).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ import logging
 from dataclasses import dataclass
 
 from bot.ca.base import Submission
-from bot.dnscheck import UNREACHABLE, Resolver, Unchecked, check_all_caa
-from bot.errors import CAError, ConfigError, PreflightError
+from bot.dnscheck import Resolver, Unchecked, check_all_caa
+from bot.errors import CAError, ConfigError, DNSUnreachable, PreflightError
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -82,13 +82,13 @@ def check_before_submit(services: Services, submission: Submission) -> Preflight
     identities = ca.caa_identities  # an ACME backend may read its directory for them
     try:
         unchecked = check_all_caa(resolver, submission.domains, ca_identities=identities)
+    except DNSUnreachable as exc:
+        raise CAError(
+            f"certdesk could not check the CAA records of {ref}'s domains, so it has not "
+            f"sent {ref} to the CA yet: {exc} certdesk will try again by itself.",
+            retryable=True,
+        ) from None
     except PreflightError as exc:
-        if UNREACHABLE in str(exc):
-            raise CAError(
-                f"certdesk could not check the CAA records of {ref}'s domains, so it has not "
-                f"sent {ref} to the CA yet: {exc} certdesk will try again by itself.",
-                retryable=True,
-            ) from None
         raise PreflightError(
             f"{ref} was not sent to the CA: the domains' CAA records do not let the "
             f"{ca.name} CA ({_identities(identities)}) issue for them.\n{exc}"

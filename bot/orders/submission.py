@@ -71,7 +71,7 @@ def send_to_ca(
         )
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
-        check_before_submit(services, submission)
+        checked = check_before_submit(services, submission)
         ca_ref = services.ca.submit(submission)
     except (CAError, PreflightError) as exc:
         if isinstance(exc, CAError) and exc.retryable:
@@ -93,6 +93,7 @@ def send_to_ca(
             action="sent_to_ca",
             ca=services.ca.name,
             ca_ref=ca_ref,
+            notes=list(checked.warnings),  # the submission DM tells the requester these
         )
     if not still_wanted:
         # Cancelled while the CA call was in flight: withdraw it there too.

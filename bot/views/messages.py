@@ -79,6 +79,7 @@ def _(event: events.Submitted) -> Notice:
             "The CSR is attached below. Your order's private key never leaves certdesk "
             "unless you ask for it."
         ),
+        *(section(f":warning: {esc(note)}") for note in event.notes[:5]),
         ActionsBlock(elements=[button("Details", ids.SHOW_STATUS, str(event.order_id))]),
     ]
     return _to_people(text, blocks, channel=f"{ref} was submitted to the CA for review.")
