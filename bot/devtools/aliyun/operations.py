@@ -1,0 +1,356 @@
+"""The CAS API operations certdesk calls, over the stand-in's records, plus test controls."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
+
+from bot.ca.base import Organization
+from bot.ca.simulated.authority import Authority
+from bot.crypto.keys import generate_key, load_private_key
+from bot.devtools.aliyun.model import (
+    ApiError,
+    Application,
+    Company,
+    Contact,
+    Instance,
+    validation_list,
+)
+
+_STATUS = "The current instance status does not support this operation."
+_COMPANY_FIELDS = (
+    "CompanyName", "CompanyType", "CompanyCode", "CompanyPhone", "CompanyAddress",
+    "Province", "City", "PostCode", "CountryCode", "Lang",
+)  # fmt: skip
+_ONLINE_KEYS = {"RSA_2048": "rsa2048", "RSA_3072": "rsa3072", "RSA_4096": "rsa4096"}
+_ONLINE_KEYS["ECC_256"] = "p256"
+
+
+class Cas:
+    """The account's state at the CA; every method is safe to call from several threads."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        validation_delay: float = 0.2,
+        withdraw_refusal: float = 0.3,
+        cancel_delay: float = 0.1,
+    ) -> None:
+        self.authority = Authority(data_dir / "aliyun-standin-ca", now=datetime.now(UTC))
+        self.validation_delay = validation_delay
+        self.withdraw_refusal = withdraw_refusal
+        self.cancel_delay = cancel_delay
+        self.instances: dict[str, Instance] = {}
+        self.contacts: dict[int, Contact] = {}
+        self.companies: dict[int, Company] = {}
+        self.certificates: dict[int, dict] = {}
+        self.refused_domains: set[str] = set()
+        self._ids = itertools.count(1001)
+        self._lock = threading.RLock()
+        self.operations: dict[str, Callable[[dict[str, str]], dict]] = {
+            name: getattr(self, "_" + name)
+            for name in (
+                "ListInstances",
+                "CreateContact",
+                "ListContact",
+                "CreateCompany",
+                "ListCompanies",
+                "UpdateInstance",
+                "ApplyCertificate",
+                "GetInstanceDetail",
+                "CancelPendingCertificate",
+                "GetUserCertificateDetail",
+            )  # fmt: skip
+        }
+
+    def call(self, action: str, params: dict[str, str]) -> dict:
+        """Run one API operation; raise ApiError as the service answers."""
+        operation = self.operations.get(action)
+        if operation is None:
+            raise ApiError(
+                "InvalidAction.NotFound", f"Specified api {action} is not found.", status=404
+            )
+        with self._lock:
+            return operation(params)
+
+    # --- controls for tests and the demo -------------------------------------------------
+
+    def add_instance(self, instance: Instance) -> Instance:
+        """Seed a purchased instance (what buying one on the console creates)."""
+        with self._lock:
+            self.instances[instance.instance_id] = instance
+        return instance
+
+    def pass_validation(self, instance_id: str) -> None:
+        """The published records were found: DV is issued, OV/EV go to organization review."""
+        with self._lock:
+            inst = self._pending(instance_id)
+            assert inst.application is not None
+            inst.application.validated = True
+            if inst.product == "DV":
+                self._issue(inst)
+            else:
+                inst.order_progress = "organization review"
+
+    def approve(self, instance_id: str) -> None:
+        """The organization review passed: issue."""
+        with self._lock:
+            self._issue(self._pending(instance_id))
+
+    def reject(self, instance_id: str, reason: str) -> None:
+        """The CA refuses the application; the instance may be updated and applied again."""
+        with self._lock:
+            inst = self._pending(instance_id)
+            inst.status, inst.pending_result, inst.order_progress = "inactive", reason, ""
+
+    # --- operations ------------------------------------------------------------------------
+
+    def _ListInstances(self, p: dict[str, str]) -> dict:
+        page, size = int(p.get("CurrentPage", "1")), min(int(p.get("ShowSize", "20")), 100)
+        for inst in self.instances.values():
+            self._advance(inst)
+        found = [
+            i.summary()
+            for i in self.instances.values()
+            if p.get("Status") in (None, i.status) and p.get("CertificateType") in (None, i.product)
+        ]
+        return {
+            "TotalCount": len(found),
+            "CurrentPage": page,
+            "ShowSize": size,
+            "InstanceList": found[(page - 1) * size : page * size],
+        }
+
+    def _CreateContact(self, p: dict[str, str]) -> dict:
+        name, email, mobile = _need(p, "Name"), _need(p, "Email"), _need(p, "Mobile")
+        if "@" not in email:
+            raise ApiError("InvalidParameter.Email", "The Email parameter is invalid.")
+        contact = Contact(next(self._ids), name, email, mobile)
+        self.contacts[contact.contact_id] = contact
+        return {"ContactId": contact.contact_id}
+
+    def _ListContact(self, p: dict[str, str]) -> dict:
+        word = p.get("Keyword", "")
+        found = [
+            {"ContactId": c.contact_id, "Name": c.name, "Email": c.email, "Mobile": c.mobile}
+            for c in self.contacts.values()
+            if word in c.name or word in c.email
+        ]
+        return {"TotalCount": len(found), "ContactList": found[: int(p.get("ShowSize", "20"))]}
+
+    def _CreateCompany(self, p: dict[str, str]) -> dict:
+        fields = {name: _need(p, name) for name in _COMPANY_FIELDS}
+        company = Company(next(self._ids), fields)
+        self.companies[company.company_id] = company
+        return {"CompanyId": company.company_id}
+
+    def _ListCompanies(self, p: dict[str, str]) -> dict:
+        word = p.get("Keyword", "")
+        found = [
+            {"CompanyId": c.company_id, **c.fields}
+            for c in self.companies.values()
+            if word in c.fields["CompanyName"]
+        ]
+        return {"TotalCount": len(found), "CompanyList": found[: int(p.get("ShowSize", "20"))]}
+
+    def _UpdateInstance(self, p: dict[str, str]) -> dict:
+        inst = self._instance(p)
+        if inst.status != "inactive":
+            raise ApiError("OperationDenied.StatusNotSupport", _STATUS)
+        domains = tuple(d.strip().lower() for d in _need(p, "Domain").split(",") if d.strip())
+        self._check_domains(inst, domains)
+        method = _need(p, "GenerateCsrMethod")
+        if method not in ("online", "upload"):
+            raise ApiError("InvalidParameter.GenerateCsrMethod", "GenerateCsrMethod is invalid.")
+        algorithm = p.get("KeyAlgorithm", "RSA_2048")
+        if algorithm not in inst.key_algorithms:
+            raise ApiError(
+                "InvalidParameter.KeyAlgorithm",
+                f"This product does not support the key algorithm {algorithm}.",
+            )
+        csr_pem = _check_csr(_need(p, "Csr"), domains) if method == "upload" else None
+        validation = p.get("ValidationMethod", "DNS")
+        if validation not in ("DNS", "HTTP"):
+            raise ApiError("InvalidParameter.ValidationMethod", "ValidationMethod is invalid.")
+        contact_ids = tuple(int(v) for k, v in sorted(p.items()) if k.startswith("ContactIdList."))
+        if not contact_ids or any(c not in self.contacts for c in contact_ids):
+            raise ApiError(
+                "InvalidParameter.ContactIdList", "A contact in ContactIdList does not exist."
+            )
+        company_id = int(p["CompanyId"]) if p.get("CompanyId") else None
+        if inst.product in ("OV", "EV") and company_id not in self.companies:
+            raise ApiError(
+                "InvalidParameter.CompanyId", "OV and EV certificates need an existing CompanyId."
+            )
+        inst.application = Application(
+            domains=domains, csr_method=method, csr_pem=csr_pem, key_algorithm=algorithm,
+            validation_method=validation, contact_ids=contact_ids, company_id=company_id,
+            country=p.get("CountryCode"), province=p.get("Province"), city=p.get("City"),
+        )  # fmt: skip
+        return {}
+
+    def _ApplyCertificate(self, p: dict[str, str]) -> dict:
+        inst = self._instance(p)
+        if inst.status != "inactive":
+            raise ApiError("OperationDenied.StatusNotSupport", _STATUS)
+        if inst.application is None:
+            raise ApiError("OperationDenied.InstanceNotUpdated", "Call UpdateInstance first.")
+        app = inst.application
+        app.applied_at, app.tokens, app.validated, app.cancel_at = time.monotonic(), {}, False, None
+        inst.status, inst.pending_result, inst.order_progress = "pending", "", "domain validation"
+        return {}
+
+    def _GetInstanceDetail(self, p: dict[str, str]) -> dict:
+        inst = self._instance(p)
+        self._advance(inst)
+        app = inst.application
+        listed = []
+        waiting = inst.status == "pending" and app and app.applied_at and not app.validated
+        if waiting and time.monotonic() - app.applied_at >= self.validation_delay:  # type: ignore[union-attr,operator]
+            listed = validation_list(inst)
+        return {
+            **inst.summary(),
+            "OrderProgress": inst.order_progress,
+            "CertificateStatus": "issued" if inst.certificate_id else "",
+            "GenerateCsrMethod": app.csr_method if app else "",
+            "ValidationMethod": app.validation_method if app else "",
+            "ContactIdList": list(app.contact_ids) if app else [],
+            "CompanyId": app.company_id if app else None,
+            "DomainValidationList": listed,
+        }
+
+    def _CancelPendingCertificate(self, p: dict[str, str]) -> dict:
+        inst = self._instance(p)
+        self._advance(inst)
+        app = inst.application
+        if inst.status != "pending" or app is None or app.applied_at is None:
+            raise ApiError("OperationDenied.StatusNotSupport", _STATUS)
+        if time.monotonic() - app.applied_at < self.withdraw_refusal:
+            raise ApiError("OperationDenied.StatusNotSupport", _STATUS)
+        app.cancel_at = time.monotonic() + self.cancel_delay  # asynchronous, as at the CA
+        return {}
+
+    def _GetUserCertificateDetail(self, p: dict[str, str]) -> dict:
+        cert = self.certificates.get(int(_need(p, "CertId")))
+        if cert is None:
+            raise ApiError("NotFound.Certificate", "The certificate does not exist.", status=404)
+        if p.get("CertFilter") == "true":
+            return {k: v for k, v in cert.items() if k not in ("Cert", "Key")}
+        return dict(cert)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _instance(self, p: dict[str, str]) -> Instance:
+        inst = self.instances.get(_need(p, "InstanceId"))
+        if inst is None:
+            raise ApiError("NotFound.Instance", "The instance does not exist.", status=404)
+        return inst
+
+    def _pending(self, instance_id: str) -> Instance:
+        inst = self.instances[instance_id]
+        assert inst.status == "pending" and inst.application is not None, inst.status
+        return inst
+
+    def _advance(self, inst: Instance) -> None:
+        app = inst.application
+        if app and app.cancel_at is not None and time.monotonic() >= app.cancel_at:
+            inst.status, inst.order_progress, inst.pending_result = "inactive", "", ""
+            app.applied_at = app.cancel_at = None
+
+    def _check_domains(self, inst: Instance, domains: tuple[str, ...]) -> None:
+        if not domains:
+            raise ApiError("InvalidParameter.Domain", "Domain is required.")
+        refused = [d for d in domains if d in self.refused_domains]
+        if refused:
+            raise ApiError(
+                "InvalidParameter.Domain",
+                f"The CA does not issue certificates for {refused[0]} (restricted domain).",
+            )
+        wildcards = sum(d.startswith("*.") for d in domains)
+        if wildcards > inst.wildcard_domains or len(domains) - wildcards > inst.full_domains:
+            raise ApiError(
+                "InvalidParameter.DomainCount",
+                "The number of domains exceeds the quantity bought with this instance.",
+            )
+
+    def _issue(self, inst: Instance) -> None:
+        app = inst.application
+        assert app is not None
+        key_pem = None
+        if app.csr_pem:
+            public_key = x509.load_pem_x509_csr(app.csr_pem.encode()).public_key()
+        else:
+            key_pem = generate_key(_ONLINE_KEYS[app.key_algorithm])
+            public_key = load_private_key(key_pem).public_key()
+        now = datetime.now(UTC)
+        leaf = self.authority.issue(
+            public_key,
+            names=app.domains,
+            product=inst.product.lower(),
+            organization=self._organization(app.company_id),
+            not_before=now - timedelta(minutes=5),
+            not_after=now + timedelta(days=199),
+        )
+        cert_id = next(self._ids)
+        pem = leaf.public_bytes(serialization.Encoding.PEM) + self.authority.issuing.public_bytes(
+            serialization.Encoding.PEM
+        )
+        self.certificates[cert_id] = {
+            "Id": cert_id,
+            "InstanceId": inst.instance_id,
+            "Cert": pem.decode(),
+            "Key": key_pem.decode() if key_pem else "",
+            "CertChain": [
+                {
+                    "CommonName": c.subject.rfc4514_string(),
+                    "IssuerCommonName": c.issuer.rfc4514_string(),
+                }
+                for c in self.authority.chain()
+            ],
+        }
+        inst.status, inst.certificate_id, inst.order_progress = "normal", cert_id, "issued"
+
+    def _organization(self, company_id: int | None) -> Organization | None:
+        company = self.companies.get(company_id) if company_id else None
+        if company is None:
+            return None
+        f = company.fields
+        return Organization(
+            legal_name=f["CompanyName"], country=f["CountryCode"], state=f["Province"],
+            city=f["City"], street=f["CompanyAddress"], postal_code=f["PostCode"],
+            phone=f["CompanyPhone"],
+        )  # fmt: skip
+
+
+def _need(p: dict[str, str], name: str) -> str:
+    value = p.get(name, "")
+    if not value:
+        raise ApiError(f"MissingParameter.{name}", f"The input parameter {name} is mandatory.")
+    return value
+
+
+def _check_csr(pem: str, domains: tuple[str, ...]) -> str:
+    try:
+        csr = x509.load_pem_x509_csr(pem.encode())
+    except ValueError:
+        raise ApiError("InvalidParameter.Csr", "The CSR cannot be parsed.") from None
+    names = {a.value.lower() for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)}
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names |= {n.lower() for n in san.get_values_for_type(x509.DNSName)}
+    except x509.ExtensionNotFound:
+        pass
+    if not csr.is_signature_valid or names != set(domains):
+        raise ApiError(
+            "InvalidParameter.Csr", "The domains in the CSR do not match the Domain parameter."
+        )
+    return pem
