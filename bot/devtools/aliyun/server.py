@@ -30,6 +30,7 @@ class Call:
     action: str
     params: dict[str, str]
     access_key_id: str
+    error: str = ""  # the error code answered, for a signed call the API refused
 
 
 @dataclass
@@ -60,6 +61,8 @@ class CasStandIn:
         )
         self.credentials = dict(credentials)
         self.calls: list[Call] = []
+        #: Correctly signed calls the API refused (wrong state, injected errors...).
+        self.refused: list[Call] = []
         self._injected: dict[str, list[_Injected]] = {}
         self._nonces: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -141,10 +144,15 @@ class CasStandIn:
             if headers.get("x-acs-version") != API_VERSION:
                 raise ApiError("InvalidVersion", "Specified parameter Version is not valid.")
             action = headers.get("x-acs-action", "")
-            self._raise_injected(action)
             params = dict(query)
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-            result = self.cas.call(action, params)
+            try:
+                self._raise_injected(action)
+                result = self.cas.call(action, params)
+            except ApiError as error:
+                with self._lock:
+                    self.refused.append(Call(action, params, signed.access_key_id, error.code))
+                raise
             with self._lock:
                 self.calls.append(Call(action, params, signed.access_key_id))
             return 200, {"RequestId": request_id, **result}
