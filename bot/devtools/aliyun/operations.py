@@ -6,16 +6,11 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import NameOID
-
-from bot.ca.base import Organization
 from bot.ca.simulated.authority import Authority
-from bot.crypto.keys import generate_key, load_private_key
+from bot.devtools.aliyun.issuing import check_csr, issue
 from bot.devtools.aliyun.model import (
     ApiError,
     Application,
@@ -30,8 +25,6 @@ _COMPANY_FIELDS = (
     "CompanyName", "CompanyType", "CompanyCode", "CompanyPhone", "CompanyAddress",
     "Province", "City", "PostCode", "CountryCode", "Lang",
 )  # fmt: skip
-_ONLINE_KEYS = {"RSA_2048": "rsa2048", "RSA_3072": "rsa3072", "RSA_4096": "rsa4096"}
-_ONLINE_KEYS["ECC_256"] = "p256"
 
 
 class Cas:
@@ -72,6 +65,10 @@ class Cas:
             )  # fmt: skip
         }
 
+    def next_id(self) -> int:
+        """A new ID for a contact, company or certificate."""
+        return next(self._ids)
+
     def call(self, action: str, params: dict[str, str]) -> dict:
         """Run one API operation; raise ApiError as the service answers."""
         operation = self.operations.get(action)
@@ -97,14 +94,14 @@ class Cas:
             assert inst.application is not None
             inst.application.validated = True
             if inst.product == "DV":
-                self._issue(inst)
+                issue(self, inst)
             else:
                 inst.order_progress = "organization review"
 
     def approve(self, instance_id: str) -> None:
         """The organization review passed: issue."""
         with self._lock:
-            self._issue(self._pending(instance_id))
+            issue(self, self._pending(instance_id))
 
     def reject(self, instance_id: str, reason: str) -> None:
         """The CA refuses the application; the instance may be updated and applied again."""
@@ -177,7 +174,7 @@ class Cas:
                 "InvalidParameter.KeyAlgorithm",
                 f"This product does not support the key algorithm {algorithm}.",
             )
-        csr_pem = _check_csr(_need(p, "Csr"), domains) if method == "upload" else None
+        csr_pem = check_csr(_need(p, "Csr"), domains) if method == "upload" else None
         validation = p.get("ValidationMethod", "DNS")
         if validation not in ("DNS", "HTTP"):
             raise ApiError("InvalidParameter.ValidationMethod", "ValidationMethod is invalid.")
@@ -214,8 +211,9 @@ class Cas:
         self._advance(inst)
         app = inst.application
         listed = []
-        waiting = inst.status == "pending" and app and app.applied_at and not app.validated
-        if waiting and time.monotonic() - app.applied_at >= self.validation_delay:  # type: ignore[union-attr,operator]
+        applied_at = app.applied_at if app and not app.validated else None
+        due = applied_at is not None and time.monotonic() - applied_at >= self.validation_delay
+        if inst.status == "pending" and due:
             listed = validation_list(inst)
         return {
             **inst.summary(),
@@ -282,75 +280,9 @@ class Cas:
                 "The number of domains exceeds the quantity bought with this instance.",
             )
 
-    def _issue(self, inst: Instance) -> None:
-        app = inst.application
-        assert app is not None
-        key_pem = None
-        if app.csr_pem:
-            public_key = x509.load_pem_x509_csr(app.csr_pem.encode()).public_key()
-        else:
-            key_pem = generate_key(_ONLINE_KEYS[app.key_algorithm])
-            public_key = load_private_key(key_pem).public_key()
-        now = datetime.now(UTC)
-        leaf = self.authority.issue(
-            public_key,
-            names=app.domains,
-            product=inst.product.lower(),
-            organization=self._organization(app.company_id),
-            not_before=now - timedelta(minutes=5),
-            not_after=now + timedelta(days=199),
-        )
-        cert_id = next(self._ids)
-        pem = leaf.public_bytes(serialization.Encoding.PEM) + self.authority.issuing.public_bytes(
-            serialization.Encoding.PEM
-        )
-        self.certificates[cert_id] = {
-            "Id": cert_id,
-            "InstanceId": inst.instance_id,
-            "Cert": pem.decode(),
-            "Key": key_pem.decode() if key_pem else "",
-            "CertChain": [
-                {
-                    "CommonName": c.subject.rfc4514_string(),
-                    "IssuerCommonName": c.issuer.rfc4514_string(),
-                }
-                for c in self.authority.chain()
-            ],
-        }
-        inst.status, inst.certificate_id, inst.order_progress = "normal", cert_id, "issued"
-
-    def _organization(self, company_id: int | None) -> Organization | None:
-        company = self.companies.get(company_id) if company_id else None
-        if company is None:
-            return None
-        f = company.fields
-        return Organization(
-            legal_name=f["CompanyName"], country=f["CountryCode"], state=f["Province"],
-            city=f["City"], street=f["CompanyAddress"], postal_code=f["PostCode"],
-            phone=f["CompanyPhone"],
-        )  # fmt: skip
-
 
 def _need(p: dict[str, str], name: str) -> str:
     value = p.get(name, "")
     if not value:
         raise ApiError(f"MissingParameter.{name}", f"The input parameter {name} is mandatory.")
     return value
-
-
-def _check_csr(pem: str, domains: tuple[str, ...]) -> str:
-    try:
-        csr = x509.load_pem_x509_csr(pem.encode())
-    except ValueError:
-        raise ApiError("InvalidParameter.Csr", "The CSR cannot be parsed.") from None
-    names = {a.value.lower() for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)}
-    try:
-        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names |= {n.lower() for n in san.get_values_for_type(x509.DNSName)}
-    except x509.ExtensionNotFound:
-        pass
-    if not csr.is_signature_valid or names != set(domains):
-        raise ApiError(
-            "InvalidParameter.Csr", "The domains in the CSR do not match the Domain parameter."
-        )
-    return pem
