@@ -75,7 +75,9 @@ class AliyunBackend(CABackend):
         detail = self._detail(instance_id, "check the instance")
         saved = self._store.load(instance_id) or {}
         if detail.status == "pending" and saved.get("order_ref") == submission.order_ref:
-            return instance_id  # an earlier attempt was accepted; its answer got lost
+            # An earlier attempt's ApplyCertificate was accepted but its answer got lost.
+            self._store.save(instance_id, {**saved, "applied": True})
+            return instance_id
         self._check_instance(detail, submission)
         update = api.UpdateInstanceRequest(
             instance_id=instance_id,
@@ -98,20 +100,21 @@ class AliyunBackend(CABackend):
         if org is not None:
             update.country_code, update.province, update.city = org.country, org.state, org.city
         self._call("UpdateInstance", "store the application on the instance", update)
+        # Remembered before applying, so a retry after a lost answer recognises its own
+        # application instead of refusing a "pending" instance.
+        record = {
+            "order_ref": submission.order_ref,
+            "applied": bool(saved.get("applied")),
+            "applications": int(saved.get("applications", 0)) + 1,
+            "key_generated_by_ca": submission.key_generated_by_ca,
+        }
+        self._store.save(instance_id, record)
         self._call(
             "ApplyCertificate",
             "submit the application",
             api.ApplyCertificateRequest(instance_id=instance_id),
         )
-        self._store.save(
-            instance_id,
-            {
-                "order_ref": submission.order_ref,
-                "applied": True,
-                "applications": int(saved.get("applications", 0)) + 1,
-                "key_generated_by_ca": submission.key_generated_by_ca,
-            },
-        )
+        self._store.save(instance_id, {**record, "applied": True})
         return instance_id
 
     def status(self, ca_ref: str) -> CAStatus:

@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 
 from alibabacloud_cas20200407.client import Client
 from alibabacloud_tea_openapi.models import Config
-from darabonba.exceptions import UnretryableException
-from Tea.exceptions import TeaException
+from Tea.exceptions import TeaException, UnretryableException
 
 from bot.ca.aliyun.problems import Problem, describe, is_retryable
 from bot.errors import CAError

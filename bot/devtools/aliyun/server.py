@@ -39,6 +39,7 @@ class _Injected:
     message: str
     status: int
     times: int
+    after: bool = False  # run the operation, then answer the error (a lost answer)
 
 
 class CasStandIn:
@@ -114,6 +115,13 @@ class CasStandIn:
         with self._lock:
             self._injected.setdefault(action, []).append(_Injected(code, message, status, times))
 
+    def lose_answer(self, action: str) -> None:
+        """Run the next ``action`` call, then answer 503 as if the answer were lost on the way."""
+        with self._lock:
+            self._injected.setdefault(action, []).append(
+                _Injected("ServiceUnavailable", "The request has failed.", 503, 1, after=True)
+            )
+
     def throttle(self, action: str, *, times: int = 1) -> None:
         """Answer the next calls of ``action`` as the service does past the user's rate limit."""
         self.inject(
@@ -151,8 +159,10 @@ class CasStandIn:
             params = dict(query)
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             try:
-                self._raise_injected(action)
+                lost = self._raise_injected(action)
                 result = self.cas.call(action, params)
+                if lost is not None:
+                    raise lost
             except ApiError as error:
                 with self._lock:
                     self.refused.append(Call(action, params, signed.access_key_id, error.code))
@@ -179,7 +189,8 @@ class CasStandIn:
                 raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
             self._nonces[nonce] = now
 
-    def _raise_injected(self, action: str) -> None:
+    def _raise_injected(self, action: str) -> ApiError | None:
+        """Raise the error injected for ``action``; return it instead if it comes after."""
         with self._lock:
             for key in (action, "*"):
                 queue = self._injected.get(key)
@@ -188,7 +199,11 @@ class CasStandIn:
                     head.times -= 1
                     if head.times <= 0:
                         queue.pop(0)
-                    raise ApiError(head.code, head.message, status=head.status)
+                    error = ApiError(head.code, head.message, status=head.status)
+                    if head.after:
+                        return error
+                    raise error
+        return None
 
 
 def _handler(standin: CasStandIn) -> type[BaseHTTPRequestHandler]:

@@ -9,7 +9,7 @@ import pytest
 from support.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, backend, standin, submission
 
 from bot.ca.aliyun import AliyunBackend, Transport
-from bot.ca.base import MemoryStateStore
+from bot.ca.base import CAState, MemoryStateStore
 from bot.crypto.csr import make_csr
 from bot.crypto.keys import generate_key
 from bot.devtools.aliyun import CasStandIn
@@ -140,3 +140,23 @@ def test_the_secret_never_reaches_the_logs(
     assert caplog.records  # the calls were logged...
     for secret in (ACCESS_KEY_SECRET, WRONG_SECRET):
         assert secret not in caplog.text  # ...without the secret
+
+
+def test_a_lost_answer_to_apply_is_recognised_on_retry(cas: CasStandIn) -> None:
+    ca = backend(cas)
+    sub = _dv()
+    cas.lose_answer("ApplyCertificate")
+    with pytest.raises(CAError) as raised:
+        ca.submit(sub)
+    assert raised.value.retryable
+    assert cas.cas.instances["cas_dv-cn-1"].status == "pending"  # the CA did accept it
+    assert ca.submit(sub) == "cas_dv-cn-1"  # the retry sees its own application...
+    assert [c.action for c in cas.refused + cas.calls].count("ApplyCertificate") == 1  # ...once
+    assert ca.status("cas_dv-cn-1").state in (CAState.REVIEWING, CAState.AWAITING_VERIFICATION)
+
+
+def test_another_orders_pending_instance_is_not_taken_over(cas: CasStandIn) -> None:
+    ca = backend(cas)
+    ca.submit(_dv())
+    with pytest.raises(CAError, match="status is pending"):
+        ca.submit(_dv(order_ref="CD-0002"))
