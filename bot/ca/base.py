@@ -30,9 +30,6 @@ class Organization:
     street: str
     postal_code: str
     phone: str
-    #: The official registration number (e.g. China's unified social credit code); some CAs
-    #: (Alibaba Cloud's company records) require it. Empty when not collected.
-    registration_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +55,10 @@ class Submission:
     key_algorithm: str | None = None
     #: "dns-01" or "http-01", for CAs that offer both; None = the backend's default.
     validation_method: str | None = None
+    #: The organization's official registration number (e.g. China's unified social credit
+    #: code); Alibaba Cloud's company records require it for OV/EV. Empty when not collected.
+    #: Kept beside ``organization`` so that class stays field-for-field the stored record.
+    registration_number: str = ""
 
 
 @dataclass(frozen=True)

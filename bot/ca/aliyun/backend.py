@@ -242,7 +242,7 @@ class AliyunBackend(CABackend):
         """The organization as a CA company record, reusing an identical one."""
         org = sub.organization
         assert org is not None
-        if not org.registration_number:
+        if not sub.registration_number:
             raise CAError(
                 "Alibaba Cloud needs the organization's registration number (for a company in "
                 "China, its unified social credit code) for OV and EV certificates. Add it and "
@@ -250,7 +250,7 @@ class AliyunBackend(CABackend):
             )
         wanted = {
             "company_name": org.legal_name,
-            "company_code": org.registration_number,
+            "company_code": sub.registration_number,
             "company_phone": org.phone,
             "company_address": org.street,
             "province": org.state,

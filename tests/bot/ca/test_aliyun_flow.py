@@ -17,9 +17,9 @@ from bot.crypto.certinfo import key_matches_certificate, load_certificates
 from bot.crypto.csr import make_csr
 from bot.crypto.keys import generate_key
 from bot.devtools.aliyun import CasStandIn
+from bot.errors import CAError
 
 DOMAINS = ("example.com", "www.example.com")
-OV_ORG = ORGANIZATION.__class__(**{**ORGANIZATION.__dict__, "registration_number": "GB0123456"})
 
 
 @pytest.fixture
@@ -132,8 +132,9 @@ def test_ov_organization_rejected_then_revised_and_issued(cas: CasStandIn) -> No
         purchase_ref="cas_ov-cn-2",
         product="ov",
         domains=("example.com",),
-        csr_pem=make_csr(key, ["example.com"], organization=OV_ORG),
-        organization=OV_ORG,
+        csr_pem=make_csr(key, ["example.com"], organization=ORGANIZATION),
+        organization=ORGANIZATION,
+        registration_number="GB0123456",
     )
     ref = ca.submit(sub)
     (company,) = cas.cas.companies.values()
@@ -175,9 +176,9 @@ def test_ov_without_a_registration_number_is_refused_before_anything_is_applied(
         csr_pem=make_csr(key, ["example.com"]),
         organization=ORGANIZATION,
     )
-    with pytest.raises(Exception, match="registration number") as raised:
+    with pytest.raises(CAError, match="registration number") as raised:
         backend(cas).submit(sub)
-    assert not getattr(raised.value, "retryable", True)
+    assert not raised.value.retryable
     assert "ApplyCertificate" not in cas.actions() and "UpdateInstance" not in cas.actions()
 
 
