@@ -149,9 +149,15 @@ class AliyunBackend(CABackend):
                 if error.code != STATUS_NOT_SUPPORTED:
                     raise
                 detail = self._detail(ca_ref, "check the application")
+                if detail.status == "inactive":
+                    return  # already withdrawn (or rejected): nothing left to withdraw
+                if detail.status in ("normal", "willExpire"):
+                    raise AliyunError(
+                        "The certificate is already issued, so the application cannot be "
+                        "withdrawn; revoke the certificate on the Alibaba Cloud console instead.",
+                        code=error.code,
+                    ) from None
                 if detail.status != "pending":
-                    if detail.status == "inactive":
-                        return  # already withdrawn (or rejected): nothing left to withdraw
                     raise
                 if time.monotonic() >= deadline:
                     raise AliyunError(

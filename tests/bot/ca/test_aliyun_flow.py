@@ -195,3 +195,15 @@ def test_cancel_right_after_applying_is_retried_until_the_ca_accepts(cas: CasSta
     assert cas.actions().count("CancelPendingCertificate") == 1
     assert wait_for(ca, ref, CAState.CANCELLED).reason == "The application was withdrawn at the CA."
     ca.cancel(ref)  # withdrawing twice is harmless
+
+
+def test_an_issued_certificate_cannot_be_withdrawn(cas: CasStandIn) -> None:
+    cas.add_instance("cas_dv-cn-5", "DV", full_domains=1)
+    ca = backend(cas)
+    csr = make_csr(generate_key("p256"), ["example.com"])
+    ref = ca.submit(submission(purchase_ref="cas_dv-cn-5", domains=("example.com",), csr_pem=csr))
+    wait_for(ca, ref, CAState.AWAITING_VERIFICATION)
+    cas.cas.pass_validation(ref)
+    with pytest.raises(CAError, match="already issued") as raised:
+        ca.cancel(ref)
+    assert not raised.value.retryable
