@@ -7,10 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from alibabacloud_cas20200407 import models as api
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from bot.ca.aliyun import mapping
+from bot.ca.aliyun import mapping, records
 from bot.ca.aliyun.problems import STATUS_NOT_SUPPORTED
 from bot.ca.aliyun.transport import AliyunError, Transport
 from bot.ca.base import CABackend, CAStatus, Purchase, StateStore, Submission
@@ -72,6 +70,7 @@ class AliyunBackend(CABackend):
         instance_id = submission.purchase_ref
         if not instance_id:
             raise CAError("Pick the Alibaba Cloud instance (the purchase) this order completes.")
+        records.check_organization(submission)  # before anything is created at the CA
         detail = self._detail(instance_id, "check the instance")
         saved = self._store.load(instance_id) or {}
         if detail.status == "pending" and saved.get("order_ref") == submission.order_ref:
@@ -79,24 +78,30 @@ class AliyunBackend(CABackend):
             self._store.save(instance_id, {**saved, "applied": True})
             return instance_id
         self._check_instance(detail, submission)
+        validation = mapping.VALIDATION_METHODS.get(submission.validation_method or "dns-01")
+        if validation is None:
+            raise CAError(
+                "Alibaba Cloud validates domains by DNS record (dns-01) or file (http-01)."
+            )
+        # Everything certdesk can check itself is checked before a record is created at the CA.
+        if submission.key_generated_by_ca:
+            method, csr = "online", None
+            algorithm = mapping.api_key_algorithm(submission.key_algorithm or "rsa2048")
+        else:
+            method, csr = "upload", submission.csr_pem.decode("ascii")
+            algorithm = mapping.csr_key_algorithm(submission.csr_pem)
         update = api.UpdateInstanceRequest(
             instance_id=instance_id,
             domain=",".join(submission.domains),
-            contact_id_list=[self._contact(submission)],
-            validation_method=mapping.VALIDATION_METHODS[submission.validation_method or "dns-01"],
+            generate_csr_method=method,
+            csr=csr,
+            key_algorithm=algorithm,
+            validation_method=validation,
+            contact_id_list=[records.contact(self._call, submission)],
         )
-        if submission.key_generated_by_ca:
-            update.generate_csr_method = "online"
-            update.key_algorithm = _api_algorithm(submission.key_algorithm or "rsa2048")
-        else:
-            update.generate_csr_method = "upload"
-            update.csr = submission.csr_pem.decode("ascii")
-            update.key_algorithm = _csr_algorithm(submission.csr_pem)
         org = submission.organization
         if submission.product in ("ov", "ev"):
-            if org is None:
-                raise CAError("OV and EV certificates need the organization's details.")
-            update.company_id = self._company(submission)
+            update.company_id = records.company(self._call, submission)
         if org is not None:
             update.country_code, update.province, update.city = org.country, org.state, org.city
         self._call("UpdateInstance", "store the application on the instance", update)
@@ -223,83 +228,6 @@ class AliyunBackend(CABackend):
                 f"not {sub.product.upper()}."
             )
 
-    def _contact(self, sub: Submission) -> int:
-        """The applicant as a CA contact, reusing an identical one."""
-        listed = self._call(
-            "ListContact",
-            "look up the applicant contact",
-            api.ListContactRequest(keyword=sub.applicant_email, show_size=PAGE),
-        ).body
-        for c in listed.contact_list or []:
-            if (c.name, c.email, c.mobile) == (
-                sub.applicant_name,
-                sub.applicant_email,
-                sub.applicant_phone,
-            ):
-                return int(c.contact_id)
-        request = api.CreateContactRequest(
-            name=sub.applicant_name, email=sub.applicant_email, mobile=sub.applicant_phone
-        )
-        return int(
-            self._call("CreateContact", "create the applicant contact", request).body.contact_id
-        )
-
-    def _company(self, sub: Submission) -> int:
-        """The organization as a CA company record, reusing an identical one."""
-        org = sub.organization
-        assert org is not None
-        if not sub.registration_number:
-            raise CAError(
-                "Alibaba Cloud needs the organization's registration number (for a company in "
-                "China, its unified social credit code) for OV and EV certificates. Add it and "
-                "submit again."
-            )
-        wanted = {
-            "company_name": org.legal_name,
-            "company_code": sub.registration_number,
-            "company_phone": org.phone,
-            "company_address": org.street,
-            "province": org.state,
-            "city": org.city,
-            "post_code": org.postal_code,
-            "country_code": org.country,
-        }
-        listed = self._call(
-            "ListCompanies",
-            "look up the organization",
-            api.ListCompaniesRequest(keyword=org.legal_name, show_size=PAGE),
-        ).body
-        for c in listed.company_list or []:
-            if all(str(getattr(c, k) or "") == v for k, v in wanted.items()):
-                return int(c.company_id)
-        request = api.CreateCompanyRequest(company_type=0, lang="en", **wanted)
-        body = self._call("CreateCompany", "create the organization record", request).body
-        return int(body.company_id)
-
 
 def _snake(action: str) -> str:
     return "".join("_" + ch.lower() if ch.isupper() else ch for ch in action).lstrip("_")
-
-
-def _api_algorithm(name: str) -> str:
-    if name not in mapping.KEY_ALGORITHMS:
-        raise CAError(
-            f"Alibaba Cloud cannot generate a {name} key; choose one of "
-            f"{', '.join(mapping.KEY_ALGORITHMS)}."
-        )
-    return mapping.KEY_ALGORITHMS[name]
-
-
-def _csr_algorithm(csr_pem: bytes) -> str:
-    try:
-        key = x509.load_pem_x509_csr(csr_pem).public_key()
-    except ValueError:
-        raise CAError("The certificate request (CSR) cannot be read.") from None
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size in (2048, 3072, 4096):
-        return f"RSA_{key.key_size}"
-    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
-        return "ECC_256"
-    raise CAError(
-        "Alibaba Cloud accepts CSRs with RSA 2048, 3072 or 4096 or ECDSA P-256 keys; "
-        "make the CSR with one of those."
-    )

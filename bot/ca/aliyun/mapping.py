@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 from bot.ca.base import CAState, CAStatus, Purchase, Validation
+from bot.errors import CAError
 
 #: certdesk's key algorithm names <-> the CAS API's.
 KEY_ALGORITHMS = {
@@ -114,3 +118,29 @@ def instance_status(detail: Any, *, applied: bool) -> CAStatus:
             + ("refunded." if status == "refund" else "closed."),
         )
     return CAStatus(CAState.REVIEWING)
+
+
+def api_key_algorithm(name: str) -> str:
+    """The CAS name of a certdesk key algorithm Alibaba Cloud should generate; CAError if none."""
+    if name not in KEY_ALGORITHMS:
+        raise CAError(
+            f"Alibaba Cloud cannot generate a {name} key; choose one of "
+            f"{', '.join(KEY_ALGORITHMS)}."
+        )
+    return KEY_ALGORITHMS[name]
+
+
+def csr_key_algorithm(csr_pem: bytes) -> str:
+    """The CAS KeyAlgorithm of a CSR's key; CAError for keys Alibaba Cloud does not accept."""
+    try:
+        key = x509.load_pem_x509_csr(csr_pem).public_key()
+    except ValueError:
+        raise CAError("The certificate request (CSR) cannot be read.") from None
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size in (2048, 3072, 4096):
+        return f"RSA_{key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+        return "ECC_256"
+    raise CAError(
+        "Alibaba Cloud accepts CSRs with RSA 2048, 3072 or 4096 or ECDSA P-256 keys; "
+        "make the CSR with one of those."
+    )

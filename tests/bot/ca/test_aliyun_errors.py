@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, backend, standin, submission
+from support.forms import ORGANIZATION
 
 from bot.ca.aliyun import AliyunBackend, Transport
 from bot.ca.base import CAState, MemoryStateStore
@@ -110,7 +111,9 @@ def test_an_instance_in_the_wrong_state_is_refused(cas: CasStandIn) -> None:
 
 def test_the_wrong_product_is_refused(cas: CasStandIn) -> None:
     with pytest.raises(CAError, match="bought for a DV certificate, not OV"):
-        backend(cas).submit(_dv(product="ov"))
+        backend(cas).submit(
+            _dv(product="ov", organization=ORGANIZATION, registration_number="GB0123456")
+        )
 
 
 def test_an_unreachable_endpoint_is_retryable() -> None:
