@@ -209,6 +209,9 @@ class CasStandIn:
 def _handler(standin: CasStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: without TCP_NODELAY, Nagle and the client's
+        # delayed ACK add ~40 ms to every keep-alive answer.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
