@@ -1,4 +1,4 @@
-"""How an order's CSR and private key are made: by certdesk, or by the requester."""
+"""How an order's CSR and private key are made: by certdesk, by the CA, or by the requester."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ class CSRMethod(StrEnum):
     GENERATED = "system"
     #: The requester made the key and uploaded the CSR; certdesk never sees the key.
     UPLOADED = "upload"
+    #: The CA makes the key and the CSR (CAs whose cloud deploys certificates need the key);
+    #: certdesk fetches the key on issuance and seals it like its own.
+    CA_GENERATED = "ca"
 
 
 def certdesk_makes_key(method: str | None) -> bool:
     """Whether certdesk generates (and keeps) the private key for this method."""
     return method == CSRMethod.GENERATED
+
+
+def certdesk_holds_key(method: str | None) -> bool:
+    """Whether certdesk keeps the order's private key sealed (made by itself or by the CA)."""
+    return method in (CSRMethod.GENERATED, CSRMethod.CA_GENERATED)

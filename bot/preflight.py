@@ -6,7 +6,8 @@ Which resolver answers (``resolver_for``):
 - otherwise the system resolver, except for the simulated CA: it issues from certdesk's own
   local root, so public CAA records do not bind it, and the tests and the offline demo must
   never query a real DNS server. Set CERTDESK_DNS_RESOLVER to exercise CAA with it too
-  (its issuer domain is ``certdesk.invalid``).
+  (its issuer domain is ``certdesk.invalid``). The same holds for any backend talking to a
+  local stand-in (``CABackend.local``, e.g. aliyun at a plain-HTTP endpoint).
 
 A resolver that cannot be reached is an outage, not a refusal: ``check_before_submit`` raises
 a retryable CAError so the order waits and is sent again later.
@@ -45,7 +46,7 @@ def resolver_for(services: Services) -> Resolver | None:
     address = services.settings.dns_resolver
     if address:
         return Resolver(address, timeout=DNS_TIMEOUT)
-    if services.ca.name in LOCAL_BACKENDS:
+    if services.ca.name in LOCAL_BACKENDS or services.ca.local:
         return None
     return Resolver(timeout=DNS_TIMEOUT)
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.csr_method import certdesk_makes_key
+from bot.csr_method import certdesk_holds_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -91,10 +91,16 @@ class Order(Base):
     domain_type: Mapped[str] = mapped_column(String(16))  # single | multi | wildcard
     domain_count: Mapped[int] = mapped_column(Integer)
     validity_days: Mapped[int] = mapped_column(Integer)
+    # The CA's own reference of what was bought, where a CA sells before applying (Alibaba
+    # Cloud's instance ID); and the key algorithms that purchase accepts (comma-separated).
+    purchase_ref: Mapped[str | None] = mapped_column(String(128), index=True)
+    purchase_key_algorithms: Mapped[str | None] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(32), index=True)
     # The application.
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
-    csr_method: Mapped[str | None] = mapped_column(String(16))  # system | upload
+    csr_method: Mapped[str | None] = mapped_column(String(16))  # system | upload | ca
+    # The organization's official registration number, for CAs whose company records need it.
+    registration_number: Mapped[str | None] = mapped_column(String(64))
     key_algorithm: Mapped[str | None] = mapped_column(String(16))
     csr_pem: Mapped[str | None] = mapped_column(Text)
     # The CA's side.
@@ -136,10 +142,10 @@ class Order(Base):
 
     @property
     def key_downloadable(self) -> bool:
-        """Whether certdesk made this order's key and still holds it sealed (not purged)."""
+        """Whether certdesk holds this order's key sealed (its own or the CA's), not purged."""
         key = self.private_key
         return (
-            certdesk_makes_key(self.csr_method)
+            certdesk_holds_key(self.csr_method)
             and key is not None
             and key.ciphertext is not None
             and key.purged_at is None

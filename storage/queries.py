@@ -184,3 +184,18 @@ def renewal_of(session: Session, order_id: int) -> Order | None:
     return session.scalars(
         select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
     ).first()
+
+
+def purchases_registered(session: Session, refs: Sequence[str]) -> set[str]:
+    """Which of the CA purchase refs ``refs`` an order not cancelled already completes.
+
+    A cancelled order leaves its purchase free to register again (the CA withdrew it).
+    """
+    if not refs:
+        return set()
+    rows = session.scalars(
+        select(Order.purchase_ref).where(
+            Order.purchase_ref.in_(list(refs)), Order.state != "cancelled"
+        )
+    )
+    return {r for r in rows if r}

@@ -114,6 +114,13 @@ class CABackend(abc.ABC):
     emails_applicant: bool = True
     #: Whether the CA can generate the key pair itself (``Submission.key_generated_by_ca``).
     generates_keys: bool = False
+    #: Whether certificates are bought at the CA first and registered from ``purchases()``
+    #: (then `/cert new` offers the account's purchases instead of asking what was bought).
+    sells_purchases: bool = False
+    #: Where a person buys a certificate from this CA, when it sells them (``sells_purchases``).
+    purchase_url: str = ""
+    #: Whether this CA is a local stand-in whose certificates public CAA records do not govern.
+    local: bool = False
 
     @abc.abstractmethod
     def submit(self, submission: Submission) -> str:
@@ -151,6 +158,10 @@ class CABackend(abc.ABC):
         CA that validates domains by DNS records still contacts the applicant's mailbox.
         """
         return self.emails_applicant
+
+    def needs_registration_number(self, product: str) -> bool:
+        """Whether ``product`` needs the organization's registration number at this CA."""
+        return False
 
     def fetch_private_key(self, ca_ref: str) -> bytes | None:
         """The private key PEM the CA generated for this order, or None if it holds none."""

@@ -90,9 +90,10 @@ def state_words(order: Order) -> str:
 def purchase_words(order: Order) -> str:
     """What was bought, in one line."""
     count = "1 domain" if order.domain_count == 1 else f"{order.domain_count} domains"
+    bought = f" · purchase {esc(order.purchase_ref)}" if order.purchase_ref else ""
     return (
         f"{PRODUCTS[order.product]} · {DOMAIN_TYPES[order.domain_type]} · {count} · "
-        f"{order.validity_days} days"
+        f"{order.validity_days} days{bought}"
     )
 
 

@@ -6,6 +6,7 @@ COMMAND = "/cert"
 
 # Modals (callback ids)
 NEW_ORDER = "new_order"
+PICK_PURCHASE = "pick_purchase"
 COMPLETE = "complete_order"
 CONFIRM_SUBMIT = "confirm_submit"
 KEY_DOWNLOAD = "key_download"
@@ -19,6 +20,8 @@ PRODUCT = "product"
 DOMAIN_TYPE = "domain_type"
 DOMAIN_COUNT = "domain_count"
 VALIDITY = "validity"
+# Picking a purchase from the CA account (the option's value is the CA's purchase ref)
+PURCHASE_REF = "purchase_ref"
 
 # Complete-information inputs
 DOMAINS = "domains"
@@ -33,6 +36,7 @@ ORG_CITY = "org_city"
 ORG_STREET = "org_street"
 ORG_POSTAL_CODE = "org_postal_code"
 ORG_PHONE = "org_phone"
+ORG_REGISTRATION_NUMBER = "org_registration_number"
 CSR_METHOD = "csr_method"
 KEY_ALGORITHM = "key_algorithm"
 CSR_TEXT = "csr_text"

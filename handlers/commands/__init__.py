@@ -13,7 +13,7 @@ from bot.orders import lookup
 from bot.services import Services
 from bot.views import ids, orders
 from bot.views.common import section, to_dicts
-from bot.views.new_order import new_order_modal
+from handlers.new_order import open_new_order
 from handlers.opening import OrderCommands
 from handlers.replies import guarded
 
@@ -33,7 +33,7 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
         def run() -> None:
             if word == "new":
                 ack()
-                client.views_open(trigger_id=command["trigger_id"], view=new_order_modal())
+                open_new_order(services, client, trigger_id=command["trigger_id"])
             elif word == "list":
                 found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
                 text, blocks = orders.order_list(

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.orders.home import first_delivery, refresh_home
 from bot.services import Services
 from bot.views import ids
-from bot.views.new_order import new_order_modal
+from handlers.new_order import open_new_order
 from handlers.replies import dm_later, guarded
 
 
@@ -35,6 +35,4 @@ def register(app: App, services: Services) -> None:
 
         tell = dm_later(services, user_id)
 
-        guarded(
-            tell, lambda: client.views_open(trigger_id=body["trigger_id"], view=new_order_modal())
-        )
+        guarded(tell, lambda: open_new_order(services, client, trigger_id=body["trigger_id"]))

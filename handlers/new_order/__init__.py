@@ -1,22 +1,74 @@
-"""The new-order modal's submission: register the purchase, DM the requester its ID."""
+"""Registering a purchase: the typed new-order modal, or a pick from the CA account's purchases."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
-from bot.errors import FieldErrors
-from bot.orders.register import register_order
+from bot.errors import CAError, FieldErrors
+from bot.orders.register import available_purchases, register_from_account, register_order
 from bot.products import parse_purchase
 from bot.services import Services
 from bot.views import ids, orders
-from handlers.replies import dm, guarded
+from bot.views.new_order import (
+    loading_modal,
+    new_order_modal,
+    no_purchases_modal,
+    pick_purchase_modal,
+    problem_modal,
+)
+from handlers.replies import (
+    dm,
+    dm_later,
+    guarded,
+    incident_id,
+    mrkdwn_words,
+    something_went_wrong,
+)
 from handlers.values import view_values
+
+logger = logging.getLogger(__name__)
+
+
+def open_new_order(services: Services, client: WebClient, *, trigger_id: str) -> None:
+    """Open the new-order modal; for a CA that sells purchases, list the account's first.
+
+    The trigger lives ~3 s and the CA may take longer: a "Loading…" modal opens at once and
+    is replaced (views.update) once the CA has answered, after the ack.
+    """
+    if not services.ca.sells_purchases:
+        client.views_open(trigger_id=trigger_id, view=new_order_modal())
+        return
+    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
+    view_id = opened["view"]["id"]
+    services.background.submit(_offer_purchases, services, client, view_id)
+
+
+def _offer_purchases(services: Services, client: WebClient, view_id: str) -> None:
+    ca = services.ca
+    try:
+        found = available_purchases(services)
+    except CAError as exc:
+        logger.warning("listing the %s account's purchases failed: %s", ca.name, exc)
+        view = problem_modal(mrkdwn_words(exc))
+    except Exception:
+        incident = incident_id()
+        logger.exception("incident %s", incident)
+        view = problem_modal(something_went_wrong(incident))
+    else:
+        view = (
+            pick_purchase_modal(found, ca_name=ca.name)
+            if found
+            else no_purchases_modal(ca_name=ca.name, buy_url=ca.purchase_url)
+        )
+    client.views_update(view_id=view_id, view=view)
 
 
 def register(app: App, services: Services) -> None:
-    """Listen for the new-order modal."""
+    """Listen for the new-order modals."""
 
     @app.view(ids.NEW_ORDER)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -43,3 +95,27 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={ids.PRODUCT: message[:150]})
 
         guarded(tell, run, plain=True)
+
+    @app.view(ids.PICK_PURCHASE)
+    def picked(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id, team_id = body["user"]["id"], body["team"]["id"]
+        ref = view_values(view).get(ids.PURCHASE_REF)
+        if not isinstance(ref, str) or not ref:
+            ack(response_action="errors", errors={ids.PURCHASE_REF: "Choose a purchase."})
+            return
+        ack()  # the CA is asked again (what was bought, still unused?) after the ack
+
+        def run() -> None:
+            order = register_from_account(
+                services, team_id=team_id, user_id=user_id, purchase_ref=ref
+            )
+            text, blocks = orders.registered_message(order)
+            dm(services, user_id, text, blocks)
+
+        def work() -> None:
+            try:
+                guarded(dm_later(services, user_id), run)
+            except Exception:  # the DM itself failed: guarded logged what it could
+                logger.exception("registering purchase %s for %s failed", ref, user_id)
+
+        services.background.submit(work)

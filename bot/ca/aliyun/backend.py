@@ -26,6 +26,9 @@ class AliyunBackend(CABackend):
     # Domain control is proven by DNS records or files; OV/EV reviews still email the applicant.
     emails_applicant = False
     generates_keys = True
+    sells_purchases = True
+    #: The console page where SSL certificate instances are bought.
+    purchase_url = "https://yundun.console.aliyun.com/?p=cas"
 
     def __init__(
         self,
@@ -37,12 +40,18 @@ class AliyunBackend(CABackend):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._t = transport
+        # A plain-HTTP endpoint is the local stand-in (config refuses it for anything else).
+        self.local = transport.plain
         self._store = store
         # Withdrawing is refused for a few seconds after applying: retry this long, this often.
         self._cancel_wait, self._cancel_interval, self._sleep = cancel_wait, cancel_interval, sleep
 
     def contacts_applicant(self, product: str) -> bool:
         """OV and EV reviews email (and may phone) the applicant contact."""
+        return product in ("ov", "ev")
+
+    def needs_registration_number(self, product: str) -> bool:
+        """Alibaba Cloud's company records (OV/EV) need the registration number."""
         return product in ("ov", "ev")
 
     def purchases(self) -> list[Purchase]:

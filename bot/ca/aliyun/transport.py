@@ -38,6 +38,7 @@ class Transport:
         self, *, access_key_id: str, access_key_secret: str, endpoint: str, region: str
     ) -> None:
         plain = endpoint.startswith("http://")
+        self.plain = plain
         self.host = endpoint.removeprefix("http://")
         self.access_key_id = access_key_id
         config = Config(
