@@ -24,6 +24,12 @@ class Submitted:
     by_email: bool
     #: What the checks before sending could not vouch for (a CAA record they could not judge).
     notes: tuple[str, ...] = ()
+    #: The exact DNS records or files the CA named to publish (when it already has).
+    steps: tuple[Validation, ...] = ()
+    #: The applicant mailbox an OV/EV review writes to (and may phone about), if the CA does.
+    reviewer_writes_to: str | None = None
+    #: Who made the key pair when the CA did (e.g. "Alibaba Cloud"); None: certdesk or you.
+    key_made_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,8 @@ class CABackend(abc.ABC):
 
     #: Short name used in CERTDESK_CA and shown to people.
     name: str = ""
+    #: The CA as people know it, for sentences ("Alibaba Cloud"); empty: ``name``.
+    display_name: str = ""
     #: Issuer domain names this CA is known by in CAA records (RFC 8659).
     caa_identities: tuple[str, ...] = ()
     #: Whether the CA verifies domains by emailing the applicant (else: DNS records, files).

@@ -13,6 +13,8 @@ import logging
 from datetime import datetime, timedelta
 
 from bot import crypto, events, workflow
+from bot.csr_method import CSRMethod
+from bot.orders.steps import from_records
 from bot.orders.telling import tell_people
 from bot.services import Services
 from storage import queries
@@ -109,17 +111,28 @@ def _announce_submission(services: Services, order_id: int) -> None:
         csr_sent = queries.file_delivered(session, order_id, kind="csr", since=since)
         sent = queries.last_audit(session, order_id, "sent_to_ca")
         notes = tuple(str(n) for n in (sent.detail.get("notes") or ())) if sent else ()
+        steps = from_records(sent.detail) if sent else ()
+        product, by_ca = order.product, order.csr_method == CSRMethod.CA_GENERATED
     if not announced:
-        by_email = services.ca.emails_applicant
+        ca = services.ca
+        by_email = ca.emails_applicant
+        reviewer = mailbox if not by_email and ca.contacts_applicant(product) else None
         tell_people(
             services,
             order_id,
             events.Submitted(
-                ref=ref, order_id=order_id, mailbox=mailbox, by_email=by_email, notes=notes
+                ref=ref,
+                order_id=order_id,
+                mailbox=mailbox,
+                by_email=by_email,
+                notes=notes,
+                steps=steps,
+                reviewer_writes_to=reviewer,
+                key_made_by=(ca.display_name or ca.name) if by_ca else None,
             ),
         )
         _mark(services, order_id, "submission_announced")
-    if not csr_sent:
+    if not csr_sent and csr:  # a CA that makes the key makes the CSR too: none to hand over
         upload_private(
             services,
             order_id,

@@ -53,6 +53,8 @@ def values_from_order(order: Order) -> dict[str, Any]:
         "csr_method": order.csr_method or CSRMethod.GENERATED,
         "key_algorithm": order.key_algorithm,
     }
+    if order.registration_number:
+        values["org_registration_number"] = order.registration_number
     if order.applicant:
         values |= {
             "applicant_name": order.applicant.name,
@@ -101,6 +103,9 @@ def check_and_save(
             domain_type=order.domain_type,
             domain_count=order.domain_count,
             saved_orgs=saved,
+            csr_methods=csr_methods(services),
+            key_algorithms=purchase_key_algorithms(order),
+            needs_registration_number=services.ca.needs_registration_number(order.product),
         )
         _apply(session, order, application, user_id=user_id)
         session.flush()
@@ -143,6 +148,20 @@ def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
         fresh = queries.get_order(session, order_id)
         assert fresh is not None
         return fresh
+
+
+def csr_methods(services: Services) -> tuple[str, ...]:
+    """The CSR methods the configured CA takes."""
+    if services.ca.generates_keys:
+        return (CSRMethod.GENERATED, CSRMethod.CA_GENERATED, CSRMethod.UPLOADED)
+    return (CSRMethod.GENERATED, CSRMethod.UPLOADED)
+
+
+def purchase_key_algorithms(order: Order) -> tuple[str, ...] | None:
+    """The key algorithms the order's CA purchase accepts; None when it names none."""
+    if not order.purchase_key_algorithms:
+        return None
+    return tuple(a for a in order.purchase_key_algorithms.split(",") if a)
 
 
 def _require_editable(order: Order) -> None:
@@ -195,6 +214,7 @@ def _apply(session: Session, order: Order, application: Application, *, user_id:
         order.organization_id = org.id
     order.csr_method = application.csr_method
     order.key_algorithm = application.key_algorithm
+    order.registration_number = application.registration_number or None
     order.csr_pem = application.csr_pem.decode() if application.csr_pem else None
     after = values_from_order(order)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

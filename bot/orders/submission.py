@@ -10,8 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import crypto, workflow
 from bot.ca.base import Organization as OrgDetails
 from bot.ca.base import Submission
-from bot.csr_method import certdesk_makes_key
+from bot.csr_method import CSRMethod, certdesk_makes_key
 from bot.errors import CAError, PreflightError
+from bot.orders import steps
 from bot.orders.announcements import announce
 from bot.orders.backoff import back_off
 from bot.orders.complete import organization_details
@@ -57,17 +58,23 @@ def send_to_ca(
         _make_key_and_csr(services, order_id, algorithm=algorithm, names=names, org=organization)
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
-        assert order is not None and order.applicant is not None and order.csr_pem
+        by_ca = order is not None and order.csr_method == CSRMethod.CA_GENERATED
+        assert order is not None and order.applicant is not None and (order.csr_pem or by_ca)
+        order_ref = order.ref
         submission = Submission(
             order_ref=order.ref,
             product=order.product,
             domains=tuple(d.name for d in order.domains),
-            csr_pem=order.csr_pem.encode(),
+            csr_pem=(order.csr_pem or "").encode(),
             applicant_name=order.applicant.name,
             applicant_email=order.applicant.email,
             applicant_phone=order.applicant.phone,
             organization=organization,
             validity_days=order.validity_days,
+            purchase_ref=order.purchase_ref,
+            key_generated_by_ca=by_ca,
+            key_algorithm=order.key_algorithm if by_ca else None,
+            registration_number=order.registration_number or "",
         )
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
@@ -77,8 +84,11 @@ def send_to_ca(
         if isinstance(exc, CAError) and exc.retryable:
             back_off(services, order_id, problem=str(exc), now=utcnow())
             return None
+        # The operator reads the same sentence the requester gets (a credential, a permission).
+        logger.warning("%s was not accepted by the %s CA: %s", order_ref, services.ca.name, exc)
         fail_order(services, order_id, reason=str(exc), actor="ca")
         return None
+    first = steps.first_steps(services, ca_ref)
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id, for_update=True)
         assert order is not None
@@ -94,6 +104,8 @@ def send_to_ca(
             ca=services.ca.name,
             ca_ref=ca_ref,
             notes=list(checked.warnings),  # the submission DM tells the requester these
+            # What the CA first asked to publish, for the submission DM (exactly as given).
+            steps=steps.as_records(first),
         )
     if not still_wanted:
         # Cancelled while the CA call was in flight: withdraw it there too.

@@ -17,11 +17,17 @@ from storage.models import format_ref, utcnow
 SNOOZE_FOR = timedelta(days=1)
 
 
-def _waiting(services: Services, order_id: int, *, user_id: str) -> str:
+def _waiting(
+    services: Services, order_id: int, *, user_id: str, submitted_too: bool = False
+) -> str:
     """The CA reference of an order the user may act on and that is waiting for verification."""
     with services.sessions.begin() as session:
         order = lookup.load(session, services, order_id, user_id=user_id, need=Need.ACT)
-        if order.state != workflow.State.AWAITING_VERIFICATION or not order.ca_ref:
+        # A submitted order may already have its records (shown in the submission DM).
+        waiting = {workflow.State.AWAITING_VERIFICATION}
+        if submitted_too:
+            waiting.add(workflow.State.SUBMITTED)
+        if order.state not in waiting or not order.ca_ref:
             return ""
         return order.ca_ref
 
@@ -29,7 +35,7 @@ def _waiting(services: Services, order_id: int, *, user_id: str) -> str:
 def check_now(services: Services, order_id: int, *, user_id: str) -> events.CheckedNow:
     """Ask the CA at once (polling the order) and say where the order stands now."""
     ref = format_ref(order_id)
-    ca_ref = _waiting(services, order_id, user_id=user_id)
+    ca_ref = _waiting(services, order_id, user_id=user_id, submitted_too=True)
     if not ca_ref:
         state = lookup.order_for(services, order_id, user_id=user_id).state
         return events.CheckedNow(ref=ref, state=state, asked=False)

@@ -67,22 +67,57 @@ def _(event: events.Submitted) -> Notice:
             "and follow the link in the email — until someone does, the order stays under review. "
             "certdesk will remind you."
         )
+    elif event.steps:
+        text = f"{ref} was submitted to the CA. Publish what it asks for to verify the domains."
+        what = (
+            "To prove control of the domains, publish exactly this — then press "
+            "*I've verified — check now*. certdesk reminds you until it is done."
+        )
     else:
         text = f"{ref} was submitted to the CA. certdesk will show you what to publish."
         what = (
             "The CA will ask you to prove control of the domains: certdesk will show you "
             "exactly which DNS records (or files) to publish, and remind you until it is done."
         )
-    blocks: list[Block] = [
-        section(f":outbox_tray: *{ref}* was submitted to the CA for review.\n{what}"),
-        context(
+    steps = [section(verification.record_lines(v)) for v in event.steps[:20]]
+    review = []
+    if event.reviewer_writes_to:
+        review.append(
+            section(
+                f":email: The CA will also email *{esc(event.reviewer_writes_to)}* (the "
+                "applicant) to confirm the organization, and may phone the applicant: answer "
+                "it, or the review stops."
+            )
+        )
+    if event.key_made_by:
+        made_by = esc(event.key_made_by)
+        key_words = (
+            f"{made_by} made the key pair and the CSR, and keeps the private key; certdesk "
+            "fetches the key and seals it when the certificate is issued."
+        )
+    else:
+        key_words = (
             "The CSR is attached below. Your order's private key never leaves certdesk "
             "unless you ask for it."
-        ),
+        )
+    value = str(event.order_id)
+    buttons = [button("Details", ids.SHOW_STATUS, value)]
+    if event.steps:
+        buttons.insert(
+            0, button("I've verified — check now", ids.CHECK_NOW, value, style="primary")
+        )
+    shown: list[Block] = [
+        section(f":outbox_tray: *{ref}* was submitted to the CA for review.\n{what}"),
+        *steps,
+        *review,
+        context(key_words),
         *(section(f":warning: {esc(note)}") for note in event.notes[:5]),
-        ActionsBlock(elements=[button("Details", ids.SHOW_STATUS, str(event.order_id))]),
     ]
-    return _to_people(text, blocks, channel=f"{ref} was submitted to the CA for review.")
+    return Notice(
+        main=message(text, [*shown, ActionsBlock(elements=buttons)]),
+        watchers=message(WATCHING + text, shown),  # the same steps, without the buttons
+        channel=message(f"{ref} was submitted to the CA for review."),
+    )
 
 
 @word.register

@@ -57,7 +57,8 @@ def _names(domains: Sequence[str]) -> str:
     return shown + (f" and {len(domains) - 5} more" if len(domains) > 5 else "") or "the domains"
 
 
-def _acme_lines(validation: Validation) -> str:
+def record_lines(validation: Validation) -> str:
+    """Exactly what to publish for one domain: the DNS record, or the file's URL and content."""
     domain = esc(validation.domain)
     if validation.method == "dns-01":
         record = (
@@ -98,7 +99,7 @@ def verification_reminder(
         email_domains = [v.domain for v in email] or list(domains)
         blocks.append(section(_email_lines(boxes, hint, email_domains)))
     for validation in acme[:20]:  # 50 blocks a message; twenty domains is plenty to show
-        blocks.append(section(_acme_lines(validation)))
+        blocks.append(section(record_lines(validation)))
     if acme:
         blocks.append(section("When it is published, press *I've verified — check now*."))
     blocks.append(context(f"The verification window for {ref} closes {when(window_end)}."))

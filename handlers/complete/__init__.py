@@ -14,10 +14,11 @@ from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import plain, section
-from bot.views.complete import complete_modal, confirm_view, order_id_from
+from bot.views.complete import CAOffer, complete_modal, confirm_view, order_id_from
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import guarded, incident_id, something_went_wrong
 from handlers.values import view_values
+from storage.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,17 @@ def field_errors(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]
     return shown
 
 
+def offer_for(services: Services, order: Order) -> CAOffer:
+    """What the configured CA offers this order: key made by the CA, algorithms, registration."""
+    ca = services.ca
+    return CAOffer(
+        ca_title=ca.display_name or ca.name,
+        generates_keys=ca.generates_keys,
+        key_algorithms=complete.purchase_key_algorithms(order),
+        registration_number=ca.needs_registration_number(order.product),
+    )
+
+
 def register(app: App, services: Services) -> OrderCommands:
     """Listen for the Complete command, buttons and modals."""
 
@@ -48,6 +60,7 @@ def register(app: App, services: Services) -> OrderCommands:
             editing.values,
             saved_orgs=editing.saved_orgs,
             by_email=services.ca.emails_applicant,
+            offer=offer_for(services, editing.order),
         )
         view.notify_on_close = True  # closing saves the draft too
         return view
@@ -82,7 +95,12 @@ def register(app: App, services: Services) -> OrderCommands:
                 errors=field_errors(view, {"": something_went_wrong(incident)}),
             )
             return
-        confirm = confirm_view(order, application, by_email=services.ca.emails_applicant)
+        confirm = confirm_view(
+            order,
+            application,
+            by_email=services.ca.emails_applicant,
+            ca_title=services.ca.display_name or services.ca.name,
+        )
         ack(response_action="push", view=confirm)
 
     @app.view_closed(ids.COMPLETE)

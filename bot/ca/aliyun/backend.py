@@ -23,6 +23,7 @@ class AliyunBackend(CABackend):
     """Alibaba Cloud Certificate Management Service: complete a purchased instance, then apply."""
 
     name = "aliyun"
+    display_name = "Alibaba Cloud"
     # Domain control is proven by DNS records or files; OV/EV reviews still email the applicant.
     emails_applicant = False
     generates_keys = True
