@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import crypto, workflow
-from bot.crypto import CertInfo
+from bot.crypto import CertInfo, Sealed
+from bot.csr_method import CSRMethod
 from bot.errors import Error
 from bot.orders import transitions
 from bot.orders.announcements import announce
 from bot.orders.failure import fail_order
 from bot.services import Services
 from storage import queries
+from storage.models import PrivateKey, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +35,13 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             return False
         csr_pem = (order.csr_pem or "").encode()
         wanted = {d.name.lower() for d in order.domains}
+        key_by_ca, algorithm = order.csr_method == CSRMethod.CA_GENERATED, order.key_algorithm
     chain = services.ca.fetch_certificate(ca_ref)
     problem, info = _check(chain, csr_pem=csr_pem, wanted=wanted)
+    sealed = None
+    if key_by_ca and not problem:
+        # The CA made the key: fetch it now, and keep it only sealed, like certdesk's own.
+        problem, sealed = _fetch_and_seal_key(services, order_id, ca_ref=ca_ref, chain=chain)
     if problem or info is None:
         fail_order(
             services, order_id, reason=problem or "unreadable", actor="system", ca_ref=ca_ref
@@ -46,6 +54,8 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
                 return False
             order.certificate_pem = chain.decode("ascii")
             order.not_after = info.not_after
+            if sealed is not None:
+                _store_key(session, order_id, sealed, algorithm=algorithm or "")
             transitions.apply(
                 session,
                 order,
@@ -61,6 +71,43 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
         return False  # someone else moved the order in the meantime and announces it
     announce(services, order_id)
     return True
+
+
+def _fetch_and_seal_key(
+    services: Services, order_id: int, *, ca_ref: str, chain: bytes
+) -> tuple[str | None, Sealed | None]:
+    """(why the CA's key cannot be kept, or None; the key sealed). CAError propagates."""
+    key_pem = services.ca.fetch_private_key(ca_ref)
+    if not key_pem:
+        return "The CA made the key pair but did not hand over the private key.", None
+    try:
+        matches = crypto.key_matches_certificate(key_pem, chain)
+    except (Error, ValueError, TypeError):
+        matches = False
+    if not matches:
+        return (
+            "The private key the CA handed over does not belong to the certificate it "
+            "issued, so certdesk cannot keep it. Ask the CA to reissue the certificate."
+        ), None
+    sealed = services.custody.seal(key_pem, context=crypto.order_key_context(order_id))
+    del key_pem
+    return None, sealed
+
+
+def _store_key(session: Session, order_id: int, sealed: Sealed, *, algorithm: str) -> None:
+    stored = session.get(PrivateKey, order_id) or PrivateKey(order_id=order_id)
+    stored.algorithm, stored.key_id = algorithm, sealed.key_id
+    stored.nonce, stored.ciphertext = sealed.nonce, sealed.ciphertext
+    stored.created_at, stored.purged_at = utcnow(), None
+    session.add(stored)
+    queries.record(
+        session,
+        order_id=order_id,
+        actor="system",
+        action="key_fetched_from_ca",
+        algorithm=algorithm,
+        key_id=sealed.key_id,
+    )
 
 
 def _check(chain: bytes, *, csr_pem: bytes, wanted: set[str]) -> tuple[str | None, CertInfo | None]:

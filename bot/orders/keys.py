@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot import crypto, events
 from bot.access import Need
 from bot.crypto import Sealed, order_key_context
-from bot.csr_method import certdesk_makes_key
+from bot.csr_method import CSRMethod, certdesk_holds_key
 from bot.errors import CustodyError, NotAllowed, NotFound
 from bot.key_download import PEM_PLAIN, PFX, TITLE_WORDS, KeyRequest, check_request
 from bot.orders.announcements import upload_private
@@ -38,17 +38,19 @@ def owned_order(session: Session, services: Services, order_id: int, *, user_id:
 
 def stored_key(session: Session, order: Order) -> PrivateKey:
     """The order's sealed key row, or NotFound saying why there is none to download."""
-    if not certdesk_makes_key(order.csr_method):
+    if not certdesk_holds_key(order.csr_method):
         raise NotFound(
             f"{order.ref} uses a CSR you uploaded, so certdesk never had its private key: "
             "it is wherever you made that CSR."
         )
     key = session.get(PrivateKey, order.id)
     if key is None:
-        raise NotFound(
-            f"{order.ref} has no private key yet: certdesk makes it when the order is "
-            "submitted to the CA."
+        when = (
+            "fetches it from the CA, which made it, when the certificate is issued"
+            if order.csr_method == CSRMethod.CA_GENERATED
+            else "makes it when the order is submitted to the CA"
         )
+        raise NotFound(f"{order.ref} has no private key yet: certdesk {when}.")
     if key.purged_at is not None or key.ciphertext is None:
         when = f" on {key.purged_at:%Y-%m-%d}" if key.purged_at else ""
         raise NotFound(

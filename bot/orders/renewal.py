@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import events, workflow
 from bot.access import Need
-from bot.errors import IllegalTransition
+from bot.errors import Error, IllegalTransition
 from bot.orders import transitions
 from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
@@ -75,6 +75,15 @@ def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
             raise IllegalTransition(
                 f"{old.ref} is {workflow.describe(old.state)}; only an issued or expired "
                 "certificate can be renewed."
+            )
+        ca = services.ca
+        if ca.sells_purchases:
+            # The purchase is used up once applied for: a prefilled order could not be applied.
+            title = ca.display_name or ca.name
+            raise Error(
+                f"Renewing {old.ref} means buying a new certificate: a {title} purchase is "
+                f"applied for once. Buy one on the {title} console ({ca.purchase_url}), then "
+                "run `/cert new` and pick it; the Complete form asks for the same details."
             )
         existing = queries.renewal_of(session, order_id)
         if existing is not None:
