@@ -63,9 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", help="keep the demo's data here (default: a temp dir)")
     demo.add_argument(
         "--ca",
-        choices=("simulated", "acme"),
+        choices=("simulated", "acme", "aliyun"),
         default="simulated",
-        help="the CA to run against (acme starts a local Pebble; Debian package pebble)",
+        help="the CA to run against (acme starts a local Pebble, Debian package pebble; "
+        "aliyun a local stand-in of Alibaba Cloud's certificate API)",
     )
     demo.set_defaults(run=_demo)
 

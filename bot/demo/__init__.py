@@ -1,7 +1,8 @@
 """`certdesk demo`: the whole journey offline — Slack emulator, SQLite, and a CA.
 
 The default CA is the embedded simulated one; `--ca acme` runs against a local Pebble
-(Debian package `pebble`) with real DNS validation through pebble-challtestsrv.
+(Debian package `pebble`) with real DNS validation through pebble-challtestsrv; `--ca aliyun`
+against certdesk's stand-in of Alibaba Cloud's CAS API (signed calls through the real SDK).
 """
 
 from __future__ import annotations
@@ -49,7 +50,22 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
             "CERTDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
             **COMPRESSED,
         }
-        pebble = None
+        pebble, cas = None, None
+        if ca == "aliyun":
+            from bot.devtools.aliyun import CasStandIn
+
+            key_id, secret = "LTAI5tCertdeskDemo01", "DemoSecretForTheLocalStandIn01"
+            cas = stack.enter_context(
+                CasStandIn(root / "cas", credentials={key_id: secret}, validation_delay=0.5)
+            )
+            env.update(
+                {
+                    "CERTDESK_CA": "aliyun",
+                    "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id,
+                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
+                    "CERTDESK_ALIYUN_ENDPOINT": cas.endpoint,
+                }
+            )
         if ca == "acme":
             from bot.devtools.pebble import start_pebble
 
@@ -68,6 +84,10 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
             from bot.demo.acme import acme_journey
 
             acme_journey(narrator, pebble)
+        elif cas is not None:
+            from bot.demo.aliyun import aliyun_journey
+
+            aliyun_journey(narrator, cas)
         else:
             from bot.demo.journey import simulated_journey
 

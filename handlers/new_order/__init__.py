@@ -49,6 +49,7 @@ def open_new_order(services: Services, client: WebClient, *, trigger_id: str) ->
 
 def _offer_purchases(services: Services, client: WebClient, view_id: str) -> None:
     ca = services.ca
+    title = ca.display_name or ca.name
     try:
         found = available_purchases(services)
     except CAError as exc:
@@ -60,9 +61,9 @@ def _offer_purchases(services: Services, client: WebClient, view_id: str) -> Non
         view = problem_modal(something_went_wrong(incident))
     else:
         view = (
-            pick_purchase_modal(found, ca_name=ca.name)
+            pick_purchase_modal(found, ca_name=title)
             if found
-            else no_purchases_modal(ca_name=ca.name, buy_url=ca.purchase_url)
+            else no_purchases_modal(ca_name=title, buy_url=ca.purchase_url)
         )
     client.views_update(view_id=view_id, view=view)
 
