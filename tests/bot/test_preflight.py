@@ -32,7 +32,7 @@ def services(*, ca: str = "acme", resolver: str | None = None, identities: tuple
     """Just what pre-flight reads: the resolver setting and the CA's name and CAA identities."""
     return SimpleNamespace(
         settings=Settings(dns_resolver=resolver),
-        ca=SimpleNamespace(name=ca, caa_identities=identities),
+        ca=SimpleNamespace(name=ca, caa_identities=identities, local=False),
     )
 
 
@@ -102,3 +102,11 @@ def test_an_unreachable_resolver_is_retryable_not_a_refusal(
     assert waiting.value.retryable
     assert "CD-0042" in str(waiting.value) and "could not be reached" in str(waiting.value)
     assert "try again by itself" in str(waiting.value)
+
+
+def test_a_backend_at_a_local_standin_skips_caa_unless_a_resolver_is_set() -> None:
+    local = services(ca="aliyun")
+    local.ca.local = True
+    assert preflight.resolver_for(local) is None
+    local.settings = Settings(dns_resolver="127.0.0.1:5353")
+    assert preflight.resolver_for(local) is not None
