@@ -115,7 +115,8 @@ def _(event: events.Submitted) -> Notice:
     ]
     return Notice(
         main=message(text, [*shown, ActionsBlock(elements=buttons)]),
-        watchers=message(WATCHING + text, shown),  # the same steps, without the buttons
+        # Watchers get the records to publish too (no buttons); otherwise the plain line.
+        watchers=message(WATCHING + text, shown if event.steps else ()),
         channel=message(f"{ref} was submitted to the CA for review."),
     )
 
