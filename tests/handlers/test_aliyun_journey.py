@@ -280,7 +280,16 @@ def test_a_key_made_by_alibaba_is_fetched_sealed_and_downloadable(
             m for m in running.emulator.dms_to(ALICE) if ids.DOWNLOAD_KEY in json.dumps(m.blocks)
         ]
     )
-    assert issued
+    # Renewing needs a new purchase: certdesk says so and links the console, starts nothing.
+    click = running.slack.click(ALICE, ids.RENEW, value=str(order_id), message=issued[-1])
+    assert click.status == 200
+    running.settle()
+    told = wait_for(
+        lambda: [m for m in running.emulator.dms_to(ALICE) if "means buying a new" in m.text]
+    )
+    assert "yundun.console.aliyun.com" in told[-1].text and "`/cert new`" in told[-1].text
+    with running.services.sessions.begin() as session:
+        assert queries.renewal_of(session, order_id) is None
 
 
 def test_a_wrong_accesskey_secret_is_named_and_nothing_is_submitted(
