@@ -8,6 +8,7 @@ purpose: mentions of the order's own people and Slack's date formatting.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -16,12 +17,12 @@ from support.markup import live_markup as find_live
 
 from bot import events
 from bot.application_form import Application
-from bot.ca.base import Validation
+from bot.ca.base import Purchase, Validation
 from bot.contact import Applicant
 from bot.crypto import CertInfo
 from bot.domains import Domain
 from bot.organization import Organization
-from bot.views import complete, home, orders
+from bot.views import complete, home, new_order, orders
 from bot.views.messages import Messages
 from storage.models import Contact, Order, OrderDomain, Watcher
 
@@ -67,6 +68,7 @@ def order_with(value: str) -> Order:
         state="failed",
         failure_reason=value,
         csr_method="system",
+        purchase_ref=value,
     )
     order.domains = [OrderDomain(position=0, name="example.com", display=value)]
     order.applicant = Contact(name=value, email=value, phone=value)
@@ -112,6 +114,15 @@ def test_every_event_message_keeps_hostile_text_inert(value: str) -> None:
     file_check = Validation(domain=value, method="http-01", url=value, content=value)
     everything = [
         events.Submitted(ref="CD-0042", order_id=42, mailbox=value, by_email=True),
+        events.Submitted(
+            ref="CD-0042",
+            order_id=42,
+            mailbox=value,
+            by_email=False,
+            steps=(validation, file_check),
+            reviewer_writes_to=value,
+            key_made_by=value,
+        ),
         events.PassedReview(ref="CD-0042", mailboxes=[value]),
         events.Failed(ref="CD-0042", order_id=42, reason=value),
         events.Issued(ref="CD-0042", order_id=42, info=info, offer_key=True),
@@ -185,3 +196,25 @@ def test_the_confirmation_modal_keeps_hostile_text_inert(value: str) -> None:
     )
     view = complete.confirm_view(order_with(value), application, by_email=True).to_dict()
     assert live_markup(view) == []
+    by_ca = replace(application, csr_method="ca", registration_number=value)
+    view = complete.confirm_view(order_with(value), by_ca, by_email=False, ca_title=value)
+    assert live_markup(view.to_dict()) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=hostile)
+def test_the_purchase_picker_keeps_what_the_ca_wrote_inert(value: str) -> None:
+    bought = Purchase(
+        ref=value,
+        product="dv",
+        domain_type=value,
+        domain_count=2,
+        wildcard_count=1,
+        validity_days=365,
+        description=value,
+    )
+    for view in (
+        new_order.pick_purchase_modal([bought], ca_name=value),
+        new_order.no_purchases_modal(ca_name=value, buy_url=value),
+    ):
+        assert live_markup(view.to_dict()) == []
