@@ -324,3 +324,28 @@ def test_a_wrong_accesskey_secret_is_named_and_nothing_is_submitted(
     assert logged and ACCESS_KEY_SECRET not in " ".join(r.getMessage() for r in caplog.records)
     # Listing the account's purchases says the same, in the modal.
     assert "AccessKey secret does not match" in json.dumps(open_new(running, BOB))
+
+
+def test_cancel_withdraws_at_alibaba_and_frees_the_instance(
+    start_certdesk: Callable[..., Running], cas: CasStandIn
+) -> None:
+    cas.add_instance("cas_dv-cn-eee5", "DV", full_domains=1)
+    running = aliyun_certdesk(start_certdesk, cas)
+    order_id = pick(running, ALICE, "cas_dv-cn-eee5")
+    values = {ids.DOMAINS: "example.com", **APPLICANT, ids.CSR_METHOD: "system"}
+    complete(running, ALICE, order_id, values)
+    assert order_of(running, order_id).ca_ref == "cas_dv-cn-eee5"
+    assert running.slack.slash_command(ALICE, f"cancel CD-{order_id:04d}").status == 200
+    view = running.emulator.current_view(ALICE)
+    assert view is not None and view["callback_id"] == ids.CONFIRM_CANCEL
+    assert running.slack.submit_view(ALICE, {}).json() == {"response_action": "clear"}
+    running.settle()
+    assert order_state(running, f"CD-{order_id:04d}") == "cancelled"
+    assert "CancelPendingCertificate" in cas.actions()
+    told = wait_for(
+        lambda: [m for m in running.emulator.dms_to(ALICE) if "withdrawn at the CA" in m.text]
+    )
+    assert told
+    # Withdrawn, the instance is unused again: /cert new offers it once more.
+    # (the withdrawal completes asynchronously at the CA, a moment later)
+    wait_for(lambda: "cas_dv-cn-eee5" in json.dumps(open_new(running, ALICE)), what="the offer")
