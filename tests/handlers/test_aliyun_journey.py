@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ from test_complete import order_state
 
 from bot.crypto import Sealed, key_matches_certificate, order_key_context
 from bot.devtools.aliyun import CasStandIn
+from bot.orders.reminding.sender import send_due
 from bot.views import ids
 from storage import queries
-from storage.models import PrivateKey, Watcher
+from storage.models import PrivateKey, Watcher, utcnow
 
 APPLICANT = {
     ids.APPLICANT_NAME: "Alice Chen",
@@ -222,6 +224,21 @@ def test_ov_company_record_rejection_reason_and_resubmission(
         dm.blocks
     )
 
+    # Every reminder names the same exact record.
+    poll(running, order_id)
+    assert order_state(running, ref) == "awaiting_verification"
+    send_due(running.services, worker_id="test", now=utcnow() + timedelta(days=1))
+    reminder = wait_for(
+        lambda: [
+            m
+            for m in running.emulator.dms_to(ALICE)
+            if ref in m.text and "Reminder" in m.text and ids.CHECK_NOW in json.dumps(m.blocks)
+        ],
+        what="the verification reminder",
+    )[-1]
+    (record,) = cas.cas._GetInstanceDetail({"InstanceId": "cas_ov-cn-bbb2"})["DomainValidationList"]
+    shown = json.dumps(reminder.blocks, ensure_ascii=False)
+    assert f'_dnsauth.shop.example.com  TXT  \\"{record["ValidationValue"]}\\"' in shown, shown
     cas.cas.pass_validation("cas_ov-cn-bbb2")
     cas.cas.reject("cas_ov-cn-bbb2", "The organization name does not match the business licence.")
     poll(running, order_id)
