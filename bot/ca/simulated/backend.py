@@ -25,7 +25,7 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from bot.ca.base import (
     Validation,
 )
 from bot.ca.pages import Page, PageHandler
-from bot.ca.simulated import mailer, review
+from bot.ca.simulated import mailer, review, verify_page
 from bot.ca.simulated.authority import Authority
 from bot.errors import CAError
 
@@ -83,6 +83,8 @@ class SimulatedCA(CABackend):
         self.validity = validity
         self.clock = clock
         self._authority: Authority | None = None
+        #: Keys the verification page's form tokens (a file beside the CA's own keys).
+        self.form_tokens = verify_page.FormTokens(data_dir / "simulated-ca-forms.key")
 
     # --- the CABackend interface -------------------------------------------------------------
 
@@ -173,16 +175,13 @@ class SimulatedCA(CABackend):
         """The verification link's page.
 
         Opening a link only shows what it would confirm; the person confirms with a button (a
-        POST), so mail scanners that open every link cannot verify a domain by themselves.
+        POST carrying the page's form token), so mail scanners that open every link, and
+        other sites posting to it, cannot verify a domain by themselves.
         """
         return {"/sim-ca/verify/": self._verify_page}
 
-    def _verify_page(self, method: str, token: str) -> Page:
-        if method == "POST":
-            ok, sentence = self.confirm(token)
-            return Page(200 if ok else 410, sentence)
-        ok, sentence = self.describe_link(token)
-        return Page(200, sentence, button="Confirm") if ok else Page(410, sentence)
+    def _verify_page(self, method: str, token: str, form: Mapping[str, str]) -> Page:
+        return verify_page.respond(self, self.form_tokens, method, token, form)
 
     # --- beyond the interface ----------------------------------------------------------------
 
