@@ -25,9 +25,10 @@ class Obj:
 
 @dataclass(frozen=True)
 class Many:
-    """A JSON array whose items all have one shape."""
+    """A JSON array whose items all have one shape (and at least ``least`` of them)."""
 
     item: Any
+    least: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,11 @@ _MESSAGE = _obj(
     blocks=Many(_obj("type", type=str)),
     metadata=Maybe(_obj(event_type=str, event_payload=Obj({}))),
 )
-INTERACTIVE = _obj(
-    "type user",
-    type=str,
+_INTERACTIVE_FIELDS: dict[str, Any] = dict(
+    type=Id,
     user=_obj("id", id=Id, team_id=str, name=str, username=str),
-    team=Maybe(_obj(id=Id, domain=str)),
+    # Null only for org-wide installs, which certdesk is not: its listeners need the team.
+    team=_obj("id", id=Id, domain=str),
     api_app_id=str,
     trigger_id=str,
     response_url=str,
@@ -115,6 +116,18 @@ INTERACTIVE = _obj(
     is_enterprise_install=bool,
     enterprise=Maybe(_obj(id=Id)),
 )
+#: Interactive payloads by type: what each must carry besides type, user and team.
+INTERACTIVE = {
+    "block_actions": Obj(
+        {**_INTERACTIVE_FIELDS, "actions": Many(_ACTION, least=1)},
+        frozenset({"type", "user", "team", "actions"}),
+    ),
+    "view_submission": Obj(_INTERACTIVE_FIELDS, frozenset({"type", "user", "team", "view"})),
+    "view_closed": Obj(_INTERACTIVE_FIELDS, frozenset({"type", "user", "team", "view"})),
+    "shortcut": Obj(_INTERACTIVE_FIELDS, frozenset({"type", "user", "team", "callback_id"})),
+    "message_action": Obj(_INTERACTIVE_FIELDS, frozenset({"type", "user", "team", "callback_id"})),
+    "block_suggestion": Obj(_INTERACTIVE_FIELDS, frozenset({"type", "user", "team"})),
+}
 EVENT = _obj(
     "type",
     type=str,
@@ -144,7 +157,9 @@ def shape_problem(body: Any) -> str:
     kind = body.get("type")
     if not isinstance(kind, str) or not kind:
         return "payload has no type"
-    schema = EVENT if kind in _EVENT_TYPES else INTERACTIVE
+    schema = EVENT if kind in _EVENT_TYPES else INTERACTIVE.get(kind)
+    if schema is None:
+        return "payload type unknown"
     return _problem(body, schema, "payload")
 
 
@@ -162,6 +177,8 @@ def _problem(value: Any, shape: Any, where: str) -> str:
     if isinstance(shape, Many):
         if not isinstance(value, list):
             return f"{where} is not a list"
+        if len(value) < shape.least:
+            return f"{where} is empty"
         for index, item in enumerate(value):
             problem = _problem(item, shape.item, f"{where}[{index}]")
             if problem:
