@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# The repository first (tests/ has a bot/ folder of its own), then tests/ for its support.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from support.freeze import frozen  # noqa: E402

@@ -69,7 +69,7 @@ class SlackEdge:
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.max_body = max_body
         self.clock = clock
-        logging.getLogger(_BOLT_VERIFICATION_LOGGER).setLevel(logging.WARNING)
+        _silence_bolt_verification()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Answer a refused request here; hand a verified one to Bolt with the body already read."""
@@ -141,6 +141,21 @@ class SlackEdge:
         if size > self.max_body:
             raise Refused(413, "Request too large.", f"body over {self.max_body} bytes")
         return b"".join(chunks)
+
+
+class _NoBodies(logging.Filter):
+    """Drops Bolt's "Invalid request signature … body: …" lines (INFO, whole body)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+def _silence_bolt_verification() -> None:
+    # A filter, not only a level: Bolt resets the logger's level whenever an App is built.
+    bolt = logging.getLogger(_BOLT_VERIFICATION_LOGGER)
+    bolt.setLevel(logging.WARNING)
+    if not any(isinstance(f, _NoBodies) for f in bolt.filters):
+        bolt.addFilter(_NoBodies())
 
 
 def _header(environ: dict[str, Any], key: str) -> str:
