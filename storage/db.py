@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import deadline
@@ -53,7 +53,9 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
         connect_args.setdefault("connect_timeout", max(2, round(timeouts.connect)))
         if timeouts.statement:
             milliseconds = round(timeouts.statement * 1000)
-            connect_args.setdefault("options", f"-c statement_timeout={milliseconds}")
+            # Keep any options the DATABASE_URL carries (connect_args would replace them).
+            given = connect_args.get("options") or make_url(url).query.get("options") or ""
+            connect_args["options"] = f"{given} -c statement_timeout={milliseconds}".strip()
         kwargs["connect_args"] = connect_args
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     if url.startswith("sqlite") and not in_memory:

@@ -33,17 +33,21 @@ class Watchdog:
         self._tickets = itertools.count(1)
         self._name = name
         self._thread: threading.Thread | None = None
+        #: When the thread next wakes by itself: arming a later deadline need not wake it.
+        self._wakes_at = float("inf")
         self.fired = 0
 
     def arm(self, fileno: int, seconds: float) -> int:
         """Watch the socket ``fileno`` for ``seconds``; return a ticket for ``disarm``."""
         with self._lock:
             ticket = next(self._tickets)
-            self._armed[ticket] = (time.monotonic() + seconds, fileno)
+            deadline = time.monotonic() + seconds
+            self._armed[ticket] = (deadline, fileno)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-            self._lock.notify()
+            if deadline < self._wakes_at:  # most statements end long before: no wake-up each
+                self._lock.notify()
             return ticket
 
     def disarm(self, ticket: int | None) -> None:
@@ -57,11 +61,13 @@ class Watchdog:
         with self._lock:
             while True:
                 if not self._armed:
+                    self._wakes_at = float("inf")
                     self._lock.wait()
                     continue
                 ticket, (deadline, fileno) = min(self._armed.items(), key=lambda kv: kv[1][0])
                 wait = deadline - time.monotonic()
                 if wait > 0:
+                    self._wakes_at = deadline
                     self._lock.wait(wait)
                     continue
                 # Still armed under the lock, so the statement is still running and the
