@@ -63,3 +63,28 @@ class CAError(Error):
 
 class PreflightError(Error):
     """A check before contacting the CA failed (CAA record, missing DNS record, ...)."""
+
+
+class SlackError(Error):
+    """Slack refused or did not answer a call certdesk made outside a request's listener.
+
+    ``retryable``: an outage or rate limit; the same call may work later (after
+    ``retry_after`` seconds, when Slack said). ``maybe_delivered``: the call may have taken
+    effect although it failed (a 5xx or a dropped connection after the request was sent).
+    ``code`` is Slack's error code (``not_in_channel``, ``user_not_found``, ...), or "".
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        retryable: bool = False,
+        maybe_delivered: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+        self.maybe_delivered = maybe_delivered
+        self.retry_after = retry_after

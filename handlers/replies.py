@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from slack_sdk.models.blocks import Block
 
 from bot.errors import Error
 from bot.services import Services
+from bot.views.messages import message
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +42,15 @@ def guarded(tell: Callable[[str], Any], work: Callable[[], Any]) -> Any:
     return None
 
 
+def dm(services: Services, user_id: str, text: str, blocks: Sequence[Block] = ()) -> None:
+    """DM the user now (from work already done after the ack)."""
+    services.notifier.dm(user_id, message(text, blocks))
+
+
 def dm_later(services: Services, user_id: str) -> Callable[[str], None]:
     """Tell the user something in a DM, after the ack (for buttons, which have no reply)."""
 
     def tell(text: str) -> None:
-        services.background.submit(services.notifier.dm, user_id, text=text)
+        services.background.submit(dm, services, user_id, text)
 
     return tell

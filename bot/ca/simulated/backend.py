@@ -40,6 +40,7 @@ from bot.ca.base import (
     StateStore,
     Submission,
     Validation,
+    VerificationEmail,
 )
 from bot.ca.pages import Page, PageHandler
 from bot.ca.simulated import mailer, review, verify_page
@@ -170,6 +171,10 @@ class SimulatedCA(CABackend):
         if not data.get("revoked_at"):  # revoking twice is harmless
             data.update(revoked_at=self._now().isoformat(), revocation_reason=reason)
             self.store.save(ca_ref, data)
+
+    def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
+        """The simulated CA's email: its sender and the subject naming the domains."""
+        return VerificationEmail(mailer.SENDER, mailer.subject_for(domains, ca_ref=ca_ref))
 
     def pages(self) -> dict[str, PageHandler]:
         """The verification link's page.
