@@ -70,6 +70,10 @@ class Settings:
     aliyun_endpoint: str = DEFAULT_ALIYUN_ENDPOINT
     aliyun_region: str = DEFAULT_ALIYUN_REGION
     log_level: str = "INFO"
+    #: How long a request waits on the database (connect, statement, pool) before giving up.
+    db_timeout: timedelta = timedelta(seconds=2)
+    #: The same for background jobs and the worker, which nobody waits on.
+    db_job_timeout: timedelta = timedelta(seconds=30)
 
     @classmethod
     def load(
@@ -131,6 +135,8 @@ class Settings:
             "escalate_after": "CERTDESK_ESCALATE_AFTER",
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
             "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
+            "db_timeout": "CERTDESK_DB_TIMEOUT",
+            "db_job_timeout": "CERTDESK_DB_JOB_TIMEOUT",
         }
         # Zero means "at once" for these two; for the rest it is a mistake (APScheduler would
         # quietly run a 0 s interval every second).
