@@ -26,6 +26,7 @@ class Cas(Protocol):
         """A fresh numeric id."""
         ...
 
+
 _ONLINE_KEYS = {"RSA_2048": "rsa2048", "RSA_3072": "rsa3072", "RSA_4096": "rsa4096"}
 _ONLINE_KEYS["ECC_256"] = "p256"
 
