@@ -1,0 +1,129 @@
+"""Socket Mode: Slack's requests arrive over a WebSocket certdesk opens with SLACK_APP_TOKEN.
+
+HTTP still serves ``/healthz`` (which then also reports the WebSocket) and the pages the CA
+backend needs; ``/slack/events`` answers 404, because Slack sends nothing there in this mode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.builtin import SocketModeClient
+
+from bot.app import Certdesk, slack_client
+from bot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# The SDK logs every envelope and ack at DEBUG, and envelopes carry what people type into
+# modals (passphrases too): its logger never goes below INFO, whatever LOG_LEVEL says.
+_sdk_logger = logging.getLogger("bot.socket_mode.sdk")
+_sdk_logger.setLevel(logging.INFO)
+
+REFUSED = (
+    "SLACK_APP_TOKEN: Slack refused it ({error}); use an app-level token (xapp-…) with the "
+    "connections:write scope, from Basic Information → App-Level Tokens"
+)
+
+
+class SocketLink:
+    """certdesk's Socket Mode connection: opened, watched, reopened when Slack drops it."""
+
+    def __init__(self, certdesk: Certdesk) -> None:
+        settings = certdesk.services.settings
+        if not settings.slack_app_token:
+            raise ConfigError(
+                "SLACK_APP_TOKEN: required for Socket Mode (an app-level token, xapp-…)"
+            )
+        self._token = settings.slack_app_token
+        # apps.connections.open runs on every reconnect: the client that retries.
+        self._web = slack_client(settings)
+        self.handler = SocketModeHandler(
+            certdesk.app, app_token=self._token, web_client=self._web, logger=_sdk_logger
+        )
+        self.client: SocketModeClient = self.handler.client
+        self.client.on_close_listeners.append(self._closed_by_slack)
+
+    @classmethod
+    def open(cls, certdesk: Certdesk) -> SocketLink:
+        """Connect; raise ConfigError (one line) when Slack refuses the app-level token."""
+        link = cls(certdesk)
+        try:
+            # Asked here rather than by the SDK, which would log the refusal with a traceback.
+            link.client.wss_uri = link._web.apps_connections_open(app_token=link._token)["url"]
+        except SlackApiError as exc:
+            link.close()
+            raise ConfigError(REFUSED.format(error=exc.response.get("error"))) from None
+        link.handler.connect()
+        return link
+
+    @property
+    def connected(self) -> bool:
+        """Whether the WebSocket is up (Slack can reach certdesk)."""
+        return self.client.is_connected()
+
+    def close(self) -> None:
+        """Disconnect and stop the SDK's threads."""
+        self.handler.close()
+
+    def _closed_by_slack(self, code: int, reason: str | None) -> None:
+        # The SDK reconnects on a closing frame only once its own health check (every
+        # ping_interval, 10 s) notices; reconnect as soon as this session is really down.
+        if self.client.closed:
+            return
+        session = self.client.current_session
+        logger.info("socket mode: Slack closed the connection (%s); reconnecting", code)
+        threading.Thread(
+            target=self._reconnect_after, args=(session,), name="socket-reconnect", daemon=True
+        ).start()
+
+    def _reconnect_after(self, session: Any) -> None:
+        deadline = time.monotonic() + 5
+        while session is not None and session.is_active() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self.client.closed:
+            # A no-op when the SDK (or a `disconnect` message) already opened a new session.
+            self.client.connect_to_new_endpoint()
+
+    def wrap(self, inner: WSGIApp) -> WSGIApp:
+        """The HTTP app for Socket Mode: no /slack/events, and /healthz reports the socket."""
+
+        def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if path == "/slack/events":
+                body = b"certdesk runs in Socket Mode: Slack's requests come over the WebSocket.\n"
+                start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+                return [body]
+            if path == "/healthz":
+                return self._health(inner, environ, start_response)
+            return inner(environ, start_response)
+
+        return wsgi
+
+    def _health(
+        self, inner: WSGIApp, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        seen: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+            seen["status"] = status
+
+        report = json.loads(b"".join(inner(environ, keep)))
+        # Down while the WebSocket is: Slack cannot reach this process then (the SDK keeps
+        # reconnecting meanwhile, so a probe should allow a few failures).
+        connected = self.connected
+        report["socket"] = "connected" if connected else "disconnected"
+        ok = bool(report.get("ok")) and connected
+        report["ok"] = ok
+        status = seen.get("status", "200 OK") if ok else "503 Service Unavailable"
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(report).encode()]
