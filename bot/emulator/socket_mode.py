@@ -77,6 +77,12 @@ class SocketModeHub:
         self.hellos = 0  # connections greeted so far (a reconnect adds one)
         self.envelopes: list[dict[str, Any]] = []  # everything sent, for assertions
 
+    @property
+    def port(self) -> int | None:
+        """The WebSocket server's port, once started."""
+        with self._changed:
+            return self._server.socket.getsockname()[1] if self._server else None
+
     # ----- the Web API side -----
 
     def open_url(self) -> str:
@@ -177,11 +183,22 @@ class SocketModeHub:
         with self._changed:
             return any(not link.draining for link in self._links)
 
-    def wait_for_link(self, *, newer_than: int = 0, timeout: float = 10.0) -> None:
-        """Wait until more than ``newer_than`` connections were greeted and one is live."""
+    def wait_for_link(
+        self, *, newer_than: int = 0, settled: bool = False, timeout: float = 10.0
+    ) -> None:
+        """Wait until more than ``newer_than`` connections were greeted and one is live.
+
+        With ``settled``, also until the app has let go of every connection told to go.
+        """
         deadline = time.monotonic() + timeout
+
+        def ready() -> bool:
+            live = any(not link.draining for link in self._links)
+            left = settled and any(link.draining for link in self._links)
+            return self.hellos > newer_than and live and not left
+
         with self._changed:
-            while not (self.hellos > newer_than and any(not link.draining for link in self._links)):
+            while not ready():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("no app connected over Socket Mode in time")
