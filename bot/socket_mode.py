@@ -90,9 +90,14 @@ class SocketLink:
         deadline = time.monotonic() + 5
         while session is not None and session.is_active() and time.monotonic() < deadline:
             time.sleep(0.01)
-        if not self.client.closed:
+        if self.client.closed:
+            return
+        try:
             # A no-op when the SDK (or a `disconnect` message) already opened a new session.
             self.client.connect_to_new_endpoint()
+        except (SlackApiError, OSError) as exc:
+            # The SDK's own health check tries again every ping interval.
+            logger.warning("socket mode: reconnecting failed (%s); trying again soon", exc)
 
     def wrap(self, inner: WSGIApp) -> WSGIApp:
         """The HTTP app for Socket Mode: no /slack/events, and /healthz reports the socket."""
