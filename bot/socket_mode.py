@@ -29,6 +29,8 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _sdk_logger = logging.getLogger("bot.socket_mode.sdk")
 _sdk_logger.setLevel(logging.INFO)
 
+RECEIVE_TIMEOUT = 0.5  # seconds; slack_sdk's is 3 (see SocketLink._greeted)
+
 REFUSED = (
     "SLACK_APP_TOKEN: Slack refused it ({error}); use an app-level token (xapp-…) with the "
     "connections:write scope, from Basic Information → App-Level Tokens"
@@ -52,6 +54,7 @@ class SocketLink:
         )
         self.client: SocketModeClient = self.handler.client
         self.client.on_close_listeners.append(self._closed_by_slack)
+        self.client.on_message_listeners.append(self._greeted)
 
     @classmethod
     def open(cls, certdesk: Certdesk) -> SocketLink:
@@ -74,6 +77,18 @@ class SocketLink:
     def close(self) -> None:
         """Disconnect and stop the SDK's threads."""
         self.handler.close()
+
+    def _greeted(self, message: str) -> None:
+        # slack_sdk holds a lock through each recv, bounded only by the socket's 3 s timeout,
+        # and replacing a session (on Slack's `disconnect`) waits for that lock before the new
+        # socket is read: every refresh would hold envelopes up to 3 s, Slack's whole ack
+        # deadline. A session is current once Slack greets it; shorten its timeout then.
+        if '"hello"' not in message[:40] or json.loads(message).get("type") != "hello":
+            return
+        session = self.client.current_session
+        sock = getattr(session, "sock", None)
+        if sock is not None:
+            sock.settimeout(RECEIVE_TIMEOUT)
 
     def _closed_by_slack(self, code: int, reason: str | None) -> None:
         # The SDK reconnects on a closing frame only once its own health check (every

@@ -183,22 +183,11 @@ class SocketModeHub:
         with self._changed:
             return any(not link.draining for link in self._links)
 
-    def wait_for_link(
-        self, *, newer_than: int = 0, settled: bool = False, timeout: float = 10.0
-    ) -> None:
-        """Wait until more than ``newer_than`` connections were greeted and one is live.
-
-        With ``settled``, also until the app has let go of every connection told to go.
-        """
+    def wait_for_link(self, *, newer_than: int = 0, timeout: float = 10.0) -> None:
+        """Wait until more than ``newer_than`` connections were greeted and one is live."""
         deadline = time.monotonic() + timeout
-
-        def ready() -> bool:
-            live = any(not link.draining for link in self._links)
-            left = settled and any(link.draining for link in self._links)
-            return self.hellos > newer_than and live and not left
-
         with self._changed:
-            while not ready():
+            while not (self.hellos > newer_than and any(not link.draining for link in self._links)):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("no app connected over Socket Mode in time")
