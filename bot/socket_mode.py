@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,6 +31,8 @@ _sdk_logger = logging.getLogger("bot.socket_mode.sdk")
 _sdk_logger.setLevel(logging.INFO)
 
 RECEIVE_TIMEOUT = 0.5  # seconds; slack_sdk's is 3 (see SocketLink._greeted)
+WATCH_INTERVAL = 0.25  # seconds between looks at the socket (see SocketLink._watch)
+MAX_BACKOFF = 30.0  # seconds between reconnect attempts at most
 
 REFUSED = (
     "SLACK_APP_TOKEN: Slack refused it ({error}); use an app-level token (xapp-…) with the "
@@ -53,8 +56,9 @@ class SocketLink:
             certdesk.app, app_token=self._token, web_client=self._web, logger=_sdk_logger
         )
         self.client: SocketModeClient = self.handler.client
-        self.client.on_close_listeners.append(self._closed_by_slack)
         self.client.on_message_listeners.append(self._greeted)
+        self._stopped = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="socket-watch", daemon=True)
 
     @classmethod
     def open(cls, certdesk: Certdesk) -> SocketLink:
@@ -67,6 +71,7 @@ class SocketLink:
             link.close()
             raise ConfigError(REFUSED.format(error=exc.response.get("error"))) from None
         link.handler.connect()
+        link._watchdog.start()
         return link
 
     @property
@@ -75,7 +80,10 @@ class SocketLink:
         return self.client.is_connected()
 
     def close(self) -> None:
-        """Disconnect and stop the SDK's threads."""
+        """Disconnect and stop watching and the SDK's threads."""
+        self._stopped.set()
+        if self._watchdog.is_alive():
+            self._watchdog.join(timeout=5)
         self.handler.close()
 
     def _greeted(self, message: str) -> None:
@@ -90,29 +98,29 @@ class SocketLink:
         if sock is not None:
             sock.settimeout(RECEIVE_TIMEOUT)
 
-    def _closed_by_slack(self, code: int, reason: str | None) -> None:
-        # The SDK reconnects on a closing frame only once its own health check (every
-        # ping_interval, 10 s) notices; reconnect as soon as this session is really down.
-        if self.client.closed:
-            return
-        session = self.client.current_session
-        logger.info("socket mode: Slack closed the connection (%s); reconnecting", code)
-        threading.Thread(
-            target=self._reconnect_after, args=(session,), name="socket-reconnect", daemon=True
-        ).start()
-
-    def _reconnect_after(self, session: Any) -> None:
-        deadline = time.monotonic() + 5
-        while session is not None and session.is_active() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if self.client.closed:
-            return
-        try:
-            # A no-op when the SDK (or a `disconnect` message) already opened a new session.
-            self.client.connect_to_new_endpoint()
-        except (SlackApiError, OSError) as exc:
-            # The SDK's own health check tries again every ping interval.
-            logger.warning("socket mode: reconnecting failed (%s); trying again soon", exc)
+    def _watch(self) -> None:
+        # slack_sdk notices a dead socket only at its health check (every 10 s), and 3.48's
+        # reader spins on an end-of-file instead of ending: look every WATCH_INTERVAL, and
+        # back off while reconnecting fails (apps.connections.open is rate-limited).
+        delay = WATCH_INTERVAL
+        while not self._stopped.wait(delay):
+            session = self.client.current_session
+            if session is not None and session.is_active():
+                if not _peer_closed(session.sock):
+                    delay = WATCH_INTERVAL
+                    continue
+                logger.info("socket mode: Slack dropped the connection; reconnecting")
+                session.disconnect()
+            try:
+                # A no-op when the SDK (or a `disconnect` message) already opened a new session.
+                self.client.connect_to_new_endpoint()
+            except (SlackApiError, OSError) as exc:
+                logger.warning("socket mode: reconnecting failed: %s", exc)
+            if self.client.is_connected():
+                delay = WATCH_INTERVAL
+            else:
+                delay = min(delay * 2, MAX_BACKOFF)
+                logger.warning("socket mode: not connected; next try in %.1f s", delay)
 
     def wrap(self, inner: WSGIApp) -> WSGIApp:
         """The HTTP app for Socket Mode: no /slack/events, and /healthz reports the socket."""
@@ -147,3 +155,22 @@ class SocketLink:
         status = seen.get("status", "200 OK") if ok else "503 Service Unavailable"
         start_response(status, [("Content-Type", "application/json")])
         return [json.dumps(report).encode()]
+
+
+def _peer_closed(sock: socket.socket | None) -> bool:
+    """Whether Slack's end closed the TCP connection: peeks, so nothing buffered is consumed."""
+    if sock is None:
+        return True
+    try:
+        # A duplicate descriptor: peeking works on TLS sockets too (ssl refuses recv flags).
+        probe = socket.socket(fileno=os.dup(sock.fileno()))
+    except OSError:
+        return True  # closed under us
+    try:
+        return probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # nothing to read: alive and quiet
+    except OSError:
+        return True  # reset
+    finally:
+        probe.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -227,7 +229,7 @@ class SocketModeHub:
 
     def drop(
         self,
-        how: Literal["disconnect", "close"] = "disconnect",
+        how: Literal["disconnect", "close", "abort"] = "disconnect",
         *,
         reason: str = "refresh_requested",
         grace: float = 5.0,
@@ -236,7 +238,8 @@ class SocketModeHub:
 
         ``disconnect`` sends Slack's ``disconnect`` message (the app should reconnect on a new
         URL) and closes the old socket ``grace`` seconds later; ``close`` closes it at once
-        with a closing handshake (1001, going away).
+        with a closing handshake (1001, going away); ``abort`` drops the TCP connection with
+        no handshake, as a failing server or an idle-timing proxy does.
         """
         with self._changed:
             links = [link for link in self._links if not link.draining]
@@ -257,6 +260,9 @@ class SocketModeHub:
                 timer = threading.Timer(grace, _close, args=(link.connection,))
                 timer.daemon = True
                 timer.start()
+            elif how == "abort":
+                with contextlib.suppress(OSError):
+                    link.connection.socket.shutdown(socket.SHUT_RDWR)
             else:
                 # close() waits for the app's closing frame: not on the caller's thread.
                 threading.Thread(target=_close, args=(link.connection,), daemon=True).start()

@@ -208,7 +208,10 @@ def test_slack_drops_connections_with_a_disconnect_message_or_a_close(emu: Emula
     with hand_answered(emu) as closed:
         assert emu.socket_mode.drop("close") == 1
         assert closed.closed_with() == 1001 and closed.received == []
-    assert emu.socket_mode.hellos == 2
+    with hand_answered(emu) as aborted:
+        assert emu.socket_mode.drop("abort") == 1
+        assert aborted.closed_with() == 1006  # no closing handshake at all
+    assert emu.socket_mode.hellos == 3
 
 
 @pytest.fixture
