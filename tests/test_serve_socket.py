@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.app_fixtures import certdesk_env
+from support.app_fixtures import ALICE, certdesk_env
 
 from bot.app import create
 from bot.config import Settings
-from bot.emulator import Emulator, run_wsgi_in_thread
+from bot.emulator import Emulator, SocketSlackSide, run_wsgi_in_thread
 from bot.errors import ConfigError
 from bot.socket_mode import SocketLink
 from bot.web import make_wsgi_app
@@ -108,3 +109,22 @@ def test_socket_link_needs_an_app_token(emulator: Emulator, tmp_path: Path) -> N
     finally:
         certdesk.services.background.shutdown()
         certdesk.services.engine.dispose()
+
+
+def test_envelopes_stay_out_of_the_logs_even_at_debug(
+    socket_certdesk: tuple[SocketLink, str], emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # slack_sdk logs every envelope at DEBUG, and envelopes carry what people type (passphrases).
+    caplog.set_level(logging.DEBUG)
+    for name in ("slack_sdk", "slack_bolt", "bot"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    emulator.add_user(ALICE, name="alice")
+    emulator.socket_mode.wait_for_link()
+    marker = "ribbon-lantern-quartz-47"
+    SocketSlackSide(emulator, emulator.socket_mode).slash_command(ALICE, f"status {marker}")
+    greeted = emulator.socket_mode.hellos
+    emulator.socket_mode.drop("close")
+    emulator.socket_mode.wait_for_link(newer_than=greeted)
+    transport = [r for r in caplog.records if r.name.startswith(("slack_sdk", "bot.socket_mode"))]
+    assert any("new session" in r.getMessage() for r in transport)  # its INFO records still flow
+    assert [r.getMessage() for r in transport if marker in r.getMessage()] == []
