@@ -23,6 +23,9 @@ from bot.emulator.model import ApiError
 from bot.emulator.state import State
 
 logger = logging.getLogger(__name__)
+# websockets logs each frame at DEBUG, and frames carry what people type: INFO at most.
+_wire_logger = logging.getLogger(f"{__name__}.wire")
+_wire_logger.setLevel(logging.INFO)
 
 Kind = Literal["slash_commands", "interactive", "events_api"]
 TICKET_TTL = 30.0  # seconds a WebSocket URL stays usable; Slack's are short-lived and single-use
@@ -105,7 +108,7 @@ class SocketModeHub:
             process_request=self._check_ticket,
             compression=None,  # Slack's client offers none; keep frames plain
             close_timeout=2,
-            logger=logger,
+            logger=_wire_logger,
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="emulator-socket-mode", daemon=True
