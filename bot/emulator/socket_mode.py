@@ -95,8 +95,11 @@ class SocketModeHub:
         with self._changed:
             if self._server is None:
                 self._start()
+            now = time.monotonic()
+            # Forget tickets never used (the app crashed between asking and connecting).
+            self._tickets = {t: at for t, at in self._tickets.items() if now - at <= TICKET_TTL}
             ticket = secrets.token_hex(16)
-            self._tickets[ticket] = time.monotonic()
+            self._tickets[ticket] = now
             port = self._server.socket.getsockname()[1]  # type: ignore[union-attr]
         return f"ws://{self.host}:{port}/link/?ticket={ticket}&app_id={self.state.app_id}"
 
