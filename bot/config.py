@@ -41,6 +41,10 @@ class Settings:
     #: Older master keys that may still open stored keys (during a rotation), never sealing.
     previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     admins: frozenset[str] = frozenset()
+    #: Products whose orders an approver must approve before they go to the CA.
+    approval: frozenset[str] = frozenset({"ov", "ev"})
+    #: Who may approve: Slack user ids, and user groups (S…) whose members may.
+    approvers: frozenset[str] = frozenset()
     notify_channel: str | None = None
     public_url: str = "http://localhost:3000"
     poll_interval: timedelta = timedelta(minutes=5)
@@ -70,6 +74,19 @@ class Settings:
     aliyun_endpoint: str = DEFAULT_ALIYUN_ENDPOINT
     aliyun_region: str = DEFAULT_ALIYUN_REGION
     log_level: str = "INFO"
+    #: How long a request waits on the database (connect, statement, pool) before giving up.
+    db_timeout: timedelta = timedelta(seconds=2)
+    #: The same for background jobs and the worker, which nobody waits on.
+    db_job_timeout: timedelta = timedelta(seconds=30)
+
+    @property
+    def approval_is_off(self) -> bool:
+        """Nobody could approve (no approvers, no admins), so no order waits for approval."""
+        return not self.approvers and not self.admins
+
+    def needs_approval(self, product: str) -> bool:
+        """Whether an order of ``product`` must be approved before it goes to the CA."""
+        return product in self.approval and not self.approval_is_off
 
     @classmethod
     def load(
@@ -98,6 +115,10 @@ class Settings:
             "master_key": env.get("CERTDESK_MASTER_KEY"),
             "previous_master_keys": tuple(_list(env.get("CERTDESK_PREVIOUS_MASTER_KEYS", ""))),
             "admins": _check("CERTDESK_ADMINS", env, _user_ids) or frozenset(),
+            "approval": _check("CERTDESK_APPROVAL", env, _approval)
+            if "CERTDESK_APPROVAL" in env
+            else cls.approval,
+            "approvers": _check("CERTDESK_APPROVERS", env, _approvers) or frozenset(),
             "notify_channel": env.get("CERTDESK_NOTIFY_CHANNEL"),
             "public_url": (_check("CERTDESK_PUBLIC_URL", env, _http_url) or cls.public_url),
             "acme_directory": _check("CERTDESK_ACME_DIRECTORY", env, _http_url),
@@ -131,6 +152,8 @@ class Settings:
             "escalate_after": "CERTDESK_ESCALATE_AFTER",
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
             "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
+            "db_timeout": "CERTDESK_DB_TIMEOUT",
+            "db_job_timeout": "CERTDESK_DB_JOB_TIMEOUT",
         }
         # Zero means "at once" for these two; for the rest it is a mistake (APScheduler would
         # quietly run a 0 s interval every second).
@@ -206,6 +229,35 @@ def _user_ids(raw: str) -> frozenset[str]:
     if wrong:
         raise ValueError(
             f"expected Slack user IDs like U012AB3CD (profile → ⋮ → Copy member ID); "
+            f"got {', '.join(repr(w) for w in wrong)}"
+        )
+    return frozenset(ids)
+
+
+_APPROVER = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_PRODUCTS = ("dv", "ov", "ev")
+
+
+def _approval(raw: str) -> frozenset[str]:
+    words = _list(raw.lower())
+    if words == ["none"]:
+        return frozenset()
+    if words == ["all"]:
+        return frozenset(_PRODUCTS)
+    wrong = [w for w in words if w not in _PRODUCTS]
+    if wrong or not words:
+        raise ValueError(
+            f"expected none, all, or the products that need approval, e.g. ov,ev; got {raw!r}"
+        )
+    return frozenset(words)
+
+
+def _approvers(raw: str) -> frozenset[str]:
+    ids = _list(raw)
+    wrong = [i for i in ids if not _APPROVER.match(i)]
+    if wrong:
+        raise ValueError(
+            "expected Slack user IDs like U012AB3CD or user group IDs like S012AB3CD; "
             f"got {', '.join(repr(w) for w in wrong)}"
         )
     return frozenset(ids)

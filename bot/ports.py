@@ -82,6 +82,10 @@ class Notifier(abc.ABC):
         """The user's IANA time zone (UTC when unknown)."""
 
     @abc.abstractmethod
+    def group_members(self, group_id: str) -> list[str]:
+        """The Slack user ids in a user group (``S…``)."""
+
+    @abc.abstractmethod
     def publish_home(self, user_id: str, view: Mapping[str, Any]) -> None:
         """Publish the user's App Home tab."""
 
@@ -97,6 +101,14 @@ class Presenter(Protocol):
         """The messages for one event (``bot.events``)."""
         ...
 
-    def home(self, orders: Sequence[Any], *, user_id: str, admin: bool) -> Mapping[str, Any]:
-        """The App Home view for ``user_id`` showing ``orders``."""
+    def home(
+        self,
+        orders: Sequence[Any],
+        *,
+        user_id: str,
+        admin: bool,
+        approvals: Sequence[Any] = (),
+    ) -> Mapping[str, Any]:
+        """The App Home view for ``user_id`` showing ``orders`` and ``approvals`` waiting for
+        them as (ref, order id, requester, asked at)."""
         ...

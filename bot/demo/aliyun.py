@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.demo.journey import APPLICANT, confirm, state_of
+from bot.demo.journey import APPLICANT, approve, confirm, state_of
 from bot.demo.narrator import ALICE, Narrator
 from bot.devtools.aliyun import CasStandIn
 from bot.views import ids
@@ -93,6 +93,7 @@ def aliyun_journey(n: Narrator, cas: CasStandIn) -> None:
     }
     n.submit(ALICE, values)
     confirm(n)
+    _approved(n, ov)
 
     n.title("Alibaba Cloud validates the domain, then rejects the organization")
     n.wait(lambda: state_of(n, ov) in ("submitted", "awaiting_verification"), what="submission")
@@ -106,6 +107,7 @@ def aliyun_journey(n: Narrator, cas: CasStandIn) -> None:
     n.show_view(ALICE)
     n.submit(ALICE, {ids.ORG_LEGAL_NAME: "Example Widgets Limited"})
     confirm(n)
+    _approved(n, ov)
     n.wait(lambda: cas.actions().count("ApplyCertificate") >= 3, what="the second application")
     print(f"\n  Alibaba Cloud received ApplyCertificate for {OV_INSTANCE} again.")
     n.wait(lambda: _pending(cas), what="the application at the CA")
@@ -115,6 +117,15 @@ def aliyun_journey(n: Narrator, cas: CasStandIn) -> None:
     n.wait(lambda: n.dm_with(ALICE, ids.DOWNLOAD_KEY, containing=ov), what="the issuance DM")
     n.settle()
     n.show_dms(ALICE)
+
+
+def _approved(n: Narrator, ref: str) -> None:
+    """Carol approves the OV application when the demo's approval policy asks her to."""
+    state = n.wait(lambda: state_of(n, ref) != "purchased" and state_of(n, ref), what="a state")
+    if state == "awaiting_approval":
+        n.note("an OV application names the company: Carol (CERTDESK_APPROVERS) approves it")
+        approve(n, ref)
+        n.wait(lambda: state_of(n, ref) != "awaiting_approval", what="the approval")
 
 
 def _pending(cas: CasStandIn) -> bool:

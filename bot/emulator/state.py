@@ -42,12 +42,14 @@ class State:
         *,
         token: str = "xoxb-test-token",
         signing_secret: str = "test-signing-secret",
+        app_token: str = "xapp-1-A0001-1-test",
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         trigger_ttl: float = 3.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
+        self.app_token = app_token  # Socket Mode's app-level token (apps.connections.open)
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -60,6 +62,7 @@ class State:
         self._seq = itertools.count(1)
         self._users: dict[str, User] = {}
         self._channels: dict[str, set[str]] = {}  # channel id -> member user ids
+        self._groups: dict[str, list[str]] = {}  # user group (S...) id -> member user ids
         self._dms: dict[str, str] = {}  # user id -> D... channel
         self._messages: list[Message] = []
         self._files: dict[str, SharedFile] = {}
@@ -91,6 +94,17 @@ class State:
         """Create a public channel the bot is a member of (so chat.postMessage can reach it)."""
         with self.lock:
             self._channels[channel_id] = {self.bot_user_id, *(members or [])}
+
+    def add_group(self, group_id: str, *, members: list[str]) -> None:
+        """Create a user group (an @-handle such as @cert-approvers) with these members."""
+        with self.lock:
+            self._groups[group_id] = list(members)
+
+    def group_members(self, group_id: str) -> list[str] | None:
+        """The members of a user group, or None if there is no such group."""
+        with self.lock:
+            found = self._groups.get(group_id)
+            return list(found) if found is not None else None
 
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1

@@ -279,7 +279,12 @@ def _csr_blocks(values: Mapping[str, Any], offer: CAOffer) -> list[Block]:
 
 
 def confirm_view(
-    order: Order, application: Application, *, by_email: bool = True, ca_title: str = "the CA"
+    order: Order,
+    application: Application,
+    *,
+    by_email: bool = True,
+    needs_approval: bool = False,
+    ca_title: str = "the CA",
 ) -> View:
     """Everything that will go to the CA, for a last look before submitting."""
     names = "\n".join(
@@ -314,6 +319,11 @@ def confirm_view(
         section(f"*Domains*\n{names}"[:3000]),
         section("\n".join(lines)),
         DividerBlock(),
+        *(
+            [context(":raised_hand: An approver checks this application before it goes to the CA.")]
+            if needs_approval
+            else []
+        ),
         context(
             f":email: After you submit, the CA writes to *{esc(applicant.email)}*. Follow the link "
             "in its email, or the order stays under review. certdesk will remind you."

@@ -13,6 +13,7 @@ from bot.orders import lookup
 from bot.services import Services
 from bot.views import ids, orders
 from bot.views.common import section, to_dicts
+from handlers import approval
 from handlers.new_order import open_new_order
 from handlers.opening import OrderCommands
 from handlers.replies import guarded
@@ -34,6 +35,9 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
             if word == "new":
                 ack()
                 open_new_order(services, client, trigger_id=command["trigger_id"])
+            elif word == "approvals":
+                text, blocks = approval.waiting_answer(services, user_id)
+                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "list":
                 found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
                 text, blocks = orders.order_list(
