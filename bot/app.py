@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation
+from bot import keys_rotation, request_context
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
@@ -24,6 +24,7 @@ from bot.crypto import Custody
 from bot.errors import ConfigError
 from bot.notify import Notifier
 from bot.services import Services
+from bot.slack_metrics import CountingHandler
 from storage import db
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def slack_client(settings: Settings) -> WebClient:
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
+            CountingHandler(),
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
@@ -56,7 +58,17 @@ def interactive_client(settings: Settings) -> WebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=2,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def probe_client(settings: Settings) -> WebClient:
+    """The client readiness probes check the token with: short timeout, no retries."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[CountingHandler()],
     )
 
 
@@ -136,6 +148,7 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         process_before_response=True,
         token_verification_enabled=verify_token,
     )
+    app.use(request_context.bind_request)
     handlers.register_all(app, services)
     return app
 

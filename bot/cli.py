@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from bot import logs
 from bot.config import Settings
 from bot.errors import Error
 
@@ -97,9 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings() -> Settings:
     settings = Settings.load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(level=settings.log_level, fmt=settings.log_format)
     # Alembic narrates its plugin set-up at INFO on every start; only its problems matter here.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     return settings

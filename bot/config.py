@@ -19,6 +19,7 @@ from bot.errors import ConfigError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 CA_BACKENDS = ("simulated", "acme")
 ACME_CHALLENGES = ("dns-01", "http-01")
+LOG_FORMATS = ("text", "json")
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ class Settings:
     acme_caa_identities: tuple[str, ...] = ()
     dns_resolver: str | None = None
     log_level: str = "INFO"
+    #: "text" (readable lines) or "json" (one object per line, for log collectors).
+    log_format: str = "text"
 
     @classmethod
     def load(
@@ -107,6 +110,8 @@ class Settings:
                 lambda v: _one_of(("DEBUG", "INFO", "WARNING", "ERROR"))(v.upper()),
             )
             or "INFO",
+            "log_format": _check("LOG_FORMAT", env, lambda v: _one_of(LOG_FORMATS)(v.lower()))
+            or "text",
         }
         durations = {
             "poll_interval": "CERTDESK_POLL_INTERVAL",

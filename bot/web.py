@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import html
 import json
 from collections.abc import Callable, Iterable
@@ -11,26 +12,39 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from bot import ops_http as ops
+from bot.app import probe_client
 from bot.ca.pages import Page, PageHandler
+from bot.readiness import Readiness
 from bot.services import Services
 
 StartResponse = Callable[..., Any]
 
 
 def make_wsgi_app(
-    app: App, services: Services, *, pages: dict[str, PageHandler] | None = None
+    app: App,
+    services: Services,
+    *,
+    pages: dict[str, PageHandler] | None = None,
+    readiness: Readiness | None = None,
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    """A WSGI application serving POST /slack/events, GET /healthz and the extra pages."""
+    """A WSGI application: POST /slack/events, GET /healthz, /readyz, /metrics and the pages."""
     slack = SlackRequestHandler(app, path="/slack/events")
     extra = dict(pages or {})
+    ready = readiness or Readiness.for_services(services, slack=probe_client(services.settings))
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events":
-            return slack(environ, start_response)
+            # A fresh log context per request: what one request binds never reaches the next.
+            return contextvars.Context().run(slack, environ, start_response)
         if path == "/healthz" and method == "GET":
             return _health(services, start_response)
+        if path == "/readyz" and method == "GET":
+            return ops.readyz(ready, start_response)
+        if path == "/metrics" and method == "GET":
+            return ops.metrics_page(services, start_response)
         for prefix, handler in extra.items():
             if path.startswith(prefix) and method in ("GET", "POST"):
                 return _page(start_response, handler(method, path[len(prefix) :]))

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
-from bot import reminders, workflow
+from bot import metrics, reminders, workflow
 from bot.orders.reminding import content, slack, slots
 from bot.orders.reminding.claims import Claim, claim_next, drop, held, release
 from bot.services import Services
@@ -231,6 +231,7 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
             to=claim.recipient_id,
             step=claim.step,
         )
+    metrics.reminder_sent(claim.kind)
     if stale is not None:  # the order moved on while this was in flight: say so in place
         slack.replace(services, channel, ts, format_ref(claim.order_id), stale)
 
