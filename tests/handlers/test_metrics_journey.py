@@ -112,7 +112,9 @@ def test_metrics_show_the_journey(journey: Callable[..., Running]) -> None:  # n
     # Reminders: what the database says was sent, no more and no less.
     with services.sessions.begin() as session:
         sent = session.scalar(
-            select(func.count()).where(Reminder.sent_at.is_not(None), Reminder.kind == "verification")
+            select(func.count()).where(
+                Reminder.sent_at.is_not(None), Reminder.kind == "verification"
+            )
         )
     assert sent and delta("certdesk_reminders_total", kind="verification", outcome="sent") == sent
     # The sweeps that ran, and the background queue, empty again.
