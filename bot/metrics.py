@@ -11,6 +11,7 @@ method names): never a domain name, a user id, a token or anything a person type
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -204,7 +205,7 @@ class DatabaseCollector(Collector):
         )
         up = GaugeMetricFamily(
             "certdesk_metrics_database_up",
-            "Whether this scrape could read the database (0: the figures above are missing)",
+            "Whether this scrape read the database (0: certdesk_orders and _due_lag are missing)",
         )
         now = utcnow()
         try:
@@ -263,3 +264,8 @@ def forget_this_process() -> None:
     shared = multiprocess_dir()
     if shared is not None:
         multiprocess.mark_process_dead(os.getpid(), path=str(shared))
+
+
+# A process killed outright leaves its live gauges behind until the directory is emptied,
+# which is why the deployment gives the directory the lifetime of the container (tmpfs).
+atexit.register(forget_this_process)
