@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="run the scheduler alone (no Slack endpoint)")
+    worker.add_argument("--metrics-host", default="0.0.0.0")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve GET /metrics on this port (serve has its own)"
+    )
     worker.set_defaults(run=_worker)
 
     emulator = commands.add_parser("emulator", help="run the local Slack Web API emulator")
@@ -128,8 +132,21 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from bot.scheduler import run_worker
 
-    run_worker(_settings())
+    settings = _settings()
+    if args.metrics_port is not None:
+        _serve_worker_metrics(settings, host=args.metrics_host, port=args.metrics_port)
+    run_worker(settings)
     return 0
+
+
+def _serve_worker_metrics(settings: Settings, *, host: str, port: int) -> None:
+    from bot import metrics
+    from storage import db
+
+    # Its own small engine: the metrics thread reads two aggregates per scrape, no more.
+    sessions = db.session_factory(db.make_engine(settings.database_url, pool_size=1))
+    metrics.serve_metrics(sessions, host=host, port=port)
+    logger.info("certdesk worker: metrics on http://%s:%s/metrics", host, port)
 
 
 def _emulator(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -240,8 +241,8 @@ def multiprocess_dir() -> Path | None:
     return Path(raw) if raw else None
 
 
-def render(sessions: sessionmaker[Session]) -> tuple[bytes, str]:
-    """The exposition text for a scrape of this process (and its siblings) and its content type."""
+def scrape_registry(sessions: sessionmaker[Session]) -> CollectorRegistry:
+    """A registry collecting this process (and its siblings) and the database at each scrape."""
     registry = CollectorRegistry()
     shared = multiprocess_dir()
     if shared is not None:
@@ -249,7 +250,18 @@ def render(sessions: sessionmaker[Session]) -> tuple[bytes, str]:
     else:
         registry.register(_ProcessMetrics())
     registry.register(DatabaseCollector(sessions))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return registry
+
+
+def render(sessions: sessionmaker[Session]) -> tuple[bytes, str]:
+    """The exposition text for a scrape of this process (and its siblings) and its content type."""
+    return generate_latest(scrape_registry(sessions)), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(sessions: sessionmaker[Session], *, host: str, port: int) -> None:
+    """Serve GET /metrics on its own port from a background thread (for `certdesk worker`,
+    which has no web server of its own)."""
+    start_http_server(port, addr=host, registry=scrape_registry(sessions))
 
 
 class _ProcessMetrics(Collector):

@@ -27,14 +27,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _sample(url: str, name: str, **labels: str) -> float:
+def _sample(url: str, name: str, missing: float = 0.0, **labels: str) -> float:
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
         text = answer.read().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and sample.labels == labels:
                 return sample.value
-    return 0.0
+    return missing
 
 
 @pytest.fixture
@@ -92,3 +92,34 @@ def test_each_replica_reports_what_all_of_them_did(
     assert any("serving http://" in r["message"] for r in records)
     both = first_log.read_text() + second_log.read_text()
     assert TOKEN not in both and SECRET not in both
+
+
+def test_the_worker_serves_its_sweeps_on_a_metrics_port(emulator: Emulator, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, **certdesk_env(emulator, tmp_path / "data", CERTDESK_TICK="1s")}
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker",
+             "--metrics-host", "127.0.0.1", "--metrics-port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def swept() -> bool:
+        assert worker.poll() is None, log.read_text()
+        try:
+            return (
+                _sample(url, "certdesk_sweep_seconds_count", job="send_reminders", outcome="ok")
+                >= 1
+            )
+        except OSError:
+            return False
+
+    try:
+        wait_for(swept, timeout=30, what="the worker's first sweeps on /metrics")
+        assert _sample(url, "certdesk_orders", missing=-1, state="issued") == 0.0
+        assert _sample(url, "certdesk_metrics_database_up") == 1.0
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)

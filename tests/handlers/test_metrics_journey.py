@@ -21,7 +21,6 @@ from test_journey import NOTIFY, journey  # noqa: F401 - the fixture: hours comp
 
 from bot.ca.simulated import mailer
 from bot.scheduler import start_scheduler, stop_scheduler
-from bot.sweep_metrics import watch_scheduler
 from storage.models import Reminder
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -59,7 +58,6 @@ def test_metrics_show_the_journey(journey: Callable[..., Running]) -> None:  # n
     assert desk.slack.submit_view(ALICE, {}).json() == {"response_action": "clear"}
     desk.settle()
     scheduler = start_scheduler(services)
-    watch_scheduler(scheduler)
     try:
         wait_for(
             lambda: load_order(services, order_id).state == "awaiting_verification",
