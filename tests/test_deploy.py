@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from support.app_fixtures import Running
 
 from bot.cli import _parser
@@ -143,6 +144,19 @@ def test_the_kubernetes_probes_and_ports_match_what_certdesk_serves(certdesk: Ru
     for path in paths | {"/metrics"}:
         with urllib.request.urlopen(certdesk.http.url + path, timeout=10) as answer:
             assert answer.status == 200, path
+
+
+def test_the_operations_guide_names_real_metrics_and_variables(certdesk: Running) -> None:
+    with urllib.request.urlopen(certdesk.http.url + "/metrics", timeout=10) as answer:
+        served = {f.name for f in text_string_to_metric_families(answer.read().decode())}
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    named = {
+        re.sub(r"_(total|count|sum|bucket)$", "", m)
+        for m in re.findall(r"\bcertdesk_[a-z_]+", guide)
+    }
+    assert len(named) >= 12 and named <= served, sorted(named - served)
+    variables = set(re.findall(r"\b((?:CERTDESK|SLACK|DATABASE|LOG|PROMETHEUS)_[A-Z_]+)", guide))
+    assert variables and variables <= known_variables(), sorted(variables - known_variables())
 
 
 def test_the_image_is_slim_non_root_with_certdesk_as_entrypoint() -> None:
