@@ -13,6 +13,7 @@ from bot.ca.pages import PageHandler
 from bot.errors import CAError
 
 T = TypeVar("T")
+_OWN = frozenset({"inner", "name", "caa_identities", "emails_applicant"})
 
 
 class MeteredCA(CABackend):
@@ -30,6 +31,14 @@ class MeteredCA(CABackend):
     def __getattr__(self, name: str) -> Any:
         # Only reached for attributes MeteredCA lacks: the backend's own extras.
         return getattr(self.inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The backend's own state (the simulated CA's clock, say) is set on the backend;
+        # anything else, a replaced method included, on the wrapper.
+        if name not in _OWN and "inner" in self.__dict__ and name in vars(self.inner):
+            setattr(self.inner, name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     @contextmanager
     def _timed(self, operation: str) -> Iterator[None]:

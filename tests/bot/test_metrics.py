@@ -75,6 +75,8 @@ def test_the_metered_ca_counts_each_outcome_and_passes_everything_through() -> N
     inner = _Flaky()
     ca = MeteredCA(inner)
     assert (ca.name, ca.caa_identities, ca.extra) == ("flaky", ("flaky.test",), "passed through")
+    ca.extra = "the backend's own state is set on the backend"
+    assert inner.extra == ca.extra
     calls = {o: sample("certdesk_ca_calls_total", backend="flaky", operation="status", outcome=o)
              for o in ("ok", "unavailable", "refused", "error")}  # fmt: skip
     inner.answers = [None, CAError("later", retryable=True), CAError("no"), KeyError("x")]
