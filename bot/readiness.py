@@ -9,6 +9,7 @@ calls to Slack every few seconds.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -128,15 +129,16 @@ def _database(services: Services) -> None:
         connection.execute(text("SELECT 1"))
 
 
-_HEAD: list[str | None] = []
+@functools.cache
+def _head() -> str | None:
+    """The newest revision this code ships (read from the migration scripts once)."""
+    return db.head_revision()
 
 
 def _schema(services: Services) -> str | None:
-    if not _HEAD:  # the revisions this code ships never change while it runs
-        _HEAD.append(db.head_revision())
-    current = db.current_revision(services.engine)
-    if current != _HEAD[0]:
-        return f"schema at {current or 'nothing'}, needs {_HEAD[0]}: run `certdesk db upgrade`"
+    current, head = db.current_revision(services.engine), _head()
+    if current != head:
+        return f"schema at {current or 'nothing'}, needs {head}: run `certdesk db upgrade`"
     return None
 
 

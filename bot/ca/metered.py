@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from bot import metrics
+from bot import logs, metrics
 from bot.ca.base import CABackend, CAStatus, Submission
 from bot.ca.pages import PageHandler
 from bot.errors import CAError
@@ -57,8 +57,9 @@ class MeteredCA(CABackend):
             return fn(*args, **kwargs)
 
     def submit(self, submission: Submission) -> str:
-        """Send the order for review (counted)."""
-        return self._call("submit", self.inner.submit, submission)
+        """Send the order for review (counted; the backend's log lines name the order)."""
+        with logs.bound(order_ref=submission.order_ref):
+            return self._call("submit", self.inner.submit, submission)
 
     def status(self, ca_ref: str) -> CAStatus:
         """Where the order stands (counted)."""
