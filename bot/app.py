@@ -22,9 +22,10 @@ from bot.ca.factory import build_ca
 from bot.config import Settings
 from bot.crypto import Custody
 from bot.errors import ConfigError
-from bot.notify import Notifier
 from bot.services import Services
+from bot.slack import SlackNotifier
 from bot.slack_metrics import CountingHandler
+from bot.views.messages import Messages
 from storage import db
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,11 @@ def probe_client(settings: Settings) -> WebClient:
     )
 
 
+def attachment_client(settings: Settings) -> WebClient:
+    """For the file look-up made before a modal's ack: fails fast instead of waiting out a 429."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=2)
+
+
 def build_services(settings: Settings, *, migrate: bool | None = None) -> Services:
     """Open the database and the Slack client.
 
@@ -99,7 +105,10 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
         settings=settings,
         engine=engine,
         sessions=sessions,
-        notifier=Notifier(client, sessions),
+        notifier=SlackNotifier(
+            client, sessions, quick=attachment_client(settings), api_url=settings.slack_api_url
+        ),
+        presenter=Messages(),
         background=Background(),
         custody=custody,
         ca=build_ca(settings, sessions=sessions, custody=custody),

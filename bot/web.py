@@ -76,6 +76,12 @@ _STATUS = {
 
 
 def _page(start_response: StartResponse, page: Page) -> Iterable[bytes]:
+    if page.body is not None:  # a binary document (CRL, certificate), sent as it is
+        start_response(
+            _STATUS.get(page.status, f"{page.status} Error"),
+            [("Content-Type", page.content_type), ("Content-Length", str(len(page.body)))],
+        )
+        return [page.body]
     form = (
         f'<form method="post"><button type="submit">{html.escape(page.button)}</button></form>'
         if page.button

@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.csr_method import certdesk_makes_key
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -131,6 +133,17 @@ class Order(Base):
     def ref(self) -> str:
         """The order ID people see and type, e.g. CD-0042."""
         return format_ref(self.id)
+
+    @property
+    def key_downloadable(self) -> bool:
+        """Whether certdesk made this order's key and still holds it sealed (not purged)."""
+        key = self.private_key
+        return (
+            certdesk_makes_key(self.csr_method)
+            and key is not None
+            and key.ciphertext is not None
+            and key.purged_at is None
+        )
 
 
 def format_ref(order_id: int) -> str:

@@ -28,12 +28,12 @@ sys.path.append(str(Path(__file__).resolve().parent / "handlers"))
 from test_commands import register  # noqa: E402
 from test_complete import GOOD_DV, open_complete  # noqa: E402
 
+from bot import key_download as keys  # noqa: E402
 from bot import logs  # noqa: E402
 from bot.ca.simulated import mailer  # noqa: E402
 from bot.crypto import Sealed  # noqa: E402
-from bot.orders import keys  # noqa: E402
+from bot.crypto import order_key_context as key_context  # noqa: E402
 from bot.orders.polling import poll_order  # noqa: E402
-from bot.orders.submission import key_context  # noqa: E402
 from bot.views import ids  # noqa: E402
 from storage.models import Order, PrivateKey  # noqa: E402
 

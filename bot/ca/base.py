@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.ca.pages import PageHandler
+from bot.errors import CAError
+from bot.organization import Organization
+
+__all__ = ["Organization"]  # re-exported: backends take it from here with the rest
 
 
 class CAState(StrEnum):
@@ -17,19 +21,6 @@ class CAState(StrEnum):
     ISSUED = "issued"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class Organization:
-    """The organization an OV or EV certificate is issued to."""
-
-    legal_name: str
-    country: str
-    state: str
-    city: str
-    street: str
-    postal_code: str
-    phone: str
 
 
 @dataclass(frozen=True)
@@ -60,6 +51,14 @@ class Validation:
     url: str | None = None
     content: str | None = None
     done: bool = False
+
+
+@dataclass(frozen=True)
+class VerificationEmail:
+    """What the CA's verification email looks like, so people can find it in their mailbox."""
+
+    sender: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,10 @@ class CABackend(abc.ABC):
         Backends that validate on their own schedule need do nothing.
         """
 
+    def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
+        """The sender and subject of this CA's verification email, if known (else None)."""
+        return None
+
     def check(self) -> None:  # noqa: B027 - optional hook
         """Raise CAError unless the CA can be reached now (for /readyz; must be quick).
 
@@ -129,8 +132,6 @@ class CABackend(abc.ABC):
 
         Backends that cannot revoke raise CAError.
         """
-        from bot.errors import CAError
-
         raise CAError(f"The {self.name} CA does not support revocation from certdesk.")
 
 

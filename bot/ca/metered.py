@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from bot import logs, metrics
-from bot.ca.base import CABackend, CAStatus, Submission
+from bot.ca.base import CABackend, CAStatus, Submission, VerificationEmail
 from bot.ca.pages import PageHandler
 from bot.errors import CAError
 
@@ -88,6 +88,10 @@ class MeteredCA(CABackend):
     def check(self) -> None:
         """Whether the CA is reachable (counted, so probes show up beside real calls)."""
         self._call("check", self.inner.check)
+
+    def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
+        """What the backend says its verification email looks like (no CA call: not counted)."""
+        return self.inner.verification_email(ca_ref, domains)
 
     def pages(self) -> dict[str, PageHandler]:
         """The backend's own pages, unchanged."""

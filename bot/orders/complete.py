@@ -11,9 +11,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import workflow
 from bot.access import Need
-from bot.application import Application, check_application
+from bot.application_form import Application, check_application
 from bot.ca.base import Organization as OrgDetails
+from bot.csr_method import CSRMethod, certdesk_makes_key
 from bot.errors import FieldErrors, IllegalTransition
+from bot.orders import transitions
 from bot.orders.csr_file import with_csr_file
 from bot.orders.lookup import load
 from bot.services import Services
@@ -48,7 +50,7 @@ def values_from_order(order: Order) -> dict[str, Any]:
     """The modal's values as last saved on the order (for revising or renewing)."""
     values: dict[str, Any] = {
         "domains": "\n".join(d.display for d in order.domains),
-        "csr_method": order.csr_method or "system",
+        "csr_method": order.csr_method or CSRMethod.GENERATED,
         "key_algorithm": order.key_algorithm,
     }
     if order.applicant:
@@ -59,7 +61,7 @@ def values_from_order(order: Order) -> dict[str, Any]:
         }
     if order.organization_id:
         values["saved_org"] = str(order.organization_id)
-    if order.csr_method == "upload" and order.csr_pem:
+    if order.csr_method == CSRMethod.UPLOADED and order.csr_pem:
         values["csr_text"] = order.csr_pem
     return values
 
@@ -128,21 +130,15 @@ def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
             else workflow.Event.SUBMIT
         )
         try:
-            order.state = workflow.next_state(order.state, event)
+            transitions.apply(session, order, event, actor=user_id, now=utcnow())
         except IllegalTransition:
             raise IllegalTransition(
                 f"{order.ref} is {workflow.describe(order.state)}, so it cannot be submitted "
                 f"now (was Submit pressed twice?). `/cert status {order.ref}` shows where it "
                 "stands."
             ) from None
-        order.submitted_at = utcnow()
-        order.failure_reason = None
-        order.ca_ref = None
-        order.next_poll_at = utcnow()
-        order.poll_failures = 0
-        if order.csr_method == "system":
+        if certdesk_makes_key(order.csr_method):
             order.csr_pem = None  # a fresh key and CSR are made for every submission
-        queries.record(session, order_id=order.id, actor=user_id, action=event.value)
         session.flush()
         fresh = queries.get_order(session, order_id)
         assert fresh is not None

@@ -1,5 +1,7 @@
 """Callback, block and action ids shared by views, handlers and the manifest."""
 
+from bot import key_download, watching
+
 COMMAND = "/cert"
 
 # Modals (callback ids)
@@ -35,12 +37,13 @@ CSR_METHOD = "csr_method"
 KEY_ALGORITHM = "key_algorithm"
 CSR_TEXT = "csr_text"
 CSR_FILE = "csr_file"
-WATCHER_USERS = "watcher_users"
-KEY_FORMAT = "key_format"
-KEY_PASSPHRASE = "key_passphrase"
+# Inputs the use cases check name their fields by these block ids.
+WATCHER_USERS = watching.WATCHER_USERS
+KEY_FORMAT = key_download.KEY_FORMAT
+KEY_PASSPHRASE = key_download.KEY_PASSPHRASE
+KEY_PASSPHRASE_AGAIN = key_download.KEY_PASSPHRASE_AGAIN
+KEY_PLAIN_OK = key_download.KEY_PLAIN_OK
 REVOKE_REASON = "revoke_reason"
-KEY_PASSPHRASE_AGAIN = "key_passphrase_again"
-KEY_PLAIN_OK = "key_plain_ok"
 
 # Buttons (action ids); the button's value is the order's number
 OPEN_COMPLETE = "open_complete"

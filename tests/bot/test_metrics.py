@@ -96,3 +96,12 @@ def test_the_metered_ca_counts_each_outcome_and_passes_everything_through() -> N
     assert seconds >= 4
     ca.check()  # the default: nothing to reach, always ready
     assert sample("certdesk_ca_calls_total", backend="flaky", operation="check", outcome="ok") >= 1
+
+
+def test_the_metered_ca_forwards_every_method_of_the_interface() -> None:
+    # A method added to CABackend later must be forwarded too, or the wrapper's inherited
+    # default would quietly answer instead of the backend.
+    public = [n for n, v in vars(CABackend).items() if callable(v) and not n.startswith("_")]
+    assert "verification_email" in public and "check" in public
+    missing = [n for n in public if getattr(MeteredCA, n) is getattr(CABackend, n)]
+    assert not missing, f"MeteredCA does not forward {missing}"

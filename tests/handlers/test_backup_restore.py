@@ -26,9 +26,9 @@ from test_keys import (
     submitted_order,
 )
 
+from bot import key_download as keys
 from bot.emulator import Emulator
 from bot.errors import ConfigError
-from bot.orders import keys
 from bot.views import ids
 from storage.models import AuditEvent, Order
 

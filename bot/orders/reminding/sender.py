@@ -12,16 +12,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
 from bot import metrics, reminders, workflow
-from bot.orders.reminding import content, slack, slots
-from bot.orders.reminding.claims import Claim, claim_next, drop, held, release
+from bot.errors import SlackError
+from bot.orders.reminding import content, posting
 from bot.services import Services
 from storage import queries
+from storage import reminder_slots as slots
 from storage.models import Order, Reminder, format_ref
+from storage.reminder_claims import Claim, claim_next, drop, held, release
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ def deliver(sweep: Sweep, claim: Claim) -> int:
                 services.sessions, claim, due_at=at, failed=False, maybe_posted=claim.maybe_posted
             )
             return 0
-    text, blocks = content.render(sweep, claim, order)
-    return _post(sweep, claim, text=text, blocks=blocks)
+    event = content.reminder_event(services, sweep.statuses, claim, order, now=now)
+    return _post(sweep, claim, event)
 
 
 def _unsendable(
@@ -146,45 +146,30 @@ def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int
     return 0
 
 
-def _post(sweep: Sweep, claim: Claim, *, text: str, blocks: list[Block]) -> int:
+def _post(sweep: Sweep, claim: Claim, event: object) -> int:
     services = sweep.services
     try:
-        channel = slack.channel_for(services, claim.recipient_id)
-        found = slack.find_posted(services, channel, claim.id) if claim.maybe_posted else None
+        channel = posting.channel_for(services, claim.recipient_id)
+        found = posting.find_posted(services, channel, claim.id) if claim.maybe_posted else None
         if found is None:
             if not _still_wanted(services, claim):
                 drop(services.sessions, claim, now=sweep.now())
                 return 0
-            found = slack.post(services, channel, claim.id, text=text, blocks=blocks)
-    except SlackApiError as exc:
-        status = exc.response.status_code
-        if status == 429 or status >= 500:
-            maybe = status >= 500  # a 5xx may come after Slack stored the message
+            message = services.presenter.notice(event).main
+            found = posting.post(services, channel, claim.id, message)
+    except SlackError as exc:
+        if exc.retryable:
             release(
                 services.sessions,
                 claim,
                 due_at=_retry_at(sweep, claim, exc),
                 failed=True,
-                maybe_posted=maybe,
+                maybe_posted=exc.maybe_delivered,
             )
-            logger.warning(
-                "Slack answered %s for reminder %s; trying again later", status, claim.id
-            )
+            logger.warning("Slack failed reminder %s (%s); trying again later", claim.id, exc)
             return 0
-        logger.error("reminder %s cannot be delivered: %s", claim.id, exc.response.get("error"))
+        logger.error("reminder %s cannot be delivered: %s", claim.id, exc.code)
         drop(services.sessions, claim, now=sweep.now())
-        return 0
-    except OSError:
-        release(
-            services.sessions,
-            claim,
-            due_at=_retry_at(sweep, claim, None),
-            failed=True,
-            maybe_posted=True,
-        )
-        logger.warning(
-            "Slack unreachable for reminder %s; trying again later", claim.id, exc_info=True
-        )
         return 0
     _mark_sent(sweep, claim, channel=channel, ts=found)
     return 1
@@ -233,15 +218,11 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
         )
     metrics.reminder_sent(claim.kind)
     if stale is not None:  # the order moved on while this was in flight: say so in place
-        slack.replace(services, channel, ts, format_ref(claim.order_id), stale)
+        posting.replace(services, channel, ts, format_ref(claim.order_id), stale)
 
 
-def _retry_at(sweep: Sweep, claim: Claim, exc: SlackApiError | None) -> datetime:
+def _retry_at(sweep: Sweep, claim: Claim, exc: SlackError | None) -> datetime:
     wait = RETRY_BACKOFF[min(claim.attempts, len(RETRY_BACKOFF) - 1)]
-    if exc is not None:
-        retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-            "retry-after"
-        )
-        if retry_after and str(retry_after).isdigit():
-            wait = max(wait, timedelta(seconds=int(retry_after)))
+    if exc is not None and exc.retry_after:
+        wait = max(wait, timedelta(seconds=exc.retry_after))
     return sweep.now() + wait
