@@ -141,11 +141,16 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _serve_worker_metrics(settings: Settings, *, host: str, port: int) -> None:
     from bot import metrics
+    from bot.errors import ConfigError
     from storage import db
 
     # Its own small engine: the metrics thread reads two aggregates per scrape, no more.
     sessions = db.session_factory(db.make_engine(settings.database_url, pool_size=1))
-    metrics.serve_metrics(sessions, host=host, port=port)
+    try:
+        metrics.serve_metrics(sessions, host=host, port=port)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"--metrics-port: cannot listen on {host}:{port} ({reason})") from None
     logger.info("certdesk worker: metrics on http://%s:%s/metrics", host, port)
 
 
