@@ -141,11 +141,13 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _serve_worker_metrics(settings: Settings, *, host: str, port: int) -> None:
     from bot import metrics
+    from bot.app import db_timeouts
     from bot.errors import ConfigError
     from storage import db
 
-    # Its own small engine: the metrics thread reads two aggregates per scrape, no more.
-    sessions = db.session_factory(db.make_engine(settings.database_url, pool_size=1))
+    # Its own small engine: the metrics thread reads a few aggregates per scrape, no more.
+    engine = db.make_engine(settings.database_url, timeouts=db_timeouts(settings), pool_size=1)
+    sessions = db.session_factory(engine)
     try:
         metrics.serve_metrics(sessions, host=host, port=port)
     except OSError as exc:

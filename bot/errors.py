@@ -55,6 +55,12 @@ class IllegalTransition(Error):
     """The order is not in a state where this step is possible."""
 
 
+class AlreadyDecided(IllegalTransition):
+    """Someone already decided on the approval request (or it ended): a late click."""
+
+    markup = True  # certdesk's words, an order ID, a Slack user id and a time
+
+
 class CustodyError(Error):
     """A private key cannot be encrypted or decrypted (missing or wrong master key)."""
 

@@ -104,6 +104,8 @@ CA_OPERATIONS = frozenset(
         "fetch_certificate",
         "revoke",
         "check",
+        "purchases",
+        "fetch_private_key",
     }
 )
 _SLACK_METHOD = re.compile(r"^[a-z]+(\.[a-zA-Z0-9]+){1,3}$")

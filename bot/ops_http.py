@@ -19,7 +19,7 @@ def readyz(readiness: Readiness, start_response: StartResponse) -> Iterable[byte
     """200 with every check "ok", or 503 naming the failing checks and why."""
     ready, body = readiness.report()
     if not ready:
-        logger.warning("not ready: %s", body["checks"])
+        logger.warning("not ready: %s", body)
     status = "200 OK" if ready else "503 Service Unavailable"
     start_response(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
     return [json.dumps(body).encode()]

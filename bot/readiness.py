@@ -23,8 +23,10 @@ from bot.errors import CAError
 from bot.services import Services
 from storage import db
 
-#: Seconds a probe waits for any one check.
-CHECK_TIMEOUT = 3.0
+#: Seconds a probe waits for the database (the engine's own deadline may be longer).
+DATABASE_TIMEOUT = 1.0
+#: Seconds it waits for Slack or the CA (the probe client's own timeout is 2 s).
+OUTSIDE_TIMEOUT = 2.5
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Check:
 
     name: str
     run: Callable[[], str | None]
+    #: Seconds a probe waits for an answer before reporting "timeout".
+    timeout: float = DATABASE_TIMEOUT
     #: Seconds a passing result is reused; a failing one is reused for ``retry_after``.
     keep_ok: float = 0.0
     retry_after: float = 0.0
@@ -40,7 +44,7 @@ class Check:
     _running: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def result(self, *, timeout: float) -> str | None:
+    def result(self) -> str | None:
         """None when the check passes, else a short reason (no secrets, no stack)."""
         with self._lock:
             now = time.monotonic()
@@ -56,10 +60,8 @@ class Check:
             )
             self._running = thread
             thread.start()
-        thread.join(timeout)
-        if not box:
-            return f"no answer within {timeout:g} s"
-        return box[0]
+        thread.join(self.timeout)
+        return box[0] if box else "timeout"
 
     def _attempt(self, box: list[str | None]) -> None:
         try:
@@ -83,9 +85,8 @@ def _describe(exc: Exception) -> str:
 class Readiness:
     """The checks behind /readyz, run together."""
 
-    def __init__(self, checks: list[Check], *, timeout: float = CHECK_TIMEOUT) -> None:
+    def __init__(self, checks: list[Check]) -> None:
         self.checks = checks
-        self.timeout = timeout
 
     @classmethod
     def for_services(cls, services: Services, *, slack: WebClient) -> Readiness:
@@ -94,18 +95,32 @@ class Readiness:
             [
                 Check("database", lambda: _database(services)),
                 Check("schema", lambda: _schema(services)),
-                Check("slack", lambda: _slack(slack), keep_ok=60.0, retry_after=10.0),
-                Check("ca", lambda: _ca(services), keep_ok=30.0, retry_after=10.0),
+                Check(
+                    "slack",
+                    lambda: _slack(slack),
+                    timeout=OUTSIDE_TIMEOUT,
+                    keep_ok=60.0,
+                    retry_after=10.0,
+                ),
+                Check(
+                    "ca",
+                    lambda: _ca(services),
+                    timeout=OUTSIDE_TIMEOUT,
+                    keep_ok=30.0,
+                    retry_after=10.0,
+                ),
             ]
         )
 
     def report(self) -> tuple[bool, dict[str, object]]:
-        """Whether all pass, and the JSON body naming each check and the failing ones."""
+        """Whether all pass, and the JSON body: ``ok``, each check by name, the failing ones.
+
+        e.g. {"ok": false, "database": "timeout", "schema": "timeout", "slack": "ok",
+        "ca": "ok", "failing": ["database", "schema"]}
+        """
         results: dict[str, str | None] = {}
         threads = [
-            threading.Thread(
-                target=lambda c=c: results.__setitem__(c.name, c.result(timeout=self.timeout))
-            )
+            threading.Thread(target=lambda c=c: results.__setitem__(c.name, c.result()))
             for c in self.checks
         ]
         for thread in threads:
@@ -113,14 +128,10 @@ class Readiness:
         for thread in threads:
             thread.join()
         failing = [c.name for c in self.checks if results.get(c.name) is not None]
-        body: dict[str, object] = {
-            "ready": not failing,
-            "checks": {
-                c.name: "ok" if results.get(c.name) is None else results[c.name]
-                for c in self.checks
-            },
-            "failing": failing,
-        }
+        body: dict[str, object] = {"ok": not failing}
+        for check in self.checks:
+            body[check.name] = results.get(check.name) or "ok"
+        body["failing"] = failing
         return not failing, body
 
 

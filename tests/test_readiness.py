@@ -34,7 +34,7 @@ def readyz(url: str) -> tuple[int, dict[str, Any]]:
 def test_ready_names_every_check(certdesk: Running) -> None:
     status, body = readyz(certdesk.http.url)
     assert status == 200, body
-    assert body == {"ready": True, "checks": dict.fromkeys(CHECKS, "ok"), "failing": []}
+    assert body == {"ok": True, **dict.fromkeys(CHECKS, "ok"), "failing": []}
     # The Slack answer is kept: probes every few seconds do not each call auth.test.
     calls = len(certdesk.emulator.calls_to("auth.test"))
     assert readyz(certdesk.http.url)[0] == 200
@@ -50,8 +50,9 @@ def test_a_stopped_postgresql_is_named_as_the_failing_check(
         stop_server(database)
         status, body = readyz(desk.http.url)
         assert status == 503
-        assert "database" in body["failing"] and body["ready"] is False
-        assert body["checks"]["slack"] == body["checks"]["ca"] == "ok"
+        assert "database" in body["failing"] and body["ok"] is False
+        assert body["database"] in ("timeout", "OperationalError")
+        assert body["slack"] == body["ca"] == "ok"
         assert "certdesk@" not in json.dumps(body), "no connection string in the answer"
 
 
@@ -60,7 +61,7 @@ def test_a_schema_behind_the_code_fails_schema_only(certdesk: Running) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
     status, body = readyz(certdesk.http.url)
     assert status == 503 and body["failing"] == ["schema"]
-    reason = body["checks"]["schema"]
+    reason = body["schema"]
     assert "0000_older" in reason and "certdesk db upgrade" in reason
 
 
@@ -69,7 +70,7 @@ def test_a_revoked_token_fails_slack(certdesk: Running) -> None:
     wrong = WebClient(token="xoxb-revoked", base_url=settings.slack_api_url, timeout=2)
     ready, body = Readiness.for_services(certdesk.services, slack=wrong).report()
     assert not ready and body["failing"] == ["slack"]
-    assert body["checks"]["slack"] == "Slack answered invalid_auth"
+    assert body["slack"] == "Slack answered invalid_auth"
 
 
 def test_a_hung_check_answers_in_time_and_is_not_started_twice() -> None:
@@ -81,10 +82,10 @@ def test_a_hung_check_answers_in_time_and_is_not_started_twice() -> None:
         runs.append(1)
         release.wait(5)
 
-    readiness = Readiness([Check("database", hangs)], timeout=0.2)
+    readiness = Readiness([Check("database", hangs, timeout=0.2)])
     try:
-        assert readiness.report()[1]["checks"]["database"] == "no answer within 0.2 s"
-        second = readiness.report()[1]["checks"]["database"]
+        assert readiness.report()[1]["database"] == "timeout"
+        second = readiness.report()[1]["database"]
         assert "still checking" in second and runs == [1]
     finally:
         release.set()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from bot import logs, metrics
-from bot.ca.base import CABackend, CAStatus, Submission, VerificationEmail
+from bot.ca.base import CABackend, CAStatus, Purchase, Submission, VerificationEmail
 from bot.ca.pages import PageHandler
 from bot.errors import CAError
 
@@ -88,6 +88,18 @@ class MeteredCA(CABackend):
     def check(self) -> None:
         """Whether the CA is reachable (counted, so probes show up beside real calls)."""
         self._call("check", self.inner.check)
+
+    def purchases(self) -> list[Purchase]:
+        """The account's purchases not yet applied for (counted: it asks the CA)."""
+        return self._call("purchases", self.inner.purchases)
+
+    def contacts_applicant(self, product: str) -> bool:
+        """Whether the CA contacts the applicant while reviewing (no CA call)."""
+        return self.inner.contacts_applicant(product)
+
+    def fetch_private_key(self, ca_ref: str) -> bytes | None:
+        """The key the CA generated for the order, if it holds one (counted)."""
+        return self._call("fetch_private_key", self.inner.fetch_private_key, ca_ref)
 
     def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
         """What the backend says its verification email looks like (no CA call: not counted)."""

@@ -21,6 +21,7 @@ from storage.models import Order
 
 STATE_EMOJI = {
     workflow.State.PURCHASED: ":memo:",
+    workflow.State.AWAITING_APPROVAL: ":raised_hand:",
     workflow.State.SUBMITTED: ":hourglass_flowing_sand:",
     workflow.State.AWAITING_VERIFICATION: ":email:",
     workflow.State.FAILED: ":x:",

@@ -25,7 +25,7 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from bot.ca.base import (
     VerificationEmail,
 )
 from bot.ca.pages import Page, PageHandler
-from bot.ca.simulated import mailer, review
+from bot.ca.simulated import mailer, review, verify_page
 from bot.ca.simulated.authority import Authority
 from bot.ca.simulated.profile import PKI_PATH
 from bot.ca.simulated.publication import publication_page
@@ -86,6 +86,8 @@ class SimulatedCA(CABackend):
         self.validity = validity
         self.clock = clock
         self._authority: Authority | None = None
+        #: Keys the verification page's form tokens (a file beside the CA's own keys).
+        self.form_tokens = verify_page.FormTokens(data_dir / "simulated-ca-forms.key")
 
     # --- the CABackend interface -------------------------------------------------------------
 
@@ -183,19 +185,16 @@ class SimulatedCA(CABackend):
         """The verification link's page, and the CA certificates and CRLs (``PKI_PATH``).
 
         Opening a link only shows what it would confirm; the person confirms with a button (a
-        POST), so mail scanners that open every link cannot verify a domain by themselves.
+        POST carrying the page's form token), so mail scanners that open every link, and
+        other sites posting to it, cannot verify a domain by themselves.
         """
         return {"/sim-ca/verify/": self._verify_page, PKI_PATH: self._pki_page}
 
-    def _pki_page(self, method: str, name: str) -> Page:
+    def _pki_page(self, method: str, name: str, form: Mapping[str, str]) -> Page:
         return publication_page(self.authority, method, name, now=self._now())
 
-    def _verify_page(self, method: str, token: str) -> Page:
-        if method == "POST":
-            ok, sentence = self.confirm(token)
-            return Page(200 if ok else 410, sentence)
-        ok, sentence = self.describe_link(token)
-        return Page(200, sentence, button="Confirm") if ok else Page(410, sentence)
+    def _verify_page(self, method: str, token: str, form: Mapping[str, str]) -> Page:
+        return verify_page.respond(self, self.form_tokens, method, token, form)
 
     # --- beyond the interface ----------------------------------------------------------------
 
