@@ -91,8 +91,12 @@ def configure(*, level: str, fmt: str) -> None:
     """Send every logger's records to stderr at ``level`` in ``fmt`` (replacing our earlier one)."""
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "certdesk", False):  # ours from an earlier call; leave others' alone
+        if getattr(old, "certdesk", False):  # ours from an earlier call
             root.removeHandler(old)
+    if root.handlers:
+        # Someone else configured logging first (a test runner, an embedding program): as
+        # logging.basicConfig does, leave theirs in charge rather than log everything twice.
+        return
     ours = handler(fmt)
     ours.certdesk = True  # type: ignore[attr-defined]
     root.addHandler(ours)
