@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot import approvals, events, reminders, workflow
-from bot.access import Need
 from bot.approval_form import MAX_REASON, REASON
+from bot.access import Need
 from bot.approvals import Role
 from bot.csr_method import CSRMethod
 from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, SlackError
@@ -26,6 +26,7 @@ from storage import queries, reminder_slots
 from storage.models import ApprovalRequest, Order, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
+
 
 
 @dataclass(frozen=True)
