@@ -93,7 +93,9 @@ BACKGROUND_DEPTH = Gauge(
     multiprocess_mode="livesum",
 )
 
-REMINDER_KINDS = frozenset({"verification", "escalation", "expiry"})
+REMINDER_KINDS = frozenset(
+    {"verification", "escalation", "approval", "approval_escalation", "expiry"}
+)
 CA_OPERATIONS = frozenset(
     {
         "submit",
