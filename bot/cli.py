@@ -1,4 +1,4 @@
-"""The `certdesk` command: serve, worker, emulator, demo, db, audit."""
+"""The `certdesk` command: serve, worker, emulator, demo, db, backup, audit, keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from bot import logs
 from bot.config import Settings
 from bot.errors import Error
 
@@ -49,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="run the scheduler alone (no Slack endpoint)")
+    worker.add_argument("--metrics-host", default="0.0.0.0")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve GET /metrics on this port (serve has its own)"
+    )
     worker.set_defaults(run=_worker)
 
     emulator = commands.add_parser("emulator", help="run the local Slack Web API emulator")
@@ -81,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     current = db_commands.add_parser("current", help="print the schema revision")
     current.set_defaults(run=_db_current)
 
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite store to FILE while certdesk runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("file", help="where to write the copy (created with mode 0600)")
+    backup.set_defaults(run=_backup)
+
     audit = commands.add_parser("audit", help="print an order's audit trail")
     audit.add_argument("order", help="order ID, e.g. CD-0042")
     audit.set_defaults(run=_audit)
@@ -102,9 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings() -> Settings:
     settings = Settings.load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(level=settings.log_level, fmt=settings.log_format)
     # Alembic narrates its plugin set-up at INFO on every start; only its problems matter here.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     return settings
@@ -128,8 +137,28 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from bot.scheduler import run_worker
 
-    run_worker(_settings())
+    settings = _settings()
+    if args.metrics_port is not None:
+        _serve_worker_metrics(settings, host=args.metrics_host, port=args.metrics_port)
+    run_worker(settings)
     return 0
+
+
+def _serve_worker_metrics(settings: Settings, *, host: str, port: int) -> None:
+    from bot import metrics
+    from bot.app import db_timeouts
+    from bot.errors import ConfigError
+    from storage import db
+
+    # Its own small engine: the metrics thread reads a few aggregates per scrape, no more.
+    engine = db.make_engine(settings.database_url, timeouts=db_timeouts(settings), pool_size=1)
+    sessions = db.session_factory(engine)
+    try:
+        metrics.serve_metrics(sessions, host=host, port=port)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"--metrics-port: cannot listen on {host}:{port} ({reason})") from None
+    logger.info("certdesk worker: metrics on http://%s:%s/metrics", host, port)
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -170,6 +199,22 @@ def _db_current(args: argparse.Namespace) -> int:
 
     engine = db.make_engine(_settings().database_url)
     print(db.current_revision(engine) or "empty (run `certdesk db upgrade`)")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot import backup
+
+    settings = _settings()
+    try:
+        done = backup.backup_sqlite(settings, Path(args.file))
+    except backup.NotSQLite as exc:
+        # Nothing was written: say what to do instead, and fail so no script believes it worked.
+        print(f"certdesk backup: {exc}", file=sys.stderr)
+        return 3
+    print(backup.summary(settings, done))
     return 0
 
 

@@ -124,6 +124,8 @@ class Order(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     poll_failures: Mapped[int] = mapped_column(Integer, default=0)
     verification_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the order entered its current state (for the time-in-state metric).
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when telling people (a DM, a file) failed after Slack's retries: sent again then.
     delivery_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The result.

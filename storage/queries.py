@@ -199,3 +199,13 @@ def purchases_registered(session: Session, refs: Sequence[str]) -> set[str]:
         )
     )
     return {r for r in rows if r}
+
+
+def channel_problem_reported(session: Session, channel: str) -> bool:
+    """Whether the admins were already told that ``channel`` refuses certdesk's posts."""
+    reports = session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.order_id.is_(None), AuditEvent.action == "notify_channel_refused"
+        )
+    )
+    return any(detail.get("channel") == channel for detail in reports)

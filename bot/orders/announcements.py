@@ -16,6 +16,7 @@ from bot import crypto, events, workflow
 from bot.csr_method import CSRMethod
 from bot.orders.steps import from_records
 from bot.orders.telling import tell_people
+from bot.ports import Tag
 from bot.services import Services
 from storage import queries
 from storage.claims import claim_due
@@ -50,7 +51,7 @@ def deliver_owed(services: Services, *, now: datetime) -> int:
     done = 0
     for order_id in claim_due(services.sessions, Order, Order.delivery_due_at, now=now):
         try:
-            _announce(services, order_id)
+            _announce(services, order_id, again=True)
         except Exception:
             logger.exception("order %s: delivering to Slack failed again; retrying later", order_id)
             with services.sessions.begin() as session:
@@ -90,17 +91,23 @@ def upload_private(
         )
 
 
-def _announce(services: Services, order_id: int) -> None:
+def _announce(services: Services, order_id: int, *, again: bool = False) -> None:
+    """Everything owed: the submission (even if the order has moved on since: what was owed
+    before issuance is never dropped), then the issuance. ``again``: a retry, which looks for
+    a DM that may have reached Slack before posting it."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
         state = order.state if order else None
+        sent_to_ca = order is not None and queries.audit_has(
+            session, order_id, "sent_to_ca", since=order.submitted_at
+        )
+    if state in workflow.IN_FLIGHT or (state == workflow.State.ISSUED and sent_to_ca):
+        _announce_submission(services, order_id, again=again)
     if state == workflow.State.ISSUED:
-        _announce_issuance(services, order_id)
-    elif state in workflow.IN_FLIGHT:
-        _announce_submission(services, order_id)
+        _announce_issuance(services, order_id, again=again)
 
 
-def _announce_submission(services: Services, order_id: int) -> None:
+def _announce_submission(services: Services, order_id: int, *, again: bool) -> None:
     """Tell the requester the order went to the CA, and hand them the CSR."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -130,6 +137,8 @@ def _announce_submission(services: Services, order_id: int) -> None:
                 reviewer_writes_to=reviewer,
                 key_made_by=(ca.display_name or ca.name) if by_ca else None,
             ),
+            tag=_tag("submitted", order_id, since),
+            look_first=again,
         )
         _mark(services, order_id, "submission_announced")
     if not csr_sent and csr:  # a CA that makes the key makes the CSR too: none to hand over
@@ -144,7 +153,7 @@ def _announce_submission(services: Services, order_id: int) -> None:
         )
 
 
-def _announce_issuance(services: Services, order_id: int) -> None:
+def _announce_issuance(services: Services, order_id: int, *, again: bool) -> None:
     """DM the certificate's details and upload the chain into the requester's DM only."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -160,6 +169,8 @@ def _announce_issuance(services: Services, order_id: int) -> None:
             services,
             order_id,
             events.Issued(ref=ref, order_id=order_id, info=info, offer_key=offer_key),
+            tag=_tag("issued", order_id, issued_at),
+            look_first=again,
         )
         _mark(services, order_id, "issuance_announced")
     if not chain_sent:
@@ -172,6 +183,12 @@ def _announce_issuance(services: Services, order_id: int) -> None:
             content=chain,
             title=f"{ref} certificate chain",
         )
+
+
+def _tag(what: str, order_id: int, since: datetime | None) -> Tag:
+    """The tag of one announcement: which, for which order, in which round (a resubmission
+    or a reissue is announced anew)."""
+    return Tag(f"{what}_{int(since.timestamp()) if since else 0}", order_id)
 
 
 def _mark(services: Services, order_id: int, action: str) -> None:
