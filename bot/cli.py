@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings
-from bot.errors import Error
+from bot.errors import ConfigError, Error
 
 logger = logging.getLogger("certdesk")
 
@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--socket", action="store_true", help="use Socket Mode (SLACK_APP_TOKEN)")
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to a worker")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="HTTP worker processes (N > 1: gunicorn, with one scheduler process beside them)",
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="run the scheduler alone (no Slack endpoint)")
@@ -110,14 +117,23 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
+    if args.socket and args.workers > 1:
+        raise ConfigError("--workers is for the HTTP request URL; Socket Mode runs one process")
     serve(
         settings,
         host=args.host,
         port=args.port,
         socket_mode=args.socket,
         scheduler=not args.no_scheduler,
+        workers=args.workers,
     )
     return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _worker(args: argparse.Namespace) -> int:
