@@ -117,15 +117,26 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
-    if args.socket and args.workers > 1:
-        raise ConfigError("--workers is for the HTTP request URL; Socket Mode runs one process")
+    if args.workers > 1:
+        if args.socket:
+            raise ConfigError("--workers is for the HTTP request URL; Socket Mode runs one process")
+        # Not through bot.serve: the arbiter stays small, each worker imports the app itself.
+        from bot.serve_workers import serve_workers
+
+        serve_workers(
+            settings,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            scheduler=not args.no_scheduler,
+        )
+        return 0
     serve(
         settings,
         host=args.host,
         port=args.port,
         socket_mode=args.socket,
         scheduler=not args.no_scheduler,
-        workers=args.workers,
     )
     return 0
 

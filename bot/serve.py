@@ -58,25 +58,11 @@ def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) ->
 
 
 def serve(
-    settings: Settings,
-    *,
-    host: str,
-    port: int,
-    socket_mode: bool = False,
-    scheduler: bool = True,
-    workers: int = 1,
+    settings: Settings, *, host: str, port: int, socket_mode: bool = False, scheduler: bool = True
 ) -> None:
-    """Serve until interrupted (with the scheduler in this process unless ``scheduler=False``).
-
-    With ``workers`` > 1, gunicorn serves with that many processes and one scheduler process.
-    """
+    """Serve until interrupted (with the scheduler in this process unless ``scheduler=False``)."""
     from bot.scheduler import start_scheduler, stop_scheduler
 
-    if workers > 1:
-        from bot.serve_workers import serve_workers
-
-        serve_workers(settings, host=host, port=port, workers=workers, scheduler=scheduler)
-        return
     certdesk = application.create(settings)
     jobs = start_scheduler(certdesk.services) if scheduler else None
     try:

@@ -22,6 +22,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from bot.config import Settings
+from bot.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +137,14 @@ def serve_workers(
     settings: Settings, *, host: str, port: int, workers: int, scheduler: bool
 ) -> None:
     """Serve with ``workers`` processes until SIGTERM/SIGINT, and one scheduler beside them."""
-    from storage import db
-
-    engine = db.make_engine(settings.database_url)
-    try:
-        if engine.dialect.name == "sqlite":
-            # Once, here: N workers each migrating the same file at start-up would race.
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            db.upgrade(engine)
-    finally:
-        engine.dispose()  # nothing of it may be inherited by the forked workers
+    if settings.database_url.startswith("sqlite"):
+        # Once, before the workers start: N workers each migrating the same file would race.
+        # In a child process, so the arbiter never imports Alembic or opens the database.
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "upgrade"], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise ConfigError(done.stderr.strip().removeprefix("certdesk: ") or "db upgrade failed")
     CertdeskWorkers(settings, host=host, port=port, workers=workers, scheduler=scheduler).run()
 
 

@@ -95,8 +95,15 @@ def served(emulator: Emulator, tmp_path: Path) -> Iterator[Served]:
 def test_two_workers_answer_health_checks_and_signed_commands(
     served: Served, emulator: Emulator
 ) -> None:
-    with ThreadPoolExecutor(8) as pool:
-        pids = {p for p in pool.map(lambda _: _health(served.url), range(200)) if p}
+    pids: set[str] = set()
+
+    def both_answered() -> bool:
+        # Each worker loads the app after the fork; the second may still be loading at first.
+        with ThreadPoolExecutor(8) as pool:
+            pids.update(p for p in pool.map(lambda _: _health(served.url), range(50)) if p)
+        return len(pids) >= 2
+
+    wait_for(both_answered, timeout=30, what="both workers to answer /healthz")
     workers = {
         pid for pid, cmd in _children(served.process.pid).items() if "serve_workers" not in cmd
     }
@@ -138,3 +145,28 @@ def test_exactly_one_scheduler_runs_and_a_dead_one_is_replaced(served: Served) -
         stray.wait(timeout=15)
     log = served.log.read_text()
     assert log.count("holds the scheduler lock") <= 2, log
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--workers", "0"], "expected a whole number of at least 1, got '0'"),
+        (["--workers", "two"], "expected a whole number of at least 1, got 'two'"),
+        (["--workers", "2", "--socket"], "--workers is for the HTTP request URL"),
+    ],
+)
+def test_bad_worker_counts_are_refused_in_one_line(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CERTDESK_"))}
+    env.update(SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s", SLACK_APP_TOKEN="xapp-1")
+    env.update(CERTDESK_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2 and says in result.stderr, result.stderr

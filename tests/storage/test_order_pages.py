@@ -215,3 +215,12 @@ def test_the_migration_fills_reversed_names_of_existing_domains(database_url: st
         names = {d.name: d.reversed_name for d in session.get_one(Order, 7).domains}
         assert names == {"www.example.com": "com.example.www", "example.net": "net.example"}
     engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["mine", "all", "all waiting", "all example.com"])
+def test_a_capped_count_stops_at_the_cap(sessions: Session, name: str) -> None:
+    wanted = FILTERS[name]
+    exact = count_orders(sessions, wanted)
+    assert count_orders(sessions, wanted, cap=exact + 5) == exact
+    assert count_orders(sessions, wanted, cap=exact - 1) == exact - 1
+    assert count_orders(sessions, wanted, cap=1) == 1
