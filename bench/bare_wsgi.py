@@ -29,7 +29,7 @@ def main() -> None:
         return
     from gunicorn.app.base import BaseApplication
 
-    class Bare(BaseApplication):  # type: ignore[misc]
+    class Bare(BaseApplication):
         def load_config(self) -> None:
             options = {
                 "bind": f"127.0.0.1:{port}",

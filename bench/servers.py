@@ -107,6 +107,7 @@ def slash_command(
     ).encode()
     timestamp = str(int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
     return Request(
         path="/slack/events",
         body=body,
