@@ -113,8 +113,6 @@ def _settings() -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.serve import serve
-
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
     if args.workers > 1:
@@ -131,6 +129,8 @@ def _serve(args: argparse.Namespace) -> int:
             scheduler=not args.no_scheduler,
         )
         return 0
+    from bot.serve import serve
+
     serve(
         settings,
         host=args.host,
