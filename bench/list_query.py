@@ -31,7 +31,7 @@ NOW = datetime.now(UTC)
 ALL = OrderFilter(team_id="T0SEED", user_id=ADMIN, all_orders=True)
 QUERIES: dict[str, Callable[[Session], object]] = {
     "first page": lambda s: orders_page(s, ALL),
-    "page 3 (older)": lambda s: orders_page(
+    "pages 1, 2 and 3 in turn": lambda s: orders_page(
         s, ALL, before=orders_page(s, ALL, before=orders_page(s, ALL).older).older
     ),
     "expiring page": lambda s: orders_page(s, replace(ALL, group=StateGroup.EXPIRING, now=NOW)),

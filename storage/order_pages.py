@@ -93,7 +93,8 @@ def orders_page(
         ids = _ids(session, wanted, before=before, limit=limit + 1)
         more_older = len(ids) > limit
         ids = ids[:limit]
-        probe = max(ids) if ids else before
+        # The newest page has nothing newer (orders made since are seen on the next look).
+        probe = (max(ids) if ids else before) if before is not None else None
         more_newer = probe is not None and bool(_ids(session, wanted, after=probe, limit=1))
     ids.sort(reverse=True)
     return OrderPage(
@@ -103,16 +104,24 @@ def orders_page(
     )
 
 
-def count_orders(session: Session, wanted: OrderFilter) -> int:
-    """How many orders the list holds in all."""
-    return int(session.scalar(count_statement(wanted)) or 0)
+def count_orders(session: Session, wanted: OrderFilter, *, cap: int | None = None) -> int:
+    """How many orders the list holds in all, or ``cap`` if it holds at least that many.
+
+    An exact count reads every matching index entry (all of a team's, for an admin); with a
+    cap it stops there, so "1,000+" costs the same in any store.
+    """
+    return int(session.scalar(count_statement(wanted, cap=cap)) or 0)
 
 
-def count_statement(wanted: OrderFilter) -> Select[int]:
+def count_statement(wanted: OrderFilter, *, cap: int | None = None) -> Select[int]:
     """The statement counting a list's orders (public so tests can EXPLAIN it)."""
     branches = _branches(wanted)
-    counted = branches[0].subquery() if len(branches) == 1 else union(*branches).subquery()
-    return select(func.count()).select_from(counted)
+    if cap is not None:
+        branches = [b.limit(cap) for b in branches]
+        branches = [select(b.subquery().c[0]) for b in branches]
+    merged = union(*branches) if len(branches) > 1 else branches[0]
+    counted = merged.limit(cap) if cap is not None else merged
+    return select(func.count()).select_from(counted.subquery())
 
 
 def page_ids_statement(
