@@ -84,24 +84,24 @@ def orders_page(
         raise ValueError("give before= or after=, not both")
     if limit < 1:
         raise ValueError("limit must be at least 1")
+    # The edges of this page; on an empty page, the cursor itself (so one can go back).
+    older: int | None
+    newer: int | None
     if after is not None:
         ids = _ids(session, wanted, after=after, limit=limit + 1)
-        more_newer = len(ids) > limit
+        newer = max(ids[:limit]) if len(ids) > limit else None
         ids = ids[:limit]
-        more_older = bool(ids) and bool(_ids(session, wanted, before=min(ids), limit=1))
+        low = min(ids) if ids else after + 1
+        older = low if _ids(session, wanted, before=low, limit=1) else None
     else:
         ids = _ids(session, wanted, before=before, limit=limit + 1)
-        more_older = len(ids) > limit
+        older = min(ids[:limit]) if len(ids) > limit else None
         ids = ids[:limit]
         # The newest page has nothing newer (orders made since are seen on the next look).
-        probe = (max(ids) if ids else before) if before is not None else None
-        more_newer = probe is not None and bool(_ids(session, wanted, after=probe, limit=1))
+        high = (max(ids) if ids else before - 1) if before is not None else None
+        newer = high if high is not None and _ids(session, wanted, after=high, limit=1) else None
     ids.sort(reverse=True)
-    return OrderPage(
-        orders=_load(session, ids),
-        older=min(ids) if ids and more_older else None,
-        newer=max(ids) if ids and more_newer else None,
-    )
+    return OrderPage(orders=_load(session, ids), older=older, newer=newer)
 
 
 def count_orders(session: Session, wanted: OrderFilter, *, cap: int | None = None) -> int:

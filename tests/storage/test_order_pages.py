@@ -183,6 +183,18 @@ def test_empty_lists_and_bad_arguments(sessions: Session) -> None:
     empty = orders_page(sessions, nobody)
     assert list(empty.orders) == [] and empty.older is None and empty.newer is None
     assert count_orders(sessions, nobody) == 0
+    # Past either end: an empty page whose cursor leads back to the orders.
+    expected = _expected(sessions, ADMIN_ALL)
+    past_oldest = orders_page(sessions, ADMIN_ALL, before=min(expected), limit=3)
+    assert list(past_oldest.orders) == [] and past_oldest.older is None
+    assert past_oldest.newer is not None
+    back = orders_page(sessions, ADMIN_ALL, after=past_oldest.newer, limit=3)
+    assert [o.id for o in back.orders] == sorted(expected)[:3][::-1]
+    past_newest = orders_page(sessions, ADMIN_ALL, after=max(expected), limit=3)
+    assert list(past_newest.orders) == [] and past_newest.newer is None
+    assert past_newest.older is not None
+    latest = orders_page(sessions, ADMIN_ALL, before=past_newest.older, limit=3)
+    assert [o.id for o in latest.orders] == expected[:3]
     with pytest.raises(ValueError, match="not both"):
         orders_page(sessions, ADA_MINE, before=5, after=1)
     with pytest.raises(ValueError, match="now="):
