@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import logs
 from bot.config import Settings
-from bot.errors import Error
+from bot.errors import ConfigError, Error
 
 logger = logging.getLogger("certdesk")
 
@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--socket", action="store_true", help="use Socket Mode (SLACK_APP_TOKEN)")
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to a worker")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="HTTP worker processes (N > 1: gunicorn, with one scheduler process beside them)",
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="run the scheduler alone (no Slack endpoint)")
@@ -120,10 +127,24 @@ def _settings() -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.serve import serve
-
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
+    if args.workers > 1:
+        if args.socket:
+            raise ConfigError("--workers is for the HTTP request URL; Socket Mode runs one process")
+        # Not through bot.serve: the arbiter stays small, each worker imports the app itself.
+        from bot.serve_workers import serve_workers
+
+        serve_workers(
+            settings,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            scheduler=not args.no_scheduler,
+        )
+        return 0
+    from bot.serve import serve
+
     serve(
         settings,
         host=args.host,
@@ -132,6 +153,12 @@ def _serve(args: argparse.Namespace) -> int:
         scheduler=not args.no_scheduler,
     )
     return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _worker(args: argparse.Namespace) -> int:

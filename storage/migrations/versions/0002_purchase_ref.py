@@ -1,7 +1,7 @@
 """orders remember the CA purchase they complete, its key algorithms, a registration number
 
 Revision ID: 0002_purchase_ref
-Revises: 0003_state_changed_at
+Revises: 0004_list_indexes
 Create Date: 2026-11-30 14:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_purchase_ref"
-down_revision = "0003_state_changed_at"
+down_revision = "0004_list_indexes"
 branch_labels = None
 depends_on = None
 
