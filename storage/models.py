@@ -125,14 +125,16 @@ class Order(Base):
     validity_days: Mapped[int] = mapped_column(Integer)
     # The CA's own reference of what was bought, where a CA sells before applying (Alibaba
     # Cloud's instance ID); and the key algorithms that purchase accepts (comma-separated).
-    purchase_ref: Mapped[str | None] = mapped_column(String(128), index=True)
-    purchase_key_algorithms: Mapped[str | None] = mapped_column(String(128))
+    # (Text, not String(n): SQLite sizes rows by declared lengths, and a wider row tips its
+    # planner off the (team_id, id) index for the team's order list.)
+    purchase_ref: Mapped[str | None] = mapped_column(Text, index=True)
+    purchase_key_algorithms: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(32), index=True)
     # The application.
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     csr_method: Mapped[str | None] = mapped_column(String(16))  # system | upload | ca
     # The organization's official registration number, for CAs whose company records need it.
-    registration_number: Mapped[str | None] = mapped_column(String(64))
+    registration_number: Mapped[str | None] = mapped_column(Text)
     key_algorithm: Mapped[str | None] = mapped_column(String(16))
     csr_pem: Mapped[str | None] = mapped_column(Text)
     # The CA's side.

@@ -17,18 +17,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("purchase_ref", sa.String(length=128), nullable=True))
-        batch_op.add_column(
-            sa.Column("purchase_key_algorithms", sa.String(length=128), nullable=True)
-        )
-        batch_op.add_column(sa.Column("registration_number", sa.String(length=64), nullable=True))
-        batch_op.create_index(batch_op.f("ix_orders_purchase_ref"), ["purchase_ref"], unique=False)
+    # Plain ADD COLUMN and CREATE INDEX: SQLite keeps the table instead of copying it. Text,
+    # not String(n): SQLite sizes rows by declared lengths, and a wider orders row tips its
+    # planner off the (team_id, id) index for the team's order list.
+    op.add_column("orders", sa.Column("purchase_ref", sa.Text(), nullable=True))
+    op.add_column("orders", sa.Column("purchase_key_algorithms", sa.Text(), nullable=True))
+    op.add_column("orders", sa.Column("registration_number", sa.Text(), nullable=True))
+    op.create_index(op.f("ix_orders_purchase_ref"), "orders", ["purchase_ref"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_orders_purchase_ref"), table_name="orders")
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_purchase_ref"))
         batch_op.drop_column("registration_number")
         batch_op.drop_column("purchase_key_algorithms")
         batch_op.drop_column("purchase_ref")
