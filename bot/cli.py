@@ -121,9 +121,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import os
+
     from bot.scheduler import run_worker
 
-    run_worker(_settings())
+    if not run_worker(_settings()):
+        # A job overran the shutdown grace and its claims were handed back: leave now rather
+        # than wait for its thread (the interpreter would join it at exit, unbounded).
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

@@ -33,17 +33,29 @@ class Notifier:
         self._remember(user_id, dm_channel_id=channel)
         return channel
 
-    def dm(self, user_id: str, *, text: str, blocks: Sequence[Block | dict] = ()) -> str:
-        """Post a DM; return the message's ts."""
-        response = self.client.chat_postMessage(
-            channel=self.dm_channel(user_id), text=text, blocks=to_dicts(blocks) or None
-        )
-        return str(response["ts"])
+    def dm(
+        self,
+        user_id: str,
+        *,
+        text: str,
+        blocks: Sequence[Block | dict] = (),
+        metadata: dict | None = None,
+    ) -> str:
+        """Post a DM (``metadata``: Slack message metadata to find it by); return its ts."""
+        return self.post(self.dm_channel(user_id), text=text, blocks=blocks, metadata=metadata)
 
-    def post(self, channel: str, *, text: str, blocks: Sequence[Block | dict] = ()) -> str:
+    def post(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: Sequence[Block | dict] = (),
+        metadata: dict | None = None,
+    ) -> str:
         """Post to a channel (the team's notify channel); return the message's ts."""
+        # slack_sdk leaves out arguments that are None.
         response = self.client.chat_postMessage(
-            channel=channel, text=text, blocks=to_dicts(blocks) or None
+            channel=channel, text=text, blocks=to_dicts(blocks) or None, metadata=metadata
         )
         return str(response["ts"])
 

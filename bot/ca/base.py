@@ -45,6 +45,9 @@ class Submission:
     applicant_phone: str
     organization: Organization | None = None
     validity_days: int = 90
+    #: Names this submission attempt: a CA that honours it treats a repeat (certdesk died
+    #: after the CA accepted the order, before recording its reference) as the same order.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

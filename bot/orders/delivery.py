@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.orders.notices import tell_people
+from bot.orders.posted import find_file
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import button, context, section
@@ -26,11 +27,23 @@ def upload_private(
     content: bytes,
     title: str,
     delete_after: datetime | None = None,
+    recheck: bool = False,
 ) -> DeliveredFile:
-    """Upload a file into ``user_id``'s DM only, and remember it (so it can be deleted)."""
-    channel, file_id = services.notifier.upload_to_dm(
-        user_id, filename=filename, content=content, title=title
-    )
+    """Upload a file into ``user_id``'s DM only, and remember it (so it can be deleted).
+
+    With ``recheck`` (a retry after a crash) a file of that name already in the DM is
+    recorded instead of uploaded again.
+    """
+    found = None
+    if recheck:
+        channel = services.notifier.dm_channel(user_id)
+        found = find_file(services, channel, filename=filename)
+    if found is not None:
+        file_id = found
+    else:
+        channel, file_id = services.notifier.upload_to_dm(
+            user_id, filename=filename, content=content, title=title
+        )
     with services.sessions.begin() as session:
         delivered = DeliveredFile(
             order_id=order_id,
@@ -74,11 +87,11 @@ def file_delivered(session: Session, order_id: int, *, kind: str, since: datetim
     return session.scalar(query.limit(1)) is not None
 
 
-def announce_submission(services: Services, order_id: int) -> None:
+def announce_submission(services: Services, order_id: int, *, recheck: bool = False) -> None:
     """Tell the requester the order went to the CA, and hand them the CSR.
 
     Each part is done once per submission, so calling it again after a Slack outage only
-    sends what did not arrive.
+    sends what did not arrive (``recheck``: looking in Slack first, after a crash).
     """
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -97,6 +110,8 @@ def announce_submission(services: Services, order_id: int) -> None:
             text=text,
             blocks=blocks,
             channel_text=f"{ref} was submitted to the CA for review.",
+            notice="submitted",
+            recheck=recheck,
         )
         with services.sessions.begin() as session:
             queries.record(
@@ -111,6 +126,7 @@ def announce_submission(services: Services, order_id: int) -> None:
             filename=f"{ref.lower()}.csr.pem",
             content=csr.encode(),
             title=f"{ref} CSR",
+            recheck=recheck,
         )
 
 

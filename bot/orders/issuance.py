@@ -15,13 +15,13 @@ from bot.domains import display_name
 from bot.errors import Error
 from bot.orders.delivery import already_done, file_delivered, upload_private
 from bot.orders.notices import tell_people
-from bot.orders.redelivery import owe_delivery
+from bot.orders.redelivery import delivered, owe_delivery
 from bot.orders.reminding import schedule_expiry, stop_reminders
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import button, context, section
 from storage import queries
-from storage.models import PrivateKey
+from storage.models import PrivateKey, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             order.certificate_pem = chain.decode("ascii")
             order.not_after = info.not_after
             order.next_poll_at, order.poll_failures = None, 0
+            # Owed until delivered: if this process dies before the certificate reaches the
+            # requester, the redelivery sweep sends it once this lease has run out.
+            order.delivery_due_at = utcnow() + services.settings.claim_lease
             if before == workflow.State.AWAITING_VERIFICATION:
                 stop_reminders(session, order_id, kind="verification")
             schedule_expiry(session, order, now=now)
@@ -78,14 +81,17 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
         # The certificate is stored; the delivery sweep sends what did not arrive.
         logger.exception("order %s: issued, but delivering it to Slack failed", order_id)
         owe_delivery(services, order_id, problem=type(exc).__name__)
+        return True
+    delivered(services, order_id)
     return True
 
 
-def deliver(services: Services, order_id: int) -> None:
+def deliver(services: Services, order_id: int, *, recheck: bool = False) -> None:
     """DM the certificate's details and upload the chain into the requester's DM only.
 
     Each part is done once, so calling it again after a Slack outage only sends what did
-    not arrive.
+    not arrive; with ``recheck`` (a retry after a crash) Slack is asked first too, for what
+    arrived but was not recorded.
     """
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -106,6 +112,8 @@ def deliver(services: Services, order_id: int) -> None:
             text=text,
             blocks=blocks,
             channel_text=f"{ref} was issued; valid until {info.not_after:%Y-%m-%d} UTC.",
+            notice="issued",
+            recheck=recheck,
         )
         with services.sessions.begin() as session:
             queries.record(session, order_id=order_id, actor="system", action="issuance_announced")
@@ -118,6 +126,7 @@ def deliver(services: Services, order_id: int) -> None:
             filename=f"{ref.lower()}.fullchain.pem",
             content=chain,
             title=f"{ref} certificate chain",
+            recheck=recheck,
         )
 
 

@@ -147,7 +147,9 @@ def poll_due(services: Services, *, now: datetime) -> int:
 
 
 def _claim(services: Services, *, now: datetime) -> list[int]:
-    lease = max(services.settings.poll_interval, timedelta(minutes=1))
+    lease = max(
+        services.settings.poll_interval, min(timedelta(minutes=1), services.settings.claim_lease)
+    )
     for _ in range(_WRITE_ATTEMPTS):
         try:
             with services.sessions.begin() as session:

@@ -21,8 +21,6 @@ logger = logging.getLogger(__name__)
 
 #: How long after a failed delivery it is tried again.
 RETRY_AFTER = timedelta(minutes=1)
-#: How long one worker holds an order while delivering (a crash frees it after this).
-LEASE = timedelta(minutes=5)
 BATCH = 50
 
 
@@ -38,6 +36,11 @@ def owe_delivery(services: Services, order_id: int, *, problem: str) -> None:
         queries.record(
             session, order_id=order_id, actor="system", action="delivery_failed", problem=problem
         )
+
+
+def delivered(services: Services, order_id: int) -> None:
+    """The order's people have been told: nothing is owed any more."""
+    _release(services, order_id, at=None)
 
 
 def deliver_owed(services: Services, *, now: datetime) -> int:
@@ -70,7 +73,7 @@ def _claim(services: Services, order_id: int, *, now: datetime) -> bool:
         claimed = session.execute(
             update(Order)
             .where(Order.id == order_id, Order.delivery_due_at <= now)
-            .values(delivery_due_at=now + LEASE)
+            .values(delivery_due_at=now + services.settings.claim_lease)
             .execution_options(synchronize_session=False)
         )
         return bool(claimed.rowcount)  # type: ignore[attr-defined]
@@ -93,8 +96,8 @@ def _deliver(services: Services, order_id: int) -> None:
     if state == workflow.State.ISSUED:
         from bot.orders.issuance import deliver
 
-        deliver(services, order_id)
+        deliver(services, order_id, recheck=True)
     elif state in workflow.IN_FLIGHT:
         from bot.orders.delivery import announce_submission
 
-        announce_submission(services, order_id)
+        announce_submission(services, order_id, recheck=True)
