@@ -41,8 +41,10 @@ SCHEDULER_LOCK = int.from_bytes(b"certdesk", "big") & 0x7FFF_FFFF_FFFF_FFFF
 class Leadership:
     """Hold the scheduler lock when it is free; call ``on_gain``/``on_lose`` as it comes and goes.
 
-    ``on_gain`` and ``on_lose`` run on the leadership thread; ``on_lose`` runs before the lock is
-    let go on a clean stop, so the scheduler has stopped before another process starts one.
+    Two threads: one takes the lock and heartbeats (never blocked by the scheduler, so a slow
+    start or stop cannot cost the lock), the other follows it, starting and stopping the
+    scheduler. On a clean stop ``on_lose`` returns before the lock is let go, so the scheduler
+    has stopped before another process starts one.
     """
 
     def __init__(
@@ -60,33 +62,59 @@ class Leadership:
         self._on_gain, self._on_lose = on_gain, on_lose
         self._postgres = engine.dialect.name == "postgresql"
         self._engine = engine
-        self._stop = threading.Event()
+        self._closing = threading.Event()  # no new lock, stop the scheduler
+        self._stop = threading.Event()  # then let the lock go
         self._held = False
         self._last_beat = 0.0
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start trying for the lock on a thread of its own."""
-        self._thread = threading.Thread(target=self._run, name="certdesk-leader", daemon=True)
-        self._thread.start()
+        """Start trying for the lock, and following it, on threads of their own."""
+        for target, name in ((self._hold, "certdesk-lock"), (self._follow, "certdesk-leader")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def leading(self) -> bool:
         """Whether this process holds the lock, as far as a recent heartbeat shows."""
         if not self._held:
             return False
-        return not self._postgres or time.monotonic() - self._last_beat < self._ttl / 2
+        return not self._postgres or time.monotonic() - self._last_beat < self._ttl * 2 / 3
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop leading (``on_lose`` first), let the lock go, and end the thread."""
+        """Stop leading (``on_lose`` first), let the lock go, and end the threads."""
+        self._closing.set()
+        holder, follower = self._threads or (None, None)
+        if follower is not None:
+            follower.join(timeout)
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if holder is not None:
+            holder.join(timeout)
 
-    def _run(self) -> None:
+    def _follow(self) -> None:
+        """Run the scheduler exactly while the lock is held."""
+        running = False
+        while True:
+            closing = self._closing.is_set()
+            held = self._held and not closing
+            if held and not running:
+                logger.info("scheduler lock taken: this process runs the scheduled jobs")
+                running = _safely(self._on_gain, "starting the scheduler")
+                if not running:  # try again a heartbeat later
+                    self._closing.wait(self._beat)
+            elif running and not held:
+                logger.info("scheduler lock let go: this process stops running scheduled jobs")
+                _safely(self._on_lose, "stopping the scheduler")
+                running = False
+            if closing and not running:
+                return
+            self._closing.wait(0.1)
+
+    def _hold(self) -> None:
         if not self._postgres:
-            self._gain()
+            self._held = True
             self._stop.wait()
-            self._lose()
+            self._held = False
             return
         lock_engine = _lock_engine(self._engine, ttl=self._ttl)
         connection: Connection | None = None
@@ -95,7 +123,7 @@ class Leadership:
                 connection = self._tick(lock_engine, connection)
                 self._stop.wait(self._beat)
         finally:
-            self._lose()
+            self._held = False
             if connection is not None:
                 _close(connection)  # ends the transaction: the lock is free for the next one
             lock_engine.dispose()
@@ -109,41 +137,36 @@ class Leadership:
                 connection.execute(text("SELECT 1"))
                 self._last_beat = time.monotonic()
                 return connection
+            if self._closing.is_set():
+                return connection
             got = connection.execute(
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._key}
             ).scalar()
             if got:
                 self._last_beat = time.monotonic()
-                self._gain()
+                self._held = True
             else:
                 connection.rollback()  # a standby holds no transaction open between tries
             return connection
         except DBAPIError as exc:
             # The session is gone (PostgreSQL ended it after a freeze, or the network did):
             # whatever lock it held is free now, so stop leading before anything else runs.
-            logger.warning("scheduler lock: connection lost (%s)", type(exc.orig).__name__)
-            self._lose()
+            if self._held:
+                logger.warning("scheduler lock lost with its connection (%s)", type(exc.orig))
+            self._held = False
             if connection is not None:
                 _close(connection)
             return None
 
-    def _gain(self) -> None:
-        self._held = True
-        logger.info("scheduler lock taken: this process runs the scheduled jobs")
-        try:
-            self._on_gain()
-        except Exception:
-            logger.exception("starting the scheduler failed")
 
-    def _lose(self) -> None:
-        if not self._held:
-            return
-        self._held = False
-        logger.info("scheduler lock let go: this process stops running scheduled jobs")
-        try:
-            self._on_lose()
-        except Exception:
-            logger.exception("stopping the scheduler failed")
+def _safely(callback: Callable[[], None], doing: str) -> bool:
+    """Run ``callback``; whether it returned without an exception (which is logged)."""
+    try:
+        callback()
+    except Exception:
+        logger.exception("%s failed", doing)
+        return False
+    return True
 
 
 def _lock_engine(engine: Engine, *, ttl: float) -> Engine:
