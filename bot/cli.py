@@ -110,27 +110,33 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
-    serve(
+    clean = serve(
         settings,
         host=args.host,
         port=args.port,
         socket_mode=args.socket,
         scheduler=not args.no_scheduler,
     )
+    if not clean:
+        _exit_now()
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import os
-
     from bot.scheduler import run_worker
 
     if not run_worker(_settings()):
-        # A job overran the shutdown grace and its claims were handed back: leave now rather
-        # than wait for its thread (the interpreter would join it at exit, unbounded).
-        logging.shutdown()
-        os._exit(0)
+        _exit_now()
     return 0
+
+
+def _exit_now() -> None:
+    """Leave at once: work overran the shutdown grace and its claims were handed back, and
+    the interpreter would otherwise wait for its threads at exit, without bound."""
+    import os
+
+    logging.shutdown()
+    os._exit(0)
 
 
 def _emulator(args: argparse.Namespace) -> int:

@@ -211,9 +211,6 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
         stop.wait()
     finally:
         clean = scheduled.stop()
-        if not clean:
-            released = release_claims_of_this_process(services)
-            logger.warning("certdesk worker: handed back %s reminder claim(s) unfinished", released)
         try:
             services.background.drain(timeout=settings.shutdown_grace.total_seconds())
         except TimeoutError:
@@ -221,6 +218,11 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
             clean = False
         else:
             services.background.shutdown()
+        if not clean:
+            # Last thing before the caller exits, so a job still running has (almost) no time
+            # left to claim anything after this.
+            released = release_claims_of_this_process(services)
+            logger.warning("certdesk worker: handed back %s reminder claim(s) unfinished", released)
         services.engine.dispose()
         logger.info("certdesk worker: stopped")
     return clean

@@ -62,15 +62,16 @@ def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) ->
 
 def serve(
     settings: Settings, *, host: str, port: int, socket_mode: bool = False, scheduler: bool = True
-) -> None:
+) -> bool:
     """Serve until SIGTERM or SIGINT (with the scheduler unless ``scheduler=False``).
 
     On SIGTERM the listening socket closes at once (a load balancer sends new requests to
     another replica), requests already received are answered, background work (a key being
     generated, a DM after an ack) finishes, and the scheduler stops and lets its lock go, each
-    within CERTDESK_SHUTDOWN_GRACE.
+    within CERTDESK_SHUTDOWN_GRACE. Returns whether everything finished in time; if not, the
+    reminder claims of this process are handed back and the caller must exit at once.
     """
-    from bot.scheduler import ScheduledJobs
+    from bot.scheduler import ScheduledJobs, release_claims_of_this_process
 
     grace = settings.shutdown_grace.total_seconds()
     certdesk = application.create(settings)
@@ -83,7 +84,7 @@ def serve(
 
             logger.info("certdesk: Socket Mode")
             SocketModeHandler(certdesk.app, settings.slack_app_token).start()
-            return
+            return True
         wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
         server = create_server(wsgi, host=host, port=port, threads=8)
         shutdown = GracefulShutdown(server, grace=grace)
@@ -94,10 +95,12 @@ def serve(
         server.run()
         server.task_dispatcher.shutdown(timeout=max(grace, 1))
     finally:
-        if jobs is not None:
-            jobs.stop()
-        finish_background(certdesk, grace=grace)
+        clean = jobs.stop() if jobs is not None else True
+        clean = finish_background(certdesk, grace=grace) and clean
+        if not clean:
+            release_claims_of_this_process(certdesk.services)
         logger.info("certdesk: stopped")
+    return clean
 
 
 class GracefulShutdown:
@@ -148,8 +151,11 @@ class GracefulShutdown:
         )
 
 
-def finish_background(certdesk: Certdesk, *, grace: float) -> None:
-    """Let work started after acks finish (at most ``grace`` seconds), then stop its threads."""
+def finish_background(certdesk: Certdesk, *, grace: float) -> bool:
+    """Let work started after acks finish (at most ``grace`` seconds), then stop its threads.
+
+    Returns whether it all finished.
+    """
     background = certdesk.services.background
     try:
         background.drain(timeout=grace)
@@ -157,5 +163,6 @@ def finish_background(certdesk: Certdesk, *, grace: float) -> None:
         # What is left is picked up after the restart: a submission is re-sent by the poll
         # sweep, a failed delivery by the redelivery sweep.
         logger.warning("certdesk: background work still running after %.0f s", grace)
-        return
+        return False
     background.shutdown()
+    return True

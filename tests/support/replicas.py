@@ -104,8 +104,10 @@ def healthy(url: str) -> bool:
         return False
 
 
-def register_and_submit(slack: SlackSide, emulator: Emulator, user: str, domain: str) -> str:
-    """As ``user``: /cert new, complete with a system-made P-256 key, submit; return the ref."""
+def register_and_submit(
+    slack: SlackSide, emulator: Emulator, user: str, domain: str, *, key: str = "p256"
+) -> str:
+    """As ``user``: /cert new, complete with a system-made key, submit; return the ref."""
 
     def registered() -> list:
         return [m for m in emulator.dms_to(user) if "registered" in m.text]
@@ -124,7 +126,7 @@ def register_and_submit(slack: SlackSide, emulator: Emulator, user: str, domain:
         ids.APPLICANT_EMAIL: f"admin@{domain}",
         ids.APPLICANT_PHONE: "+44 20 7946 0958",
         ids.CSR_METHOD: "system",
-        ids.KEY_ALGORITHM: "p256",
+        ids.KEY_ALGORITHM: key,
     }
     pushed = slack.submit_view(user, form).json()
     assert pushed is not None and pushed.get("response_action") == "push", pushed
