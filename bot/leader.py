@@ -148,10 +148,12 @@ class Leadership:
             else:
                 connection.rollback()  # a standby holds no transaction open between tries
             return connection
-        except DBAPIError as exc:
+        except Exception as exc:
             # The session is gone (PostgreSQL ended it after a freeze, or the network did):
             # whatever lock it held is free now, so stop leading before anything else runs.
-            if self._held:
+            if not isinstance(exc, DBAPIError):
+                logger.exception("scheduler lock: unexpected error; trying again")
+            elif self._held:
                 logger.warning("scheduler lock lost with its connection (%s)", type(exc.orig))
             self._held = False
             if connection is not None:
