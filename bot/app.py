@@ -16,14 +16,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation
+from bot import keys_rotation, private_files
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
 from bot.crypto import Custody
 from bot.errors import ConfigError
-from bot.notify import Notifier
 from bot.services import Services
+from bot.slack import SlackNotifier
+from bot.views.messages import Messages
 from storage import db
 
 logger = logging.getLogger(__name__)
@@ -60,20 +61,37 @@ def interactive_client(settings: Settings) -> WebClient:
     )
 
 
-def build_services(settings: Settings, *, migrate: bool | None = None) -> Services:
+def attachment_client(settings: Settings) -> WebClient:
+    """For the file look-up made before a modal's ack: fails fast instead of waiting out a 429."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=2)
+
+
+def db_timeouts(settings: Settings, *, jobs: bool = False) -> db.Timeouts:
+    """The engine's timeouts: CERTDESK_DB_TIMEOUT for requests, CERTDESK_DB_JOB_TIMEOUT for jobs."""
+    seconds = (settings.db_job_timeout if jobs else settings.db_timeout).total_seconds()
+    return db.Timeouts(
+        connect=seconds, statement=seconds, checkout=seconds, ping=min(2.0, seconds / 4)
+    )
+
+
+def build_services(
+    settings: Settings, *, migrate: bool | None = None, jobs: bool = False
+) -> Services:
     """Open the database and the Slack client.
 
     ``migrate`` defaults to True for the embedded SQLite store only: with PostgreSQL,
     several replicas start at once, so the operator runs `certdesk db upgrade` once and
-    every process checks that the schema is current.
+    every process checks that the schema is current. ``jobs``: a process that only runs
+    background jobs (the worker) gets the longer database timeouts.
     """
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_files.make_private_dir(settings.data_dir)
     except OSError as exc:
         raise ConfigError(
             f"CERTDESK_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
         ) from None
-    engine = db.make_engine(settings.database_url)
+    private_files.warn_if_loose(settings.data_dir)
+    engine = db.make_engine(settings.database_url, timeouts=db_timeouts(settings, jobs=jobs))
     if migrate is None:
         migrate = engine.dialect.name == "sqlite"
     if migrate:
@@ -87,7 +105,10 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
         settings=settings,
         engine=engine,
         sessions=sessions,
-        notifier=Notifier(client, sessions),
+        notifier=SlackNotifier(
+            client, sessions, quick=attachment_client(settings), api_url=settings.slack_api_url
+        ),
+        presenter=Messages(),
         background=Background(),
         custody=custody,
         ca=build_ca(settings, sessions=sessions, custody=custody),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class Error(Exception):
-    """Base of every error certdesk raises on purpose; its message is shown to people."""
+    """Base of every error certdesk raises on purpose; its message is shown to people.
+
+    ``markup`` is True for errors whose message holds only certdesk's own words, order IDs and
+    Slack ids (so a ``<@U…>`` in it is a mention on purpose); any other message may quote
+    what a person or a CA wrote, and is shown with Slack markup made inert.
+    """
+
+    markup = False
 
 
 class ConfigError(Error):
@@ -41,9 +48,17 @@ class NotFound(Error):
 class NotAllowed(Error):
     """The acting user may not do this to this order."""
 
+    markup = True
+
 
 class IllegalTransition(Error):
     """The order is not in a state where this step is possible."""
+
+
+class AlreadyDecided(IllegalTransition):
+    """Someone already decided on the approval request (or it ended): a late click."""
+
+    markup = True  # certdesk's words, an order ID, a Slack user id and a time
 
 
 class CustodyError(Error):
@@ -63,3 +78,32 @@ class CAError(Error):
 
 class PreflightError(Error):
     """A check before contacting the CA failed (CAA record, missing DNS record, ...)."""
+
+
+class DNSUnreachable(PreflightError):
+    """The DNS resolver did not answer in time: nothing was learnt, and asking later may work."""
+
+
+class SlackError(Error):
+    """Slack refused or did not answer a call certdesk made outside a request's listener.
+
+    ``retryable``: an outage or rate limit; the same call may work later (after
+    ``retry_after`` seconds, when Slack said). ``maybe_delivered``: the call may have taken
+    effect although it failed (a 5xx or a dropped connection after the request was sent).
+    ``code`` is Slack's error code (``not_in_channel``, ``user_not_found``, ...), or "".
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        retryable: bool = False,
+        maybe_delivered: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+        self.maybe_delivered = maybe_delivered
+        self.retry_after = retry_after

@@ -13,6 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.orders import announcements
+from bot.orders.key_files import delete_expired_key_files
+from bot.orders.polling import poll_due
+from bot.orders.reminding import send_due
+from bot.orders.renewal import expire_due
 from bot.services import Services
 from storage.models import utcnow
 
@@ -60,36 +65,24 @@ def _run(name: str, work: Callable[[Services], Any]) -> Any:
 
 def poll_ca() -> Any:
     """Poll the CA for every in-flight order that is due."""
-    from bot.orders.polling import poll_due
-
     return _run("poll_ca", lambda s: poll_due(s, now=utcnow()))
 
 
 def send_reminders() -> Any:
     """Send the reminders that are due (bot.orders.reminding)."""
-
-    from bot.orders.reminding import send_due
-
     return _run("send_reminders", lambda s: send_due(s, worker_id=worker_id(), now=utcnow()))
 
 
 def expire_certificates() -> Any:
     """Move certificates past their not_after to `expired`."""
-    from bot.orders.renewal import expire_due
-
     return _run("expire_certificates", lambda s: expire_due(s, now=utcnow()))
 
 
 def delete_key_files() -> Any:
     """Delete private-key files whose time in people's DMs is up (bot.orders.keys)."""
-
-    from bot.orders.key_files import delete_expired_key_files
-
     return _run("delete_key_files", lambda s: delete_expired_key_files(s, now=utcnow()))
 
 
 def deliver_owed() -> Any:
     """Send again what a Slack outage kept from people (submission and issuance notices)."""
-    from bot.orders.redelivery import deliver_owed as deliver
-
-    return _run("deliver_owed", lambda s: deliver(s, now=utcnow()))
+    return _run("deliver_owed", lambda s: announcements.deliver_owed(s, now=utcnow()))

@@ -202,7 +202,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-    services = build_services(settings)
+    services = build_services(settings, jobs=True)
     scheduled = ScheduledJobs(services)
     scheduled.start()
     logger.info("certdesk worker: running")
@@ -230,6 +230,6 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
 
 def release_claims_of_this_process(services: Services) -> int:
     """Hand back the reminder slots this process's sweeps still hold (it is about to exit)."""
-    from bot.orders.reminding.claims import release_owned
+    from storage.reminder_claims import release_owned
 
     return release_owned(services.sessions, owner=jobs.process_owner())

@@ -5,35 +5,28 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
+from handlers import (
+    cancel,
+    commands,
+    complete,
+    errors,
+    home,
+    keys,
+    new_order,
+    order_actions,
+    revoke,
+    verification,
+    watchers,
+)
+from handlers.opening import OrderCommands
 
 
 def register_all(app: App, services: Services) -> None:
-    """Register every surface's listeners."""
-    from handlers import (
-        cancel,
-        commands,
-        complete,
-        errors,
-        home,
-        keys,
-        new_order,
-        order_actions,
-        revoke,
-        verification,
-        watchers,
-    )
-
-    for surface in (
-        errors,
-        commands,
-        new_order,
-        complete,
-        order_actions,
-        home,
-        watchers,
-        cancel,
-        keys,
-        verification,
-        revoke,
-    ):
+    """Register every surface's listeners; `/cert <word> ID` routes to the surface that
+    returned the word (each app gets its own routing, so two apps in a process stay apart)."""
+    for surface in (errors, new_order, order_actions, home, verification):
         surface.register(app, services)
+    order_commands: OrderCommands = {}
+    for modal_surface in (complete, watchers, cancel, keys, revoke):
+        order_commands |= modal_surface.register(app, services)
+    commands.register(app, services, order_commands=order_commands)

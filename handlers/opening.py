@@ -10,11 +10,14 @@ from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
 from bot.services import Services
-from handlers.commands import ORDER_SUBCOMMANDS
 from handlers.replies import dm_later, guarded
 
 #: Builds the modal for (order id, acting user); raises bot.errors.Error to refuse.
 ModalBuilder = Callable[[int, str], View]
+#: Runs `/cert <word> ID` for one order: (ack, client, command, order id).
+OrderCommand = Callable[..., None]
+#: What a surface handles of `/cert`: word -> handler.
+OrderCommands = dict[str, OrderCommand]
 
 
 def open_order_modal(
@@ -24,8 +27,9 @@ def open_order_modal(
     build: ModalBuilder,
     action_ids: Sequence[str] = (),
     commands: Sequence[str] = (),
-) -> None:
-    """Register buttons (value = order id) and `/cert` words that open ``build``'s modal.
+) -> OrderCommands:
+    """Register buttons (value = order id) that open ``build``'s modal; return the `/cert`
+    words that open it too, for the command surface to route.
 
     The trigger is used at once (it lives ~3 s); a refusal from ``build`` reaches the person
     as the command's ephemeral answer, or as a DM for a button.
@@ -37,9 +41,6 @@ def open_order_modal(
         view = build(order_id, command["user_id"])
         client.views_open(trigger_id=command["trigger_id"], view=view)
         ack()
-
-    for word in commands:
-        ORDER_SUBCOMMANDS[word] = from_command
 
     def from_button(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
@@ -55,3 +56,4 @@ def open_order_modal(
 
     for action_id in action_ids:
         app.action(action_id)(from_button)
+    return dict.fromkeys(commands, from_command)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import AuditEvent, Order, Organization, Watcher
+from storage.models import (
+    AuditEvent,
+    DeliveredFile,
+    Order,
+    Organization,
+    ProcessedEvent,
+    Watcher,
+)
 
 
 def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order | None:
@@ -63,3 +71,116 @@ def audit_trail(session: Session, order_id: int) -> Sequence[AuditEvent]:
     """An order's audit events, oldest first."""
     stmt = select(AuditEvent).where(AuditEvent.order_id == order_id)
     return session.scalars(stmt.order_by(AuditEvent.at, AuditEvent.id)).all()
+
+
+def audit_has(session: Session, order_id: int, action: str, *, since: datetime | None) -> bool:
+    """Whether the audit trail has ``action`` for this order at or after ``since``."""
+    query = select(AuditEvent.id).where(
+        AuditEvent.order_id == order_id, AuditEvent.action == action
+    )
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    return session.scalar(query.limit(1)) is not None
+
+
+def last_audit(session: Session, order_id: int, action: str) -> AuditEvent | None:
+    """The newest audit event of ``action`` for the order."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.order_id == order_id, AuditEvent.action == action)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def last_audit_at(session: Session, order_id: int, action: str) -> datetime | None:
+    """When ``action`` was last recorded for the order."""
+    return session.scalar(
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.order_id == order_id, AuditEvent.action == action
+        )
+    )
+
+
+def file_delivered(session: Session, order_id: int, *, kind: str, since: datetime | None) -> bool:
+    """Whether a file of ``kind`` reached the requester at or after ``since``."""
+    query = select(DeliveredFile.id).where(
+        DeliveredFile.order_id == order_id, DeliveredFile.kind == kind
+    )
+    if since is not None:
+        query = query.where(DeliveredFile.delivered_at >= since)
+    return session.scalar(query.limit(1)) is not None
+
+
+def record_file(session: Session, *, order_id: int, **columns: Any) -> DeliveredFile:
+    """Remember a file uploaded into someone's DM (and audit it)."""
+    delivered = DeliveredFile(order_id=order_id, **columns)
+    session.add(delivered)
+    session.flush()
+    record(
+        session,
+        order_id=order_id,
+        actor="system",
+        action=f"{delivered.kind}_delivered",
+        to=delivered.user_id,
+        file=delivered.slack_file_id,
+        filename=delivered.filename,
+    )
+    return delivered
+
+
+def set_delivery_due(session: Session, order_id: int, *, at: datetime | None) -> None:
+    """When the order's owed announcements are next tried (None: nothing owed)."""
+    session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(delivery_due_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def teams_with_orders(session: Session) -> list[str]:
+    """Every workspace that has orders in this database."""
+    return list(session.scalars(select(Order.team_id).distinct().order_by(Order.team_id)))
+
+
+def forget_events_before(session: Session, cutoff: datetime) -> None:
+    """Drop Events API ids recorded before ``cutoff`` (Slack stops retrying long before)."""
+    session.execute(delete(ProcessedEvent).where(ProcessedEvent.at < cutoff))
+
+
+def key_files_sent(session: Session, order_id: int, *, since: datetime | None = None) -> bool:
+    """Whether a private-key file of the order reached its owner (at or after ``since``)."""
+    return file_delivered(session, order_id, kind="key", since=since)
+
+
+def key_files_due(session: Session, *, now: datetime) -> list[tuple[int, str]]:
+    """(row id, Slack file id) of key files whose time in a DM is up, oldest first."""
+    rows = session.execute(
+        select(DeliveredFile.id, DeliveredFile.slack_file_id)
+        .where(
+            DeliveredFile.kind == "key",
+            DeliveredFile.deleted_at.is_(None),
+            DeliveredFile.delete_after <= now,
+        )
+        .order_by(DeliveredFile.delete_after)
+    ).all()
+    return [(row_id, file_id) for row_id, file_id in rows]
+
+
+def certificates_past(session: Session, *, now: datetime) -> list[int]:
+    """Issued orders whose certificate's not_after has passed."""
+    return list(
+        session.scalars(
+            select(Order.id).where(
+                Order.state == "issued", Order.not_after.is_not(None), Order.not_after <= now
+            )
+        )
+    )
+
+
+def renewal_of(session: Session, order_id: int) -> Order | None:
+    """The order started to renew ``order_id``, if any."""
+    return session.scalars(
+        select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
+    ).first()

@@ -12,7 +12,6 @@ import base64
 import logging
 import sys
 import traceback
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,11 +24,12 @@ sys.path.append(str(Path(__file__).resolve().parent / "handlers"))
 from test_commands import register  # noqa: E402
 from test_complete import GOOD_DV, open_complete  # noqa: E402
 
+from bot import key_download as keys  # noqa: E402
 from bot.ca.simulated import mailer  # noqa: E402
 from bot.crypto import Sealed  # noqa: E402
-from bot.orders import keys  # noqa: E402
+from bot.crypto import order_key_context as key_context  # noqa: E402
+from bot.demo import browser  # noqa: E402
 from bot.orders.polling import poll_order  # noqa: E402
-from bot.orders.submission import key_context  # noqa: E402
 from bot.views import ids  # noqa: E402
 from storage.models import Order, PrivateKey  # noqa: E402
 
@@ -119,8 +119,7 @@ def test_no_key_material_in_any_log_record(start_certdesk, every_log_record: Eve
         ca_ref = order.ca_ref
     link = mailer.verification_links(services.settings.data_dir / "mail", ca_ref=ca_ref)[-1]
     confirm = desk.http.url + urlsplit(link).path
-    with urllib.request.urlopen(confirm, data=b"", timeout=5) as answer:  # the page's button
-        assert answer.status == 200
+    assert browser.press_button(browser.open_page(confirm)).status == 200  # the page's button
 
     def issued() -> bool:
         poll_order(services, order_id)

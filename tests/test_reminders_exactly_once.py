@@ -19,9 +19,9 @@ from support.reminder_worker import bare_slots, reminder_ids_posted, waiting_ord
 from bot.app import build_services
 from bot.config import Settings
 from bot.emulator import Emulator
-from bot.orders.reminding.claims import LEASE
 from bot.services import Services
 from storage.models import Reminder
+from storage.reminder_claims import LEASE
 
 WORKER = Path(__file__).parent / "support" / "reminder_worker.py"
 PEOPLE = [f"UW{i:03d}" for i in range(30)]

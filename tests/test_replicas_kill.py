@@ -35,7 +35,6 @@ from bot.ca.simulated import mailer
 from bot.config import Settings
 from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
-from bot.orders.posted import EVENT_TYPE as NOTICE
 from bot.services import Services
 from storage.models import Order, Reminder
 
@@ -121,13 +120,11 @@ def orders(services: Services) -> dict[int, Order]:
 
 
 def notices(emulator: Emulator, notice: str) -> Counter[int]:
-    """How often each order's ``notice`` (issued, submitted) was posted."""
+    """How often each order's ``notice`` (issued, submitted) was posted: its tag, by order."""
     return Counter(
-        m.metadata["event_payload"]["order_id"]
+        m.metadata["event_payload"][f"{notice}_id"]
         for m in emulator.messages()
-        if m.metadata
-        and m.metadata.get("event_type") == NOTICE
-        and m.metadata["event_payload"].get("notice") == notice
+        if m.metadata and f"{notice}_id" in m.metadata.get("event_payload", {})
     )
 
 

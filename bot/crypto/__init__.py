@@ -12,6 +12,7 @@ from bot.crypto.custody import (
     Sealed,
     key_id,
     load_or_create_key_file,
+    order_key_context,
     parse_master_key,
 )
 from bot.crypto.export import (
@@ -23,6 +24,7 @@ from bot.crypto.export import (
 from bot.crypto.keys import KEY_ALGORITHMS, generate_key
 
 __all__ = [
+    "order_key_context",
     "KDF_ROUNDS",
     "KEY_ALGORITHMS",
     "CSRInfo",

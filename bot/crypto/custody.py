@@ -187,3 +187,8 @@ def _create_key_file(path: Path) -> None:
             os.link(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def order_key_context(order_id: int) -> bytes:
+    """Authenticated data binding a sealed private key to its order."""
+    return f"order:{order_id}:private-key".encode()

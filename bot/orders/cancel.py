@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import workflow
+from bot import events, workflow
 from bot.access import Need
 from bot.errors import CAError, IllegalTransition
-from bot.orders.home import refresh_home
+from bot.orders import transitions
 from bot.orders.lookup import load
-from bot.orders.notices import tell_people
-from bot.orders.reminding import stop_reminders
+from bot.orders.telling import people_of, refresh_homes, tell_people, tell_person
 from bot.services import Services
-from storage import queries
-from storage.models import Order, format_ref
+from storage.models import Order, format_ref, utcnow
 
 #: Attempts at catching up with an order sent to the CA while it was being cancelled.
 _ROUNDS = 3
@@ -76,13 +74,12 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
             if _ca_ref_to_cancel(order) not in (None, *told_ca):
                 continue  # sent to the CA meanwhile: withdraw that submission too
             previous = order.state
-            order.state = workflow.next_state(order.state, workflow.Event.CANCEL)
-            order.next_poll_at = None
-            stop_reminders(session, order_id, kind=None)
-            queries.record(
+            transitions.apply(
                 session,
-                order_id=order_id,
+                order,
+                workflow.Event.CANCEL,
                 actor=user_id,
+                now=utcnow(),
                 action="cancelled",
                 previous_state=previous,
                 ca_ref=order.ca_ref,
@@ -102,30 +99,17 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
 def cancel_and_tell(services: Services, order_id: int, *, user_id: str) -> Cancelled:
     """Cancel the order and tell its requester, watchers, team channel and the canceller."""
     done = cancel_order(services, order_id, user_id=user_id)
-    who = "you" if done.actor == done.owner else f"<@{done.actor}>"
-    where = " and withdrawn at the CA" if done.at_ca else ""
-    text = f"Order {done.ref} was cancelled by {who}{where}. Nothing more will happen to it."
-    tell_people(
-        services,
-        order_id,
-        text=text,
-        watcher_text=f"(You watch this order.) Order {done.ref} was cancelled by "
-        f"<@{done.actor}>{where}.",
-        channel_text=f"{done.ref} was cancelled by <@{done.actor}>.",
-    )
-    requester, watchers = done.owner, _watchers(services, order_id)
-    if done.actor != requester and done.actor not in watchers:
-        services.notifier.dm(
-            done.actor, text=f"Done: order {done.ref} is cancelled{where}; <@{requester}> was told."
+    event = events.Cancelled(ref=done.ref, owner=done.owner, actor=done.actor, at_ca=done.at_ca)
+    tell_people(services, order_id, event)
+    _, watchers = people_of(services, order_id)
+    if done.actor != done.owner and done.actor not in watchers:
+        tell_person(
+            services,
+            done.actor,
+            events.CancelDone(ref=done.ref, owner=done.owner, at_ca=done.at_ca),
         )
-        refresh_home(services, done.actor)
+        refresh_homes(services, [done.actor])
     return done
-
-
-def _watchers(services: Services, order_id: int) -> set[str]:
-    with services.sessions.begin() as session:
-        order = queries.get_order(session, order_id)
-        return {w.user_id for w in order.watchers} if order else set()
 
 
 def _ca_ref_to_cancel(order: Order) -> str | None:

@@ -6,12 +6,10 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.errors import SlackError
 from bot.services import Services
-from bot.views.home import home_view
 from storage import queries
 from storage.models import Order, ProcessedEvent, utcnow
 
@@ -26,11 +24,7 @@ def home_orders(services: Services, *, user_id: str, team_id: str | None = None)
     with services.sessions.begin() as session:
         # The refresh hook knows only the user; certdesk serves one workspace per database,
         # so without a team the user's orders of every team stored here are shown.
-        teams = (
-            [team_id]
-            if team_id
-            else list(session.scalars(select(Order.team_id).distinct().order_by(Order.team_id)))
-        )
+        teams = [team_id] if team_id else queries.teams_with_orders(session)
         found: list[Order] = []
         for team in teams:
             found += queries.orders_visible_to(
@@ -40,14 +34,14 @@ def home_orders(services: Services, *, user_id: str, team_id: str | None = None)
 
 
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
-    """Publish the user's Home tab as it stands now (the hook bot.orders.notices calls)."""
+    """Publish the user's Home tab as it stands now."""
     orders = home_orders(services, user_id=user_id, team_id=team_id)
-    view = home_view(orders, user_id=user_id, admin=services.is_admin(user_id))
+    view = services.presenter.home(orders, user_id=user_id, admin=services.is_admin(user_id))
     try:
-        services.notifier.client.views_publish(user_id=user_id, view=view.to_dict())
-    except SlackApiError as exc:
+        services.notifier.publish_home(user_id, view)
+    except SlackError as exc:
         # A stale Home is shown again fresh next time it is opened; never fail a notice for it.
-        logger.warning("could not publish Home for %s: %s", user_id, exc.response.get("error"))
+        logger.warning("could not publish Home for %s: %s", user_id, exc.code or exc)
 
 
 def first_delivery(services: Services, event_id: str) -> bool:
@@ -60,7 +54,5 @@ def first_delivery(services: Services, event_id: str) -> bool:
     except IntegrityError:
         return False
     with services.sessions.begin() as session:
-        session.execute(
-            delete(ProcessedEvent).where(ProcessedEvent.at < utcnow() - _KEEP_EVENT_IDS)
-        )
+        queries.forget_events_before(session, utcnow() - _KEEP_EVENT_IDS)
     return True

@@ -6,20 +6,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import IllegalTransition, NotAllowed, NotFound
+from bot.errors import IllegalTransition, NotAllowed, NotFound, SlackError
 from bot.orders.keys import owned_order, stored_key
 from bot.services import Services
 from storage import queries
 from storage.models import DeliveredFile, Order, PrivateKey, utcnow
 
 logger = logging.getLogger(__name__)
-
-#: Slack errors meaning the file is already gone.
-_GONE = ("file_not_found", "file_deleted")
 
 
 def delete_key_file(services: Services, delivered_id: int, *, user_id: str) -> DeliveredFile:
@@ -34,11 +29,7 @@ def delete_key_file(services: Services, delivered_id: int, *, user_id: str) -> D
         if delivered.deleted_at is not None:
             return delivered
         file_id = delivered.slack_file_id
-    try:
-        services.notifier.delete_file(file_id)
-    except SlackApiError as exc:
-        if exc.response.get("error") not in _GONE:
-            raise
+    services.notifier.delete_file(file_id)  # already gone counts as deleted
     return _mark_deleted(services, delivered_id, actor=user_id, why="owner")
 
 
@@ -67,20 +58,11 @@ def _require_downloaded(session: Session, order: Order) -> None:
     # download then holds a key that no longer matches the order's CSR.
     key = session.get(PrivateKey, order.id)
     created = key.created_at if key else None
-    query = select(DeliveredFile.id).where(
-        DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
-    )
-    if created is not None:
-        query = query.where(DeliveredFile.delivered_at >= created)
-    if session.scalar(query) is None:
-        earlier = session.scalar(
-            select(DeliveredFile.id).where(
-                DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
-            )
-        )
+    if not queries.key_files_sent(session, order.id, since=created):
+        earlier = queries.key_files_sent(session, order.id)
         again = (
             " The key you downloaded earlier was replaced when the order was resubmitted."
-            if earlier is not None
+            if earlier
             else ""
         )
         raise IllegalTransition(
@@ -96,28 +78,18 @@ def delete_expired_key_files(services: Services, *, now: datetime) -> int:
     leaves the file for the next run.
     """
     with services.sessions.begin() as session:
-        due = session.execute(
-            select(DeliveredFile.id, DeliveredFile.slack_file_id)
-            .where(
-                DeliveredFile.kind == "key",
-                DeliveredFile.deleted_at.is_(None),
-                DeliveredFile.delete_after <= now,
-            )
-            .order_by(DeliveredFile.delete_after)
-        ).all()
+        due = queries.key_files_due(session, now=now)
     deleted = 0
     for delivered_id, file_id in due:
         try:
-            services.notifier.delete_file(file_id)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error not in _GONE:
-                logger.warning(
-                    "could not delete key file %s from Slack (%s); trying again next run",
-                    file_id,
-                    error or exc.response.status_code,
-                )
-                continue
+            services.notifier.delete_file(file_id)  # already gone counts as deleted
+        except SlackError as exc:
+            logger.warning(
+                "could not delete key file %s from Slack (%s); trying again next run",
+                file_id,
+                exc.code or exc,
+            )
+            continue
         _mark_deleted(services, delivered_id, actor="system", why="expired")
         deleted += 1
     return deleted

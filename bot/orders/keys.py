@@ -4,47 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import crypto
+from bot import crypto, events
 from bot.access import Need
-from bot.crypto import Sealed
-from bot.errors import CustodyError, FieldErrors, NotAllowed, NotFound
-from bot.orders.delivery import upload_private
+from bot.crypto import Sealed, order_key_context
+from bot.csr_method import certdesk_makes_key
+from bot.errors import CustodyError, NotAllowed, NotFound
+from bot.key_download import PEM_PLAIN, PFX, TITLE_WORDS, KeyRequest, check_request
+from bot.orders.announcements import upload_private
 from bot.orders.lookup import load
-from bot.orders.submission import key_context
+from bot.orders.telling import tell_person
 from bot.services import Services
-from bot.views import ids
 from storage import queries
 from storage.models import DeliveredFile, Order, PrivateKey, utcnow
 
 logger = logging.getLogger(__name__)
-
-#: Download formats, by the value the modal sends.
-PFX, PEM_ENCRYPTED, PEM_PLAIN = "pfx", "pem_encrypted", "pem_plain"
-#: How each format is named in the title of the file in Slack.
-_TITLE_WORDS = {
-    PFX: "PFX, passphrase-protected",
-    PEM_ENCRYPTED: "PEM, passphrase-protected",
-    PEM_PLAIN: "PEM, no passphrase",
-}
-#: Long enough to resist guessing against a file anyone in the DM could copy.
-MIN_PASSPHRASE = 12
-
-
-@dataclass(frozen=True)
-class KeyRequest:
-    """A checked download request: the format and, unless plain, the passphrase."""
-
-    order_id: int
-    fmt: str
-    passphrase: str | None
-
-    def __repr__(self) -> str:  # never show the passphrase, even in a traceback or a debugger
-        return f"KeyRequest(order_id={self.order_id}, fmt={self.fmt!r})"
 
 
 def owned_order(session: Session, services: Services, order_id: int, *, user_id: str) -> Order:
@@ -61,7 +38,7 @@ def owned_order(session: Session, services: Services, order_id: int, *, user_id:
 
 def stored_key(session: Session, order: Order) -> PrivateKey:
     """The order's sealed key row, or NotFound saying why there is none to download."""
-    if order.csr_method != "system":
+    if not certdesk_makes_key(order.csr_method):
         raise NotFound(
             f"{order.ref} uses a CSR you uploaded, so certdesk never had its private key: "
             "it is wherever you made that CSR."
@@ -82,53 +59,12 @@ def stored_key(session: Session, order: Order) -> PrivateKey:
     return key
 
 
-def formats_for(order: Order) -> list[str]:
-    """The formats offered: PFX only once the CA has issued the certificate chain."""
-    offered = [PEM_ENCRYPTED, PEM_PLAIN]
-    return [PFX, *offered] if order.certificate_pem else offered
-
-
 def open_download(services: Services, order_id: int, *, user_id: str) -> Order:
     """The order whose key the owner wants, if there is a key to download."""
     with services.sessions.begin() as session:
         order = owned_order(session, services, order_id, user_id=user_id)
         stored_key(session, order)
         return order
-
-
-def check_request(order: Order, raw: Mapping[str, Any]) -> KeyRequest:
-    """Check the download modal's values; FieldErrors keyed by block id for anything wrong."""
-    fmt = raw.get(ids.KEY_FORMAT)
-    errors: dict[str, str] = {}
-    if fmt not in formats_for(order):
-        if fmt == PFX:
-            errors[ids.KEY_FORMAT] = (
-                "PFX bundles the key with the certificate, which the CA has not issued yet. "
-                "Choose PEM now, or come back after issuance."
-            )
-        else:
-            errors[ids.KEY_FORMAT] = "Choose a format."
-        raise FieldErrors(errors)
-    if fmt == PEM_PLAIN:
-        if not raw.get(ids.KEY_PLAIN_OK):
-            errors[ids.KEY_PLAIN_OK] = (
-                "Tick the box to confirm you want the key without a passphrase, or choose "
-                "a passphrase-protected format."
-            )
-            raise FieldErrors(errors)
-        return KeyRequest(order_id=order.id, fmt=fmt, passphrase=None)
-    passphrase = raw.get(ids.KEY_PASSPHRASE) or ""
-    again = raw.get(ids.KEY_PASSPHRASE_AGAIN) or ""
-    if len(passphrase) < MIN_PASSPHRASE:
-        errors[ids.KEY_PASSPHRASE] = (
-            f"Use at least {MIN_PASSPHRASE} characters (it has {len(passphrase)}): "
-            "a few words you can remember work well."
-        )
-    elif again != passphrase:
-        errors[ids.KEY_PASSPHRASE_AGAIN] = "The two passphrases differ: type the same one twice."
-    if errors:
-        raise FieldErrors(errors)
-    return KeyRequest(order_id=order.id, fmt=fmt, passphrase=passphrase)
 
 
 def request_download(
@@ -138,7 +74,7 @@ def request_download(
     with services.sessions.begin() as session:
         order = owned_order(session, services, order_id, user_id=user_id)
         stored_key(session, order)
-        request = check_request(order, raw)
+        request = check_request(order.id, raw, issued=bool(order.certificate_pem))
         queries.record(
             session, order_id=order_id, actor=user_id, action="key_requested", format=request.fmt
         )
@@ -147,8 +83,6 @@ def request_download(
 
 def deliver_key(services: Services, request: KeyRequest, *, user_id: str) -> DeliveredFile:
     """Decrypt, export and upload the key to the owner's DM (after the ack), say how to remove."""
-    from bot.views.keys import key_delivered_message
-
     with services.sessions.begin() as session:
         order = owned_order(session, services, request.order_id, user_id=user_id)
         key = stored_key(session, order)
@@ -166,13 +100,18 @@ def deliver_key(services: Services, request: KeyRequest, *, user_id: str) -> Del
         kind="key",
         filename=filename,
         content=content,
-        title=f"{ref} private key ({_TITLE_WORDS[request.fmt]})",
+        title=f"{ref} private key ({TITLE_WORDS[request.fmt]})",
         delete_after=delete_after,
     )
-    text, blocks = key_delivered_message(
-        ref=ref, order_id=request.order_id, delivered=delivered, fmt=request.fmt
+    event = events.KeyDelivered(
+        ref=ref,
+        order_id=request.order_id,
+        file_row=delivered.id,
+        filename=delivered.filename,
+        delete_after=delivered.delete_after,
+        fmt=request.fmt,
     )
-    services.notifier.dm(user_id, text=text, blocks=blocks)
+    tell_person(services, user_id, event)
     return delivered
 
 
@@ -180,7 +119,7 @@ def _open_key(
     services: Services, order_id: int, sealed: Sealed, *, ref: str, user_id: str
 ) -> bytes:
     try:
-        return services.custody.open(sealed, context=key_context(order_id))
+        return services.custody.open(sealed, context=order_key_context(order_id))
     except CustodyError as exc:
         # The operator's half: which key is missing and where keys come from.
         logger.error(

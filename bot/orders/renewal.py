@@ -5,22 +5,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from slack_sdk.models.blocks import ActionsBlock, Block
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import workflow
+from bot import events, workflow
 from bot.access import Need
 from bot.errors import IllegalTransition
+from bot.orders import transitions
 from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
-from bot.orders.notices import tell_people
 from bot.orders.register import register_order
-from bot.orders.reminding import stop_reminders
+from bot.orders.telling import tell_people
 from bot.products import Purchase
 from bot.services import Services
-from bot.views import ids
-from bot.views.common import button, purchase_words, section
 from storage import queries
 from storage.models import Draft, Order, format_ref
 
@@ -33,12 +29,7 @@ RENEWABLE = frozenset({workflow.State.ISSUED, workflow.State.EXPIRED, workflow.S
 def expire_due(services: Services, *, now: datetime) -> int:
     """Move issued orders past their not_after to `expired` and tell their people; return count."""
     with services.sessions.begin() as session:
-        stmt = select(Order.id).where(
-            Order.state == workflow.State.ISSUED,
-            Order.not_after.is_not(None),
-            Order.not_after <= now,
-        )
-        due = list(session.scalars(stmt))
+        due = queries.certificates_past(session, now=now)
     expired = 0
     for order_id in due:
         try:
@@ -48,15 +39,8 @@ def expire_due(services: Services, *, now: datetime) -> int:
         if not_after is None:
             continue
         expired += 1
-        ref = format_ref(order_id)
-        text, blocks = expired_message(ref, order_id, not_after=not_after)
-        tell_people(
-            services,
-            order_id,
-            text=text,
-            blocks=blocks,
-            channel_text=f"{ref}'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC.",
-        )
+        event = events.Expired(ref=format_ref(order_id), order_id=order_id, not_after=not_after)
+        tell_people(services, order_id, event)
     return expired
 
 
@@ -67,38 +51,16 @@ def _expire(services: Services, order_id: int, *, now: datetime) -> datetime | N
             return None
         if order.not_after is None or order.not_after > now:
             return None
-        order.state = workflow.next_state(order.state, workflow.Event.EXPIRE)
-        stop_reminders(session, order_id, kind="expiry")
-        queries.record(
+        transitions.apply(
             session,
-            order_id=order_id,
+            order,
+            workflow.Event.EXPIRE,
             actor="system",
+            now=now,
             action="expired",
             not_after=order.not_after.isoformat(),
         )
         return order.not_after
-
-
-def expired_message(ref: str, order_id: int, *, not_after: datetime) -> tuple[str, list[Block]]:
-    """The DM sent when a certificate has expired."""
-    text = (
-        f"{ref}'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC. "
-        "Sites still using it show browser warnings; renew to get a new one."
-    )
-    blocks: list[Block] = [
-        section(f":calendar: *{ref}*'s certificate expired on {not_after:%Y-%m-%d %H:%M} UTC."),
-        section(
-            "Sites still serving it now show browser warnings. *Renew* starts a new order "
-            "with this one's information filled in."
-        ),
-        ActionsBlock(
-            elements=[
-                button("Renew", ids.RENEW, str(order_id), style="primary"),
-                button("Details", ids.SHOW_STATUS, str(order_id)),
-            ]
-        ),
-    ]
-    return text, blocks
 
 
 def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
@@ -114,9 +76,7 @@ def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
                 f"{old.ref} is {workflow.describe(old.state)}; only an issued or expired "
                 "certificate can be renewed."
             )
-        existing = session.scalars(
-            select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
-        ).first()
+        existing = queries.renewal_of(session, order_id)
         if existing is not None:
             return existing  # a second click leads to the same renewal
         purchase = Purchase(
@@ -141,25 +101,3 @@ def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
                 new=new.ref,
             )
     return new
-
-
-def renewal_message(new: Order, *, old_ref: str) -> tuple[str, list[Block]]:
-    """The DM that hands over a renewal: the new order, prefilled, with the Complete button."""
-    text = (
-        f"Renewal of {old_ref} started as {new.ref}. Its information is filled in from "
-        f"{old_ref}: check it and submit."
-    )
-    blocks: list[Block] = [
-        section(f":repeat: Renewal of *{old_ref}* started as *{new.ref}*.\n{purchase_words(new)}"),
-        section(
-            f"The domains, applicant and CSR choice are filled in from {old_ref}. Check them, "
-            "change what is different this time, and submit. A fresh key is made for "
-            "certificates whose key certdesk generates."
-        ),
-        ActionsBlock(
-            elements=[
-                button("Complete information", ids.OPEN_COMPLETE, str(new.id), style="primary")
-            ]
-        ),
-    ]
-    return text, blocks

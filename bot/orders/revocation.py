@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import workflow
+from bot import events, workflow
 from bot.access import Need
 from bot.ca.base import CABackend
 from bot.errors import CAError, IllegalTransition
+from bot.orders import transitions
 from bot.orders.lookup import load
-from bot.orders.notices import tell_people
-from bot.orders.reminding import stop_reminders
+from bot.orders.telling import tell_people, tell_person
 from bot.services import Services
-from storage import queries
-from storage.models import Order
+from storage.models import Order, utcnow
 
 #: RFC 5280 §5.3.1 CRLReason codes a subscriber may give (those Let's Encrypt accepts),
 #: with the words shown in the confirmation modal.
@@ -82,13 +81,12 @@ def revoke_order(services: Services, order_id: int, *, user_id: str, reason: int
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
         if order.state != workflow.State.REVOKED:  # two confirmations at once revoke once
-            order.state = workflow.next_state(order.state, workflow.Event.REVOKE)
-            order.next_poll_at = None
-            stop_reminders(session, order_id, kind=None)
-            queries.record(
+            transitions.apply(
                 session,
-                order_id=order_id,
+                order,
+                workflow.Event.REVOKE,
                 actor=user_id,
+                now=utcnow(),
                 action="revoked",
                 reason=REASONS[reason][0],
                 reason_code=reason,
@@ -103,24 +101,14 @@ def revoke_order(services: Services, order_id: int, *, user_id: str, reason: int
 def revoke_and_tell(services: Services, order_id: int, *, user_id: str, reason: int) -> Revoked:
     """Revoke, then tell the requester, watchers, the team channel and (if other) the revoker."""
     done = revoke_order(services, order_id, user_id=user_id, reason=reason)
-    who = "you" if done.actor == done.owner else f"<@{done.actor}>"
     why = REASONS[done.reason][1].lower()
-    text = (
-        f"The certificate of {done.ref} was revoked by {who} ({why}). Browsers will stop "
-        "trusting it; replace it wherever it is installed."
-    )
     tell_people(
         services,
         order_id,
-        text=text,
-        watcher_text=f"(You watch this order.) The certificate of {done.ref} was revoked by "
-        f"<@{done.actor}> ({why}).",
-        channel_text=f"{done.ref}'s certificate was revoked by <@{done.actor}> ({why}).",
+        events.Revoked(ref=done.ref, owner=done.owner, actor=done.actor, why=why),
     )
     if done.actor != done.owner:
-        services.notifier.dm(
-            done.actor, text=f"Done: {done.ref} is revoked; <@{done.owner}> was told."
-        )
+        tell_person(services, done.actor, events.RevokeDone(ref=done.ref, owner=done.owner))
     return done
 
 

@@ -10,10 +10,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import crypto, workflow
 from bot.ca.base import Organization as OrgDetails
 from bot.ca.base import Submission
+from bot.csr_method import certdesk_makes_key
 from bot.errors import CAError, PreflightError
-from bot.orders.complete import organization_details
-from bot.orders.redelivery import owe_delivery
+from bot.orders.announcements import announce
+from bot.orders.backoff import back_off
+from bot.orders.failure import fail_order
 from bot.preflight import check_before_submit
+from bot.products import needs_organization
 from bot.services import Services
 from storage import queries
 from storage.models import Order, PrivateKey, utcnow
@@ -22,11 +25,6 @@ logger = logging.getLogger(__name__)
 
 #: How long one caller holds a submitted order while it makes the key and calls the CA.
 SUBMIT_LEASE = timedelta(minutes=5)
-
-
-def key_context(order_id: int) -> bytes:
-    """Authenticated data binding a sealed key to its order."""
-    return f"order:{order_id}:private-key".encode()
 
 
 def send_to_ca(
@@ -49,7 +47,7 @@ def send_to_ca(
             # Claim the order: the version check lets exactly one concurrent caller win, so
             # the CA never receives the same order twice.
             order.next_poll_at = now + min(SUBMIT_LEASE, services.settings.claim_lease)
-            needs_key = order.csr_method == "system" and not order.csr_pem
+            needs_key = certdesk_makes_key(order.csr_method) and not order.csr_pem
             algorithm, names = order.key_algorithm or "rsa2048", [d.name for d in order.domains]
             organization = _org_details(order)
     except StaleDataError:
@@ -74,16 +72,12 @@ def send_to_ca(
         )
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
-        check_before_submit(services, submission)
+        checked = check_before_submit(services, submission)
         ca_ref = services.ca.submit(submission)
     except (CAError, PreflightError) as exc:
         if isinstance(exc, CAError) and exc.retryable:
-            from bot.orders.polling import back_off
-
             back_off(services, order_id, problem=str(exc), now=utcnow())
             return None
-        from bot.orders.outcomes import fail_order
-
         fail_order(services, order_id, reason=str(exc), actor="ca")
         return None
     with services.sessions.begin() as session:
@@ -100,18 +94,13 @@ def send_to_ca(
             action="sent_to_ca",
             ca=services.ca.name,
             ca_ref=ca_ref,
+            notes=list(checked.warnings),  # the submission DM tells the requester these
         )
     if not still_wanted:
         # Cancelled while the CA call was in flight: withdraw it there too.
         _withdraw(services, order_id, ca_ref)
         return None
-    from bot.orders.delivery import announce_submission
-
-    try:
-        announce_submission(services, order_id)
-    except Exception as exc:
-        logger.exception("order %s: submitted, but telling the requester failed", order_id)
-        owe_delivery(services, order_id, problem=type(exc).__name__)
+    announce(services, order_id)
     return ca_ref
 
 
@@ -127,9 +116,9 @@ def _withdraw(services: Services, order_id: int, ca_ref: str) -> None:
 
 
 def _org_details(order: Order) -> OrgDetails | None:
-    if order.organization is None or order.product == "dv":
+    if order.organization is None or not needs_organization(order.product):
         return None
-    return organization_details(order.organization)
+    return order.organization.details()
 
 
 def _make_key_and_csr(
@@ -138,7 +127,7 @@ def _make_key_and_csr(
     # Key generation (RSA-4096 takes up to a second) happens outside any transaction.
     key_pem = crypto.generate_key(algorithm)
     csr_pem = crypto.make_csr(key_pem, names, organization=org)
-    sealed = services.custody.seal(key_pem, context=key_context(order_id))
+    sealed = services.custody.seal(key_pem, context=crypto.order_key_context(order_id))
     del key_pem
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id, for_update=True)

@@ -6,24 +6,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import workflow
+from bot import events, workflow
 from bot.access import Need
 from bot.errors import FieldErrors, IllegalTransition
-from bot.orders.home import refresh_home
 from bot.orders.lookup import load
 from bot.orders.reminding import follow_watchers
+from bot.orders.telling import refresh_homes, tell_person
 from bot.services import Services
-from bot.views import ids
+from bot.watching import MAX_WATCHERS, WATCHER_USERS
 from storage import queries
 from storage.models import Order, Watcher, utcnow
 
 logger = logging.getLogger(__name__)
-
-#: More watchers than this is a channel's job (CERTDESK_NOTIFY_CHANNEL), not a DM fan-out.
-MAX_WATCHERS = 20
 
 
 @dataclass(frozen=True)
@@ -60,14 +56,14 @@ def set_watchers(
         if order.requester_id in chosen:
             raise FieldErrors(
                 {
-                    ids.WATCHER_USERS: f"<@{order.requester_id}> owns {order.ref} and already "
+                    WATCHER_USERS: f"<@{order.requester_id}> owns {order.ref} and already "
                     "gets its updates; leave them out of the watchers."
                 }
             )
         if len(chosen) > MAX_WATCHERS:
             raise FieldErrors(
                 {
-                    ids.WATCHER_USERS: f"{len(chosen)} watchers is too many (at most "
+                    WATCHER_USERS: f"{len(chosen)} watchers is too many (at most "
                     f"{MAX_WATCHERS}); for a whole team, ask for a notify channel instead."
                 }
             )
@@ -94,33 +90,14 @@ def set_watchers(
 
 def tell_watchers(services: Services, change: WatcherChange) -> None:
     """DM each new watcher who added them (and each removed one); refresh everyone's Home."""
-    ref = change.ref
     for watcher_id in change.added:
-        by = "" if change.actor == change.owner else f" on behalf of <@{change.owner}>"
-        _dm(
-            services,
-            watcher_id,
-            f":eyes: <@{change.actor}> added you as a watcher of order *{ref}*{by}. You'll get "
-            f"its updates here and can see it with `/cert status {ref}`; only its owner "
-            "can change it.",
-        )
-    for watcher_id in change.removed:
-        _dm(
-            services,
-            watcher_id,
-            f"<@{change.actor}> removed you from the watchers of order *{ref}*; "
-            "you won't get its updates any more.",
-        )
-    for user in {change.owner, change.actor, *change.added, *change.removed}:
-        refresh_home(services, user)
-
-
-def _dm(services: Services, user_id: str, text: str) -> None:
-    try:
-        services.notifier.dm(user_id, text=text)
-    except SlackApiError as exc:
+        event = events.WatcherAdded(ref=change.ref, actor=change.actor, owner=change.owner)
         # A deactivated or external user cannot be DMed; the change itself stands.
-        logger.warning("could not DM %s about watching: %s", user_id, exc.response.get("error"))
+        tell_person(services, watcher_id, event, required=False)
+    for watcher_id in change.removed:
+        event_removed = events.WatcherRemoved(ref=change.ref, actor=change.actor)
+        tell_person(services, watcher_id, event_removed, required=False)
+    refresh_homes(services, [change.owner, change.actor, *change.added, *change.removed])
 
 
 def _record(session: Session, order_id: int, actor: str, action: str, watcher: str) -> None:

@@ -1,5 +1,7 @@
 """Callback, block and action ids shared by views, handlers and the manifest."""
 
+from bot import approval_form, key_download, watching
+
 COMMAND = "/cert"
 
 # Modals (callback ids)
@@ -11,6 +13,8 @@ CONFIRM_REVOKE = "confirm_revoke"
 CONFIRM_PURGE_KEY = "confirm_purge_key"
 ADD_WATCHER = "add_watcher"
 CONFIRM_CANCEL = "confirm_cancel"
+REJECT_REASON = "reject_reason"
+OVERRIDE_REASON = "override_reason"
 
 # New order inputs (block ids; each holds one element whose action id is the same)
 PRODUCT = "product"
@@ -35,12 +39,16 @@ CSR_METHOD = "csr_method"
 KEY_ALGORITHM = "key_algorithm"
 CSR_TEXT = "csr_text"
 CSR_FILE = "csr_file"
-WATCHER_USERS = "watcher_users"
-KEY_FORMAT = "key_format"
-KEY_PASSPHRASE = "key_passphrase"
+# Inputs the use cases check name their fields by these block ids.
+WATCHER_USERS = watching.WATCHER_USERS
+KEY_FORMAT = key_download.KEY_FORMAT
+KEY_PASSPHRASE = key_download.KEY_PASSPHRASE
+KEY_PASSPHRASE_AGAIN = key_download.KEY_PASSPHRASE_AGAIN
+KEY_PLAIN_OK = key_download.KEY_PLAIN_OK
 REVOKE_REASON = "revoke_reason"
-KEY_PASSPHRASE_AGAIN = "key_passphrase_again"
-KEY_PLAIN_OK = "key_plain_ok"
+
+# The reason typed in the reject and override modals (the use case checks it by this name)
+APPROVAL_REASON = approval_form.REASON
 
 # Buttons (action ids); the button's value is the order's number
 OPEN_COMPLETE = "open_complete"
@@ -56,5 +64,7 @@ PURGE_KEY = "purge_key"
 OPEN_WATCHERS = "open_watchers"
 CANCEL_ORDER = "cancel_order"
 REVOKE = "revoke"
+APPROVE = "approve"
+REJECT = "reject"
 # Home tab button (no order): opens the new-order modal
 OPEN_NEW_ORDER = "open_new_order"

@@ -18,10 +18,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.orders.keys import MIN_PASSPHRASE, PEM_ENCRYPTED, PEM_PLAIN, PFX, formats_for
+from bot.key_download import MIN_PASSPHRASE, PEM_ENCRYPTED, PEM_PLAIN, PFX, formats_for
 from bot.views import ids
-from bot.views.common import button, context, plain, section
-from storage.models import DeliveredFile, Order
+from bot.views.common import button, context, esc, plain, section
+from storage.models import Order
 
 FORMAT_LABELS = {
     PFX: "PFX / PKCS#12 with the certificate chain (Windows, Java)",
@@ -42,7 +42,7 @@ def order_id_from(view: Mapping[str, Any]) -> int:
 
 def download_modal(order: Order) -> View:
     """Ask how the key should be packed: format, passphrase twice, or the plain-key warning."""
-    offered = formats_for(order)
+    offered = formats_for(issued=bool(order.certificate_pem))
     choices = [Option(value=f, label=FORMAT_LABELS[f]) for f in offered]
     blocks: list[Block] = [
         section(
@@ -110,22 +110,28 @@ def _secret_input(block_id: str, label: str, *, hint: str | None) -> InputBlock:
 
 
 def key_delivered_message(
-    *, ref: str, order_id: int, delivered: DeliveredFile, fmt: str
+    *,
+    ref: str,
+    order_id: int,
+    file_row: int,
+    filename: str,
+    delete_after: datetime | None,
+    fmt: str,
 ) -> tuple[str, list[Block]]:
     """The DM that goes with the key file: when it disappears, and the two ways to remove it."""
-    when = _when(delivered.delete_after)
+    when = _when(delete_after)
     protection = (
         "It is *not* protected by a passphrase: move it to your server and delete it here."
         if fmt == PEM_PLAIN
         else "It is protected by the passphrase you chose."
     )
     text = (
-        f"The private key of {ref} is in the file {delivered.filename} above. "
+        f"The private key of {ref} is in the file {esc(filename)} above. "
         f"certdesk deletes it from Slack {when}."
     )
     blocks: list[Block] = [
         section(
-            f":key: The private key of *{ref}* is in `{delivered.filename}` above. {protection}\n"
+            f":key: The private key of *{ref}* is in `{esc(filename)}` above. {protection}\n"
             f"certdesk deletes this file from Slack {when}."
         ),
         context(
@@ -134,7 +140,7 @@ def key_delivered_message(
         ),
         ActionsBlock(
             elements=[
-                button("Delete this file from Slack", ids.DELETE_KEY_FILE, str(delivered.id)),
+                button("Delete this file from Slack", ids.DELETE_KEY_FILE, str(file_row)),
                 button("Purge the key from certdesk", ids.PURGE_KEY, str(order_id), style="danger"),
             ]
         ),

@@ -12,14 +12,14 @@ from bot.views import ids
 from bot.views.cancel import cancel_modal
 from bot.views.complete import order_id_from
 from handlers.complete import notice_view
-from handlers.opening import open_order_modal
-from handlers.replies import guarded
+from handlers.opening import OrderCommands, open_order_modal
+from handlers.replies import dm, guarded
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Listen for the Cancel button, command and confirmation."""
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=lambda order_id, user_id: cancel_modal(
@@ -31,7 +31,7 @@ def register(app: App, services: Services) -> None:
 
     def cancel_after_ack(order_id: int, user_id: str) -> None:
         guarded(
-            lambda text: services.notifier.dm(user_id, text=text),
+            lambda text: dm(services, user_id, text),
             lambda: cancel_and_tell(services, order_id, user_id=user_id),
         )
 
@@ -50,3 +50,5 @@ def register(app: App, services: Services) -> None:
             services.background.submit(cancel_after_ack, order_id, user_id)
 
         guarded(tell, run)
+
+    return commands

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -15,14 +14,12 @@ from bot.services import Services
 from bot.views import ids, orders
 from bot.views.common import section, to_dicts
 from bot.views.new_order import new_order_modal
+from handlers.opening import OrderCommands
 from handlers.replies import guarded
 
-#: Subcommands taking an order ID, added by other handler modules: name -> handler.
-ORDER_SUBCOMMANDS: dict[str, Callable[..., None]] = {}
 
-
-def register(app: App, services: Services) -> None:
-    """Listen for `/cert`."""
+def register(app: App, services: Services, *, order_commands: OrderCommands) -> None:
+    """Listen for `/cert`; words taking an order ID go to ``order_commands`` (other surfaces')."""
 
     @app.command(ids.COMMAND)
     def cert(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
@@ -43,7 +40,7 @@ def register(app: App, services: Services) -> None:
                     found, user_id=user_id, admin=services.is_admin(user_id)
                 )
                 ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
-            elif word == "status" or word in ORDER_SUBCOMMANDS:
+            elif word == "status" or word in order_commands:
                 if not rest.strip():
                     raise Error(
                         f"Which order? Try `/cert {word} CD-0042`; `/cert list` shows yours."
@@ -52,9 +49,7 @@ def register(app: App, services: Services) -> None:
                 if word == "status":
                     show_status(ack, order_id, user_id=user_id)
                 else:
-                    ORDER_SUBCOMMANDS[word](
-                        ack=ack, client=client, command=command, order_id=order_id
-                    )
+                    order_commands[word](ack=ack, client=client, command=command, order_id=order_id)
             else:
                 text, blocks = orders.help_message()
                 if word and word != "help":
@@ -67,6 +62,6 @@ def register(app: App, services: Services) -> None:
 
     def show_status(ack: Ack, order_id: int, *, user_id: str) -> None:
         order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
-        can_act = user_id == order.requester_id or services.is_admin(user_id)
+        can_act = services.may_act(order, user_id)
         text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
         ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")

@@ -15,7 +15,7 @@ from bot.services import Services
 from bot.views import ids
 from bot.views.common import plain, section
 from bot.views.complete import complete_modal, confirm_view, order_id_from
-from handlers.opening import open_order_modal
+from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import guarded, incident_id, something_went_wrong
 from handlers.values import view_values
 
@@ -38,7 +38,7 @@ def field_errors(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]
     return shown
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Listen for the Complete command, buttons and modals."""
 
     def build(order_id: int, user_id: str) -> View:
@@ -52,7 +52,7 @@ def register(app: App, services: Services) -> None:
         view.notify_on_close = True  # closing saves the draft too
         return view
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=build,
@@ -109,3 +109,5 @@ def register(app: App, services: Services) -> None:
             services.background.submit(send_to_ca, services, order.id)
 
         guarded(tell, run)
+
+    return commands

@@ -21,25 +21,32 @@ from bot.views.keys import (
     purge_modal,
 )
 from handlers.complete import field_errors
-from handlers.opening import open_order_modal
-from handlers.replies import dm_later, guarded, incident_id, something_went_wrong
+from handlers.opening import OrderCommands, open_order_modal
+from handlers.replies import (
+    dm,
+    dm_later,
+    guarded,
+    incident_id,
+    mrkdwn_words,
+    something_went_wrong,
+)
 from handlers.values import view_values
 from storage.models import format_ref
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Register the keys listeners."""
 
     def dm_teller_now(user_id: str) -> Callable[[str], Any]:
-        return lambda text: services.notifier.dm(user_id, text=text)
+        return lambda text: dm(services, user_id, text)
 
     def later(user_id: str, work: Callable[[], Any]) -> None:
         """Run ``work`` after the ack; its Error messages reach the user as a DM."""
         services.background.submit(guarded, dm_teller_now(user_id), work)
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=lambda order_id, user_id: download_modal(
@@ -60,7 +67,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors=field_errors(view, exc.errors))
             return
         except Error as exc:
-            ack(response_action="update", view=notice_modal("Key not sent", str(exc)))
+            ack(response_action="update", view=notice_modal("Key not sent", mrkdwn_words(exc)))
             return
         except Exception:
             incident = incident_id()
@@ -78,9 +85,10 @@ def register(app: App, services: Services) -> None:
 
         def run() -> None:
             delivered = key_files.delete_key_file(services, int(action["value"]), user_id=user_id)
-            services.notifier.dm(
+            dm(
+                services,
                 user_id,
-                text=f"Deleted {delivered.filename} (the private key of "
+                f"Deleted {delivered.filename} (the private key of "
                 f"{format_ref(delivered.order_id)}) from Slack.",
             )
 
@@ -111,6 +119,8 @@ def register(app: App, services: Services) -> None:
                 "it again: the copy you downloaded is the only one."
             )
             ack(response_action="update", view=notice_modal("Key purged", text))
-            services.background.submit(services.notifier.dm, user_id, text=text)
+            services.background.submit(dm, services, user_id, text)
 
         guarded(tell, run)
+
+    return commands

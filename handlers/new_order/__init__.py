@@ -11,7 +11,7 @@ from bot.orders.register import register_order
 from bot.products import parse_purchase
 from bot.services import Services
 from bot.views import ids, orders
-from handlers.replies import guarded
+from handlers.replies import dm, guarded
 from handlers.values import view_values
 
 
@@ -37,9 +37,9 @@ def register(app: App, services: Services) -> None:
             order = register_order(services, team_id=team_id, user_id=user_id, purchase=purchase)
             ack()
             text, blocks = orders.registered_message(order)
-            services.background.submit(services.notifier.dm, user_id, text=text, blocks=blocks)
+            services.background.submit(dm, services, user_id, text, blocks)
 
         def tell(message: str) -> None:
             ack(response_action="errors", errors={ids.PRODUCT: message[:150]})
 
-        guarded(tell, run)
+        guarded(tell, run, plain=True)

@@ -10,7 +10,7 @@ from bot.access import Need
 from bot.orders import lookup, renewal
 from bot.services import Services
 from bot.views import ids, orders
-from handlers.replies import dm_later, guarded
+from handlers.replies import dm, dm_later, guarded
 from storage.models import format_ref
 
 
@@ -28,9 +28,9 @@ def register(app: App, services: Services) -> None:
             order = lookup.order_for(
                 services, int(action["value"]), user_id=user_id, need=Need.VIEW
             )
-            can_act = user_id == order.requester_id or services.is_admin(user_id)
+            can_act = services.may_act(order, user_id)
             text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
-            services.background.submit(services.notifier.dm, user_id, text=text, blocks=blocks)
+            services.background.submit(dm, services, user_id, text, blocks)
 
         guarded(tell, run)
 
@@ -44,8 +44,8 @@ def register(app: App, services: Services) -> None:
         def run() -> None:
             old_id = int(action["value"])
             new = renewal.renew_order(services, old_id, user_id=user_id)
-            text, blocks = renewal.renewal_message(new, old_ref=format_ref(old_id))
+            text, blocks = orders.renewal_message(new, old_ref=format_ref(old_id))
             for person in dict.fromkeys([new.requester_id, user_id]):
-                services.background.submit(services.notifier.dm, person, text=text, blocks=blocks)
+                services.background.submit(dm, services, person, text, blocks)
 
         guarded(tell, run)

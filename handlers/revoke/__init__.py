@@ -12,18 +12,18 @@ from bot.views import ids
 from bot.views.complete import order_id_from
 from bot.views.revocation import revoke_modal
 from handlers.complete import notice_view
-from handlers.opening import open_order_modal
-from handlers.replies import guarded
+from handlers.opening import OrderCommands, open_order_modal
+from handlers.replies import dm, guarded
 from handlers.values import view_values
 
 #: The reasons as the modal offers them.
 CHOICES = {code: words for code, (_name, words) in REASONS.items()}
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Listen for the Revoke button, command and confirmation."""
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=lambda order_id, user_id: revoke_modal(
@@ -36,7 +36,7 @@ def register(app: App, services: Services) -> None:
     def revoke_after_ack(order_id: int, user_id: str, reason: int) -> None:
         # The CA call is slow and may fail: its answer reaches the person as a DM.
         guarded(
-            lambda text: services.notifier.dm(user_id, text=text),
+            lambda text: dm(services, user_id, text),
             lambda: revoke_and_tell(services, order_id, user_id=user_id, reason=reason),
         )
 
@@ -56,3 +56,5 @@ def register(app: App, services: Services) -> None:
             services.background.submit(revoke_after_ack, order_id, user_id, reason)
 
         guarded(tell, run)
+
+    return commands

@@ -7,12 +7,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.orders.reminding import actions
+from bot.orders import verifying as actions
 from bot.services import Services
 from bot.views import ids
-from handlers.replies import guarded
+from handlers.replies import dm, guarded
 
-Action = Callable[..., str]
+Action = Callable[..., object]
 
 
 def register(app: App, services: Services) -> None:
@@ -27,13 +27,13 @@ def register(app: App, services: Services) -> None:
 
     def run(user_id: str, value: str, work: Action) -> None:
         def tell(text: str) -> None:
-            services.notifier.dm(user_id, text=text)
+            dm(services, user_id, text)
 
         def act() -> None:
             if not value.isdigit():
                 tell("That button does not name an order. Use `/cert list` to find yours.")
                 return
-            tell(work(services, int(value), user_id=user_id))
+            tell(services.presenter.notice(work(services, int(value), user_id=user_id)).main.text)
 
         guarded(tell, act)
 

@@ -12,15 +12,15 @@ from bot.services import Services
 from bot.views import ids
 from bot.views.complete import order_id_from
 from bot.views.watchers import watchers_modal
-from handlers.opening import open_order_modal
+from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import guarded
 from handlers.values import view_values
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services) -> OrderCommands:
     """Listen for the Watchers button, command and modal."""
 
-    open_order_modal(
+    commands = open_order_modal(
         app,
         services,
         build=lambda order_id, user_id: watchers_modal(
@@ -47,4 +47,6 @@ def register(app: App, services: Services) -> None:
             ack()
             services.background.submit(tell_watchers, services, change)
 
-        guarded(tell, run)
+        guarded(tell, run, plain=True)
+
+    return commands

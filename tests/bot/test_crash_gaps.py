@@ -13,8 +13,8 @@ from support.app_fixtures import ALICE, Running
 from support.ca_flow import latest_link, load_order, submitted_order
 
 from bot.orders import issuance
+from bot.orders.announcements import deliver_owed
 from bot.orders.polling import poll_order
-from bot.orders.redelivery import deliver_owed
 from bot.orders.submission import send_to_ca
 from storage import queries
 from storage.models import CARecord, utcnow
@@ -65,7 +65,7 @@ def test_dying_while_delivering_a_certificate_delivers_it_once(
     assert services.ca.confirm(token)[0]  # type: ignore[attr-defined]
     certdesk.settle()
     if dies == "before_delivering":  # right after the transaction that marks it issued
-        monkeypatch.setattr(issuance, "deliver", _raise_died)
+        monkeypatch.setattr(issuance, "announce", _raise_died)
     else:  # after Slack took the DM (or the file), before it was recorded
         record = queries.record
 

@@ -15,8 +15,8 @@ from bot import cli, keys_rotation
 from bot.app import build_services
 from bot.config import Settings
 from bot.crypto import Custody, Sealed, parse_master_key
+from bot.crypto import order_key_context as key_context
 from bot.errors import ConfigError, CustodyError
-from bot.orders.submission import key_context
 from storage import db
 from storage.models import Order, PrivateKey, SealedSecret, utcnow
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from support.app_fixtures import ALICE, Running
 from support.ca_flow import submitted_order
 
-from bot.orders.redelivery import deliver_owed
+from bot.orders.announcements import deliver_owed
 from bot.orders.submission import send_to_ca
 from storage import queries
 from storage.models import utcnow

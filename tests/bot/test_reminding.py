@@ -15,14 +15,15 @@ from bot import workflow
 from bot.app import build_services
 from bot.config import Settings
 from bot.emulator import Emulator
+from bot.orders.reminding import posting as reminder_slack
 from bot.orders.reminding import schedule_expiry, send_due, stop_reminders
-from bot.orders.reminding import slack as reminder_slack
-from bot.orders.reminding.claims import LEASE, claim_next
 from bot.orders.reminding.sender import Sweep, deliver
+from bot.ports import Message
 from bot.services import Services
 from bot.views import ids
 from storage import queries
 from storage.models import Order, Reminder
+from storage.reminder_claims import LEASE, claim_next
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, inside London working hours
 
@@ -144,7 +145,7 @@ def test_a_worker_that_died_after_slack_accepted_is_not_doubled(
     claim = claim_next(services.sessions, worker_id="dies", now=T0, skip=set())
     assert claim is not None and claim.kind == "verification"
     channel = reminder_slack.channel_for(services, ALICE)
-    posted = reminder_slack.post(services, channel, claim.id, text="CD reminder", blocks=[])
+    posted = reminder_slack.post(services, channel, claim.id, Message("CD reminder"))
     # ... and the worker died here. Before its lease ends nobody may take the slot over.
     assert send_due(services, worker_id="other", now=T0 + LEASE / 2) == 0
     assert send_due(services, worker_id="other", now=T0 + LEASE + timedelta(seconds=1)) == 1

@@ -89,7 +89,7 @@ def test_a_failing_job_logs_its_traceback_and_keeps_running(
     def broken(services: object, *, now: object) -> int:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("bot.orders.polling.poll_due", broken)
+    monkeypatch.setattr("bot.jobs.poll_due", broken)
     jobs.set_services(certdesk.services)
     try:
         with caplog.at_level(logging.ERROR, logger="bot.jobs"):

@@ -77,7 +77,7 @@ def test_an_order_cancelled_while_the_ca_call_is_in_flight_is_withdrawn_there(
 
 
 def test_a_stale_failure_about_an_earlier_submission_changes_nothing(certdesk: Running) -> None:
-    from bot.orders.outcomes import fail_order
+    from bot.orders.failure import fail_order
 
     services = certdesk.services
     order_id = submitted_order(services, ALICE, send=False)

@@ -16,11 +16,11 @@ from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from test_commands import register
 from test_complete import GOOD_DV, open_complete
 
+from bot import key_download as keys
 from bot.crypto import Sealed
+from bot.crypto import order_key_context as key_context
 from bot.emulator import Message
-from bot.orders import keys
 from bot.orders.key_files import delete_expired_key_files
-from bot.orders.submission import key_context
 from bot.views import ids
 from storage import queries
 from storage.models import DeliveredFile, Order, PrivateKey, Watcher, utcnow
@@ -446,8 +446,6 @@ def test_pasting_and_attaching_at_once_is_refused(certdesk: Running, tmp_path: P
 
 
 def test_the_bot_token_only_goes_to_slack(certdesk: Running) -> None:
-    from bot.orders import csr_file
-
     forged = {"name": "x.csr", "url_private_download": "https://attacker.example/x.csr"}
-    fetched = csr_file.fetch(certdesk.services, forged)
+    fetched = certdesk.services.notifier.download(forged)
     assert fetched.content == b"" and fetched.problem and "not stored on Slack" in fetched.problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -10,6 +11,7 @@ import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from bot.emulator import Emulator, SlackSide
 from bot.views import ids
@@ -135,8 +137,12 @@ def register_and_submit(
 
 
 def follow_link(link: str) -> int:
-    """Open a verification link and press Confirm (a POST); the page's status."""
+    """Open a verification link and press Confirm (a POST with the page's hidden form fields,
+    as a browser sends them); the status of the page that answers."""
     with urllib.request.urlopen(link, timeout=10) as response:
         assert response.status == 200
-    with urllib.request.urlopen(link, data=b"", timeout=10) as response:
+        page = response.read().decode()
+    fields = re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page)
+    form = urlencode({html.unescape(k): html.unescape(v) for k, v in fields}).encode()
+    with urllib.request.urlopen(link, data=form, timeout=10) as response:
         return int(response.status)

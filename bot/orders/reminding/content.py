@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from slack_sdk.models.blocks import Block
-from sqlalchemy import func, select
-
+from bot import events
 from bot.ca.base import CABackend, CAState, Validation
 from bot.errors import CAError
-from bot.orders.reminding import slots
-from bot.orders.reminding.claims import Claim
-from bot.views import verification as views
-from storage.models import Order, Reminder
-
-if TYPE_CHECKING:
-    from bot.orders.reminding.sender import Sweep
+from bot.services import Services
+from storage import approvals as approval_requests
+from storage import reminder_queries
+from storage import reminder_slots as slots
+from storage.models import Order
+from storage.reminder_claims import Claim
 
 logger = logging.getLogger(__name__)
 
@@ -30,58 +27,40 @@ class CAView:
     validations: tuple[Validation, ...]
 
 
-def ca_view(sweep: Sweep, order: Order) -> CAView:
-    """The CA's status for the order, asked once per sweep; the stored mailbox if it fails.
+def ca_view(ca: CABackend, statuses: dict[int, CAView], order: Order) -> CAView:
+    """The CA's status for the order, asked once per sweep (``statuses`` remembers it).
 
     Asked at send time rather than stored when polling: the reminder then shows what is
     still missing right now (domains already verified drop out, ACME values are current).
     """
-    if order.id in sweep.statuses:
-        return sweep.statuses[order.id]
+    if order.id in statuses:
+        return statuses[order.id]
     view = CAView(None, ())
     if order.ca_ref:
         try:
-            status = sweep.services.ca.status(order.ca_ref)
+            status = ca.status(order.ca_ref)
             view = CAView(status.state, status.validations)
         except CAError as exc:
             logger.warning("CA status for reminder of order %s unavailable: %s", order.id, exc)
-    sweep.statuses[order.id] = view
+    statuses[order.id] = view
     return view
 
 
-def email_hint(ca: CABackend, order: Order) -> views.EmailHint | None:
-    """The sender and subject of the CA's verification email, for CAs certdesk knows."""
-    if ca.name == "simulated" and order.ca_ref:
-        from bot.ca.simulated import mailer
-
-        names = [d.name for d in order.domains]
-        return views.EmailHint(mailer.SENDER, mailer.subject_for(names, ca_ref=order.ca_ref))
-    return None
-
-
-def _number(sweep: Sweep, claim: Claim) -> int:
-    """Which reminder this is for the recipient in this round (1 for the first)."""
-    with sweep.services.sessions.begin() as session:
-        sent = session.scalar(
-            select(func.count(Reminder.id)).where(
-                Reminder.order_id == claim.order_id,
-                Reminder.kind == claim.kind,
-                Reminder.recipient_id == claim.recipient_id,
-                Reminder.sent_at.is_not(None),
-            )
-        )
-    return int(sent or 0) + 1
-
-
-def render(sweep: Sweep, claim: Claim, order: Order) -> tuple[str, list[Block]]:
-    """The text and blocks for one slot."""
-    services = sweep.services
+def reminder_event(
+    services: Services,
+    statuses: dict[int, CAView],
+    claim: Claim,
+    order: Order,
+    *,
+    now: datetime,
+) -> object:
+    """The event one slot announces (``bot.events``), with what the CA needs right now."""
     mailbox = order.applicant.email if order.applicant else None
     domains = [d.display for d in order.domains]
-    can_act = claim.recipient_id == order.requester_id or services.is_admin(claim.recipient_id)
+    can_act = services.may_act(order, claim.recipient_id)
     if claim.kind == slots.EXPIRY:
         assert order.not_after is not None
-        return views.expiry_reminder(
+        return events.ExpiryReminder(
             ref=order.ref,
             order_id=order.id,
             days=claim.step,
@@ -89,29 +68,66 @@ def render(sweep: Sweep, claim: Claim, order: Order) -> tuple[str, list[Block]]:
             domains=domains,
             can_renew=can_act,
         )
-    ca = ca_view(sweep, order)
+    if claim.kind in (slots.APPROVAL, slots.APPROVAL_ESCALATION):
+        return _approval_event(services, claim, order, now=now)
+    ca = ca_view(services.ca, statuses, order)
+    started = order.verification_started_at or now
     if claim.kind == slots.ESCALATION:
         boxes = sorted({v.mailbox for v in ca.validations if v.mailbox}) or (
             [mailbox] if mailbox else []
         )
-        started = order.verification_started_at or sweep.now()
-        return views.escalation(
+        return events.Escalation(
             ref=order.ref,
             order_id=order.id,
             requester=order.requester_id,
-            waited=sweep.now() - started,
+            waited=now - started,
             mailboxes=boxes,
             with_buttons=not claim.recipient_id.startswith(slots.CHANNEL),
         )
-    started = order.verification_started_at or sweep.now()
-    return views.verification_reminder(
+    email = (
+        services.ca.verification_email(order.ca_ref, [d.name for d in order.domains])
+        if order.ca_ref
+        else None
+    )
+    with services.sessions.begin() as session:
+        sent = reminder_queries.sent_count(
+            session, claim.order_id, kind=claim.kind, recipient=claim.recipient_id
+        )
+    return events.VerificationReminder(
         ref=order.ref,
         order_id=order.id,
-        number=_number(sweep, claim),
+        number=sent + 1,
         validations=ca.validations,
         mailbox=mailbox,
         domains=domains,
-        hint=email_hint(services.ca, order),
+        email_sender=email.sender if email else None,
+        email_subject=email.subject if email else None,
         window_end=started + services.settings.verification_window,
         can_act=can_act,
+    )
+
+
+def _approval_event(services: Services, claim: Claim, order: Order, *, now: datetime) -> object:
+    waited = now - (order.submitted_at or now)
+    if claim.kind == slots.APPROVAL_ESCALATION:
+        with services.sessions.begin() as session:
+            request = approval_requests.open_request(session, order.id)
+            approvers = list(request.approvers) if request else []
+        return events.ApprovalEscalation(
+            ref=order.ref,
+            order_id=order.id,
+            requester=order.requester_id,
+            waited=waited,
+            approvers=approvers,
+        )
+    with services.sessions.begin() as session:
+        sent = reminder_queries.sent_count(
+            session, claim.order_id, kind=claim.kind, recipient=claim.recipient_id
+        )
+    return events.ApprovalReminder(
+        ref=order.ref,
+        order_id=order.id,
+        requester=order.requester_id,
+        waited=waited,
+        number=sent + 1,
     )

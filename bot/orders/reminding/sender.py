@@ -12,16 +12,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
 from bot import reminders, workflow
-from bot.orders.reminding import content, slack, slots
-from bot.orders.reminding.claims import Claim, claim_next, drop, held, release
+from bot.errors import SlackError
+from bot.orders.reminding import content, posting
 from bot.services import Services
 from storage import queries
+from storage import reminder_slots as slots
 from storage.models import Order, Reminder, format_ref
+from storage.reminder_claims import Claim, claim_next, drop, held, release
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 _NEEDS = {
     slots.VERIFICATION: workflow.State.AWAITING_VERIFICATION,
     slots.ESCALATION: workflow.State.AWAITING_VERIFICATION,
+    slots.APPROVAL: workflow.State.AWAITING_APPROVAL,
+    slots.APPROVAL_ESCALATION: workflow.State.AWAITING_APPROVAL,
     slots.EXPIRY: workflow.State.ISSUED,
 }
 #: Waits before trying a slot again after Slack failed, by attempts so far.
@@ -110,8 +112,8 @@ def deliver(sweep: Sweep, claim: Claim) -> int:
                 services.sessions, claim, due_at=at, failed=False, maybe_posted=claim.maybe_posted
             )
             return 0
-    text, blocks = content.render(sweep, claim, order)
-    return _post(sweep, claim, text=text, blocks=blocks)
+    event = content.reminder_event(services, sweep.statuses, claim, order, now=now)
+    return _post(sweep, claim, event)
 
 
 def _unsendable(
@@ -126,15 +128,21 @@ def _unsendable(
     return None
 
 
-def _window_end(services: Services, order: Order) -> datetime:
-    started = order.verification_started_at or order.updated_at
-    return started + services.settings.verification_window
+def _window_end(services: Services, order: Order, kind: str = slots.VERIFICATION) -> datetime:
+    return started_at(order, kind) + services.settings.verification_window
+
+
+def started_at(order: Order, kind: str) -> datetime:
+    """When the wait a reminder of ``kind`` is about began (verification, or approval)."""
+    if kind in (slots.APPROVAL, slots.APPROVAL_ESCALATION):
+        return order.submitted_at or order.updated_at
+    return order.verification_started_at or order.updated_at
 
 
 def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int:
     """The placeholder: wait until escalate_after has passed, then one slot per admin/channel."""
     settings = sweep.services.settings
-    due = (order.verification_started_at or now) + settings.escalate_after
+    due = started_at(order, claim.kind) + settings.escalate_after
     if due > now:
         release(sweep.services.sessions, claim, due_at=due, failed=False)
         return 0
@@ -152,45 +160,30 @@ def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int
     return 0
 
 
-def _post(sweep: Sweep, claim: Claim, *, text: str, blocks: list[Block]) -> int:
+def _post(sweep: Sweep, claim: Claim, event: object) -> int:
     services = sweep.services
     try:
-        channel = slack.channel_for(services, claim.recipient_id)
-        found = slack.find_posted(services, channel, claim.id) if claim.maybe_posted else None
+        channel = posting.channel_for(services, claim.recipient_id)
+        found = posting.find_posted(services, channel, claim.id) if claim.maybe_posted else None
         if found is None:
             if not _still_wanted(services, claim):
                 drop(services.sessions, claim, now=sweep.now())
                 return 0
-            found = slack.post(services, channel, claim.id, text=text, blocks=blocks)
-    except SlackApiError as exc:
-        status = exc.response.status_code
-        if status == 429 or status >= 500:
-            maybe = status >= 500  # a 5xx may come after Slack stored the message
+            message = services.presenter.notice(event).main
+            found = posting.post(services, channel, claim.id, message)
+    except SlackError as exc:
+        if exc.retryable:
             release(
                 services.sessions,
                 claim,
                 due_at=_retry_at(sweep, claim, exc),
                 failed=True,
-                maybe_posted=maybe,
+                maybe_posted=exc.maybe_delivered,
             )
-            logger.warning(
-                "Slack answered %s for reminder %s; trying again later", status, claim.id
-            )
+            logger.warning("Slack failed reminder %s (%s); trying again later", claim.id, exc)
             return 0
-        logger.error("reminder %s cannot be delivered: %s", claim.id, exc.response.get("error"))
+        logger.error("reminder %s cannot be delivered: %s", claim.id, exc.code)
         drop(services.sessions, claim, now=sweep.now())
-        return 0
-    except OSError:
-        release(
-            services.sessions,
-            claim,
-            due_at=_retry_at(sweep, claim, None),
-            failed=True,
-            maybe_posted=True,
-        )
-        logger.warning(
-            "Slack unreachable for reminder %s; trying again later", claim.id, exc_info=True
-        )
         return 0
     _mark_sent(sweep, claim, channel=channel, ts=found)
     return 1
@@ -220,13 +213,14 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
         moved = order is None or order.state != _NEEDS.get(claim.kind)
         if row.cancelled_at is not None or moved:
             stale = workflow.describe(order.state) if order is not None else "gone"
-        elif claim.kind == slots.VERIFICATION:
+        elif claim.kind in slots.ESCALATES:
+            assert order is not None
             slots.chain_next(
                 session,
                 row,
-                started=order.verification_started_at or now,  # type: ignore[union-attr]
+                started=started_at(order, claim.kind),
                 schedule=services.settings.reminder_schedule,
-                window_end=_window_end(services, order),  # type: ignore[arg-type]
+                window_end=_window_end(services, order, claim.kind),
                 now=now,
             )
         queries.record(
@@ -238,15 +232,11 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
             step=claim.step,
         )
     if stale is not None:  # the order moved on while this was in flight: say so in place
-        slack.replace(services, channel, ts, format_ref(claim.order_id), stale)
+        posting.replace(services, channel, ts, format_ref(claim.order_id), stale)
 
 
-def _retry_at(sweep: Sweep, claim: Claim, exc: SlackApiError | None) -> datetime:
+def _retry_at(sweep: Sweep, claim: Claim, exc: SlackError | None) -> datetime:
     wait = RETRY_BACKOFF[min(claim.attempts, len(RETRY_BACKOFF) - 1)]
-    if exc is not None:
-        retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-            "retry-after"
-        )
-        if retry_after and str(retry_after).isdigit():
-            wait = max(wait, timedelta(seconds=int(retry_after)))
+    if exc is not None and exc.retry_after:
+        wait = max(wait, timedelta(seconds=exc.retry_after))
     return sweep.now() + wait

@@ -1,0 +1,197 @@
+"""Announcing a submission or an issuance: each part exactly once, and owed when Slack fails.
+
+An announcement is the DM to the requester (with watchers and the team channel) and a file
+into the requester's DM (the CSR, the certificate chain). Each part is recorded when done,
+so announcing again only sends what did not arrive. When Slack fails even after the
+client's retries, the order is marked with ``delivery_due_at``; the redelivery sweep claims
+marked orders (one worker each) and announces again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot import crypto, events, workflow
+from bot.orders.telling import tell_people
+from bot.ports import Tag
+from bot.services import Services
+from storage import queries
+from storage.claims import claim_due
+from storage.models import DeliveredFile, Order, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: Tags of the announcement messages (with the order id), so a retry can find them in Slack.
+SUBMITTED, ISSUED = "submitted", "issued"
+#: How long after a failed delivery it is tried again.
+RETRY_AFTER = timedelta(minutes=1)
+
+
+def announce(services: Services, order_id: int) -> bool:
+    """Send what the order's current stage owes its people; owe it if Slack fails.
+
+    Returns whether everything was sent.
+    """
+    try:
+        _announce(services, order_id)
+    except Exception as exc:
+        logger.exception("order %s: telling its people failed; retrying later", order_id)
+        owe(services, order_id, problem=type(exc).__name__)
+        return False
+    return True
+
+
+def owe(services: Services, order_id: int, *, problem: str) -> None:
+    """Remember that this order's people were not told; the sweep tries again."""
+    with services.sessions.begin() as session:
+        queries.set_delivery_due(session, order_id, at=utcnow() + RETRY_AFTER)
+        queries.record(
+            session, order_id=order_id, actor="system", action="delivery_failed", problem=problem
+        )
+
+
+def deliver_owed(services: Services, *, now: datetime) -> int:
+    """Announce again for every order whose delivery is due; return how many succeeded."""
+    done = 0
+    lease = services.settings.claim_lease
+    for order_id in claim_due(
+        services.sessions, Order, Order.delivery_due_at, now=now, lease=lease
+    ):
+        try:
+            # A worker that died mid-announcement may have sent a part without recording it:
+            # look in Slack before sending each part again.
+            _announce(services, order_id, recheck=True)
+        except Exception:
+            logger.exception("order %s: delivering to Slack failed again; retrying later", order_id)
+            with services.sessions.begin() as session:
+                queries.set_delivery_due(session, order_id, at=now + RETRY_AFTER)
+            continue
+        with services.sessions.begin() as session:
+            queries.set_delivery_due(session, order_id, at=None)
+        done += 1
+    return done
+
+
+def upload_private(
+    services: Services,
+    order_id: int,
+    *,
+    user_id: str,
+    kind: str,
+    filename: str,
+    content: bytes,
+    title: str,
+    delete_after: datetime | None = None,
+    recheck: bool = False,
+) -> DeliveredFile:
+    """Upload a file into ``user_id``'s DM only, and remember it (so it can be deleted).
+
+    With ``recheck`` (a retry after a crash) a file of that name already in the DM is
+    recorded instead of uploaded again.
+    """
+    channel, found = "", None
+    if recheck:
+        channel = services.notifier.dm_channel(user_id)
+        found = services.notifier.find_file(channel, filename)
+    if found is not None:
+        file_id = found
+    else:
+        channel, file_id = services.notifier.upload_to_dm(
+            user_id, filename=filename, content=content, title=title
+        )
+    with services.sessions.begin() as session:
+        return queries.record_file(
+            session,
+            order_id=order_id,
+            user_id=user_id,
+            channel_id=channel,
+            slack_file_id=file_id,
+            kind=kind,
+            filename=filename,
+            delete_after=delete_after,
+        )
+
+
+def _announce(services: Services, order_id: int, *, recheck: bool = False) -> None:
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        state = order.state if order else None
+    if state == workflow.State.ISSUED:
+        _announce_issuance(services, order_id, recheck=recheck)
+    elif state in workflow.IN_FLIGHT:
+        _announce_submission(services, order_id, recheck=recheck)
+
+
+def _announce_submission(services: Services, order_id: int, *, recheck: bool) -> None:
+    """Tell the requester the order went to the CA, and hand them the CSR."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None and order.applicant is not None
+        csr, mailbox, ref = order.csr_pem or "", order.applicant.email, order.ref
+        requester, since = order.requester_id, order.submitted_at
+        announced = queries.audit_has(session, order_id, "submission_announced", since=since)
+        csr_sent = queries.file_delivered(session, order_id, kind="csr", since=since)
+        sent = queries.last_audit(session, order_id, "sent_to_ca")
+        notes = tuple(str(n) for n in (sent.detail.get("notes") or ())) if sent else ()
+    if not announced:
+        by_email = services.ca.emails_applicant
+        tell_people(
+            services,
+            order_id,
+            events.Submitted(
+                ref=ref, order_id=order_id, mailbox=mailbox, by_email=by_email, notes=notes
+            ),
+            tag=Tag(SUBMITTED, order_id),
+            recheck=recheck,
+        )
+        _mark(services, order_id, "submission_announced")
+    if not csr_sent:
+        upload_private(
+            services,
+            order_id,
+            user_id=requester,
+            kind="csr",
+            filename=f"{ref.lower()}.csr.pem",
+            content=csr.encode(),
+            title=f"{ref} CSR",
+            recheck=recheck,
+        )
+
+
+def _announce_issuance(services: Services, order_id: int, *, recheck: bool) -> None:
+    """DM the certificate's details and upload the chain into the requester's DM only."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None and order.certificate_pem
+        ref, requester, chain = order.ref, order.requester_id, order.certificate_pem.encode()
+        offer_key = order.key_downloadable
+        issued_at = queries.last_audit_at(session, order_id, "issued")
+        announced = queries.audit_has(session, order_id, "issuance_announced", since=issued_at)
+        chain_sent = queries.file_delivered(session, order_id, kind="chain", since=issued_at)
+    if not announced:
+        info = crypto.describe_certificate(chain)
+        tell_people(
+            services,
+            order_id,
+            events.Issued(ref=ref, order_id=order_id, info=info, offer_key=offer_key),
+            tag=Tag(ISSUED, order_id),
+            recheck=recheck,
+        )
+        _mark(services, order_id, "issuance_announced")
+    if not chain_sent:
+        upload_private(
+            services,
+            order_id,
+            user_id=requester,
+            kind="chain",
+            filename=f"{ref.lower()}.fullchain.pem",
+            content=chain,
+            title=f"{ref} certificate chain",
+            recheck=recheck,
+        )
+
+
+def _mark(services: Services, order_id: int, action: str) -> None:
+    with services.sessions.begin() as session:
+        queries.record(session, order_id=order_id, actor="system", action=action)

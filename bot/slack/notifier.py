@@ -1,0 +1,189 @@
+"""Notifier over the Slack Web API: DMs, channel posts, files, home tabs, history look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.application_form import UploadedFile
+from bot.errors import SlackError
+from bot.ports import Message, Notifier, Tag
+from bot.slack import attachments
+from bot.slack.failures import calling
+from storage.models import SlackUser, utcnow
+
+#: Message metadata event type that carries a certdesk tag.
+EVENT_TYPE = "certdesk_reminder"
+#: Slack errors meaning a file is already gone.
+_GONE = ("file_not_found", "file_deleted")
+#: How far back in a conversation to look for a tagged message a crashed worker may have posted.
+HISTORY_PAGES, PAGE_SIZE = 5, 200
+
+
+class SlackNotifier(Notifier):
+    """Sends what certdesk has to say to people; caches DM channel ids in the database.
+
+    ``client`` retries connection errors, 429s and 5xx (work after an ack); ``quick`` fails
+    fast, for the few calls made before an ack (downloading an attached file).
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        sessions: sessionmaker[Session],
+        *,
+        quick: WebClient | None = None,
+        api_url: str = "https://slack.com/api/",
+    ) -> None:
+        self.client = client
+        self._quick = quick or client
+        self._sessions = sessions
+        self._api_url = api_url
+
+    def dm_channel(self, user_id: str) -> str:
+        """The DM channel with ``user_id`` (conversations.open once, then cached)."""
+        with self._sessions.begin() as session:
+            user = session.get(SlackUser, user_id)
+            if user and user.dm_channel_id:
+                return user.dm_channel_id
+        with calling("opening a DM"):
+            channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
+        self._remember(user_id, dm_channel_id=channel)
+        return channel
+
+    def dm(self, user_id: str, message: Message, *, tag: Tag | None = None) -> tuple[str, str]:
+        channel = self.dm_channel(user_id)
+        return channel, self.post(channel, message, tag=tag)
+
+    def post(self, channel: str, message: Message, *, tag: Tag | None = None) -> str:
+        metadata = (
+            {"event_type": EVENT_TYPE, "event_payload": {f"{tag.kind}_id": tag.key}}
+            if tag
+            else None
+        )
+        with calling("a message"):
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=list(message.blocks) or None,
+                metadata=metadata,
+            )
+        return str(response["ts"])
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        with calling("updating a message"):
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=list(message.blocks)
+            )
+
+    def find_tagged(self, channel: str, tag: Tag) -> str | None:
+        """Look through recent history for the tag; raises SlackError (retryable or not)."""
+        return self._search(
+            channel, lambda m: str(m["ts"]) if _tag_of(m) == tag else None, metadata=True
+        )
+
+    def find_file(self, channel: str, filename: str) -> str | None:
+        """Look through recent history for a shared file of that name; raises SlackError."""
+
+        def match(message: Mapping[str, Any]) -> str | None:
+            for file in message.get("files") or []:
+                if file.get("name") == filename and file.get("mode") != "tombstone":
+                    return str(file["id"])
+            return None
+
+        return self._search(channel, match, metadata=False)
+
+    def _search(
+        self,
+        channel: str,
+        match: Callable[[Mapping[str, Any]], str | None],
+        *,
+        metadata: bool,
+    ) -> str | None:
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            with calling("reading a conversation's history"):
+                page = self.client.conversations_history(
+                    channel=channel, limit=PAGE_SIZE, include_all_metadata=metadata, cursor=cursor
+                )
+            for message in page.get("messages") or []:
+                found = match(message)
+                if found is not None:
+                    return found
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+        return None
+
+    def upload_to_dm(
+        self, user_id: str, *, filename: str, content: bytes, title: str
+    ) -> tuple[str, str]:
+        channel = self.dm_channel(user_id)
+        with calling("a file upload"):
+            response = self.client.files_upload_v2(
+                channel=channel, filename=filename, content=content, title=title
+            )
+        return channel, str(response["files"][0]["id"])
+
+    def delete_file(self, file_id: str) -> bool:
+        try:
+            with calling("deleting a file"):
+                self.client.files_delete(file=file_id)
+        except SlackError as exc:
+            if exc.code in _GONE:
+                return False
+            raise
+        return True
+
+    def time_zone(self, user_id: str) -> str:
+        """The user's IANA time zone from users.info, cached for a day; UTC when unknown."""
+        with self._sessions.begin() as session:
+            user = session.get(SlackUser, user_id)
+            if user and user.tz and user.fetched_at and (utcnow() - user.fetched_at).days < 1:
+                return user.tz
+        with calling("looking up a time zone"):
+            tz = str(self.client.users_info(user=user_id)["user"].get("tz") or "UTC")
+        self._remember(user_id, tz=tz, fetched_at=utcnow())
+        return tz
+
+    def group_members(self, group_id: str) -> list[str]:
+        with calling("reading a user group"):
+            found = self.client.usergroups_users_list(usergroup=group_id)
+        return [str(user) for user in found.get("users") or []]
+
+    def publish_home(self, user_id: str, view: Mapping[str, Any]) -> None:
+        with calling("publishing a Home tab"):
+            self.client.views_publish(user_id=user_id, view=dict(view))
+
+    def download(self, file: Mapping[str, Any]) -> UploadedFile:
+        return attachments.download(
+            self._quick, file, token=self.client.token or "", api_url=self._api_url
+        )
+
+    def _remember(self, user_id: str, **values: object) -> None:
+        """Cache facts about a user; two threads may race to create the row, and both win."""
+        for _ in range(2):
+            try:
+                with self._sessions.begin() as session:
+                    user = session.get(SlackUser, user_id) or SlackUser(user_id=user_id)
+                    for name, value in values.items():
+                        setattr(user, name, value)
+                    session.add(user)
+                return
+            except IntegrityError:
+                continue  # the other thread inserted it first: update its row instead
+
+
+def _tag_of(message: Mapping[str, Any]) -> Tag | None:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != EVENT_TYPE or len(payload) != 1:
+        return None
+    ((name, key),) = payload.items()
+    if not name.endswith("_id") or not isinstance(key, int):
+        return None
+    return Tag(name.removesuffix("_id"), key)
