@@ -18,6 +18,7 @@ from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
 from bot.edge import MAX_BODY
+from bot.socket_mode import SocketLink
 from bot.web import make_wsgi_app
 
 logger = logging.getLogger(__name__)
@@ -80,26 +81,27 @@ def serve(
 
     grace = settings.shutdown_grace.total_seconds()
     certdesk = application.create(settings)
+    # Socket Mode connects first, so a refused SLACK_APP_TOKEN stops before anything starts.
+    link = _open_socket(certdesk) if socket_mode else None
     jobs = ScheduledJobs(certdesk.services) if scheduler else None
     if jobs is not None:
         jobs.start()
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            logger.info("certdesk: Socket Mode")
-            SocketModeHandler(certdesk.app, settings.slack_app_token).start()
-            return True
         wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
-        server = create_server(wsgi, host=host, port=port, threads=8, **LIMITS)
+        server = create_server(
+            wsgi if link is None else link.wrap(wsgi), host=host, port=port, threads=8, **LIMITS
+        )
         shutdown = GracefulShutdown(server, grace=grace)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, shutdown.on_signal)
             signal.signal(signal.SIGINT, shutdown.on_signal)
-        logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
+        path = "/healthz" if link else "/slack/events"
+        logger.info("certdesk: serving http://%s:%s%s", host, server.effective_port, path)
         server.run()
         server.task_dispatcher.shutdown(timeout=max(grace, 1))
     finally:
+        if link is not None:
+            link.close()
         clean = jobs.stop() if jobs is not None else True
         clean = finish_background(certdesk, grace=grace) and clean
         if not clean:
@@ -171,3 +173,14 @@ def finish_background(certdesk: Certdesk, *, grace: float) -> bool:
         return False
     background.shutdown()
     return True
+
+
+def _open_socket(certdesk: Certdesk) -> SocketLink:
+    """Socket Mode: Slack's requests over a WebSocket; HTTP keeps /healthz and the CA pages."""
+    try:
+        link = SocketLink.open(certdesk)
+    except BaseException:
+        certdesk.services.background.shutdown()
+        raise
+    logger.info("certdesk: Socket Mode (connected: %s)", link.connected)
+    return link

@@ -8,8 +8,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.models.views import View
 
+from bot import workflow
 from bot.errors import Error, FieldErrors
-from bot.orders import complete
+from bot.orders import approval, complete
 from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
@@ -82,7 +83,12 @@ def register(app: App, services: Services) -> OrderCommands:
                 errors=field_errors(view, {"": something_went_wrong(incident)}),
             )
             return
-        confirm = confirm_view(order, application, by_email=services.ca.emails_applicant)
+        confirm = confirm_view(
+            order,
+            application,
+            by_email=services.ca.emails_applicant,
+            needs_approval=services.settings.needs_approval(order.product),
+        )
         ack(response_action="push", view=confirm)
 
     @app.view_closed(ids.COMPLETE)
@@ -106,7 +112,10 @@ def register(app: App, services: Services) -> OrderCommands:
         def run() -> None:
             order = complete.submit(services, order_id_from(view), user_id=user_id)
             ack(response_action="clear")
-            services.background.submit(send_to_ca, services, order.id)
+            if order.state == workflow.State.AWAITING_APPROVAL:
+                services.background.submit(approval.ask_approvers, services, order.id)
+            else:
+                services.background.submit(send_to_ca, services, order.id)
 
         guarded(tell, run)
 
