@@ -120,11 +120,15 @@ def orders(services: Services) -> dict[int, Order]:
 
 
 def notices(emulator: Emulator, notice: str) -> Counter[int]:
-    """How often each order's ``notice`` (issued, submitted) was posted: its tag, by order."""
+    """How often each order's ``notice`` (issued, submitted) was posted: its tag, by order.
+
+    The tag is ``{notice}_{round}_id`` (a resubmission or reissue is a new round)."""
     return Counter(
-        m.metadata["event_payload"][f"{notice}_id"]
+        order_id
         for m in emulator.messages()
-        if m.metadata and f"{notice}_id" in m.metadata.get("event_payload", {})
+        if m.metadata
+        for name, order_id in (m.metadata.get("event_payload") or {}).items()
+        if name.startswith(f"{notice}_") and name.endswith("_id")
     )
 
 
