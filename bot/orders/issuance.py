@@ -56,6 +56,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             order.not_after = info.not_after
             if sealed is not None:
                 _store_key(session, order_id, sealed, algorithm=algorithm or "")
+            # Owed until announced: if this process dies before the certificate reaches the
+            # requester, the redelivery sweep sends it once this lease has run out.
+            order.delivery_due_at = utcnow() + services.settings.claim_lease
             transitions.apply(
                 session,
                 order,
@@ -69,7 +72,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             )
     except StaleDataError:
         return False  # someone else moved the order in the meantime and announces it
-    announce(services, order_id)
+    if announce(services, order_id):
+        with services.sessions.begin() as session:
+            queries.set_delivery_due(session, order_id, at=None)
     return True
 
 

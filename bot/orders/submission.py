@@ -47,7 +47,7 @@ def send_to_ca(
                 return None  # another worker holds it, or a retry is not due yet
             # Claim the order: the version check lets exactly one concurrent caller win, so
             # the CA never receives the same order twice.
-            order.next_poll_at = now + SUBMIT_LEASE
+            order.next_poll_at = now + min(SUBMIT_LEASE, services.settings.claim_lease)
             needs_key = certdesk_makes_key(order.csr_method) and not order.csr_pem
             algorithm, names = order.key_algorithm or "rsa2048", [d.name for d in order.domains]
             organization = _org_details(order)
@@ -74,6 +74,8 @@ def send_to_ca(
             key_generated_by_ca=by_ca,
             key_algorithm=order.key_algorithm if by_ca else None,
             registration_number=order.registration_number or "",
+            # One key per submission: a retry after a crash is the same order at the CA.
+            idempotency_key=f"{order.ref}@{(order.submitted_at or now).isoformat()}",
         )
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
