@@ -1,6 +1,6 @@
 """orders remember the CA purchase they complete, its key algorithms, a registration number
 
-Revision ID: 0002_purchase_ref
+Revision ID: 0005_purchase_ref
 Revises: 0004_list_indexes
 Create Date: 2026-11-30 14:20:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_purchase_ref"
+revision = "0005_purchase_ref"
 down_revision = "0004_list_indexes"
 branch_labels = None
 depends_on = None
