@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select
 from support.app_fixtures import ALICE, BOB, Running, wait_for
 from support.ca_flow import actions, load_order, verify_chain
-from test_commands import register
-from test_complete import GOOD_DV, open_complete
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
 
 from bot import crypto
 from bot.ca.simulated import mailer

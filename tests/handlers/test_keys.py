@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlalchemy import select, text
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
-from test_commands import register
-from test_complete import GOOD_DV, open_complete
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
 
 from bot import key_download as keys
 from bot.crypto import Sealed
@@ -26,10 +25,6 @@ from storage import queries
 from storage.models import DeliveredFile, Order, PrivateKey, Watcher, utcnow
 
 PASSPHRASE = "correct horse battery staple"
-# The crypto tests' CSR and certificate makers (tests/bot/crypto/csrs.py).
-CRYPTO_TESTS = str(Path(__file__).resolve().parents[1] / "bot" / "crypto")
-if CRYPTO_TESTS not in sys.path:
-    sys.path.append(CRYPTO_TESTS)
 
 
 def submitted_order(certdesk: Running, *, user: str = ALICE, algorithm: str = "p256") -> int:
@@ -69,7 +64,7 @@ def key_files(certdesk: Running) -> list:
 
 def issue_certificate(certdesk: Running, order_id: int) -> bytes:
     """Pretend the CA issued: a real chain for the stored key (the polling code does this)."""
-    from csrs import issue
+    from support.csrs import issue
 
     chain, _ca = issue(stored_key_pem(certdesk, order_id), ["example.com", "www.example.com"])
     with certdesk.services.sessions.begin() as session:
@@ -325,7 +320,7 @@ def test_certdesk_started_with_another_master_key_says_so(start_certdesk) -> Non
 def bad_csrs(maker: str, tmp: Path) -> list[tuple[bytes, str]]:
     """(CSR bytes, words the field error must contain) for every error class, made by ``maker``."""
     from cryptography.hazmat.primitives.asymmetric import ec
-    from csrs import (
+    from support.csrs import (
         corrupt_signature,
         crypto_csr,
         issue,
@@ -408,7 +403,7 @@ def test_every_bad_csr_gets_a_field_error_on_its_own_input(
 def test_a_good_der_csr_file_is_accepted_and_comes_back_only_to_the_owner(
     certdesk: Running, tmp_path: Path
 ) -> None:
-    from csrs import openssl_csr
+    from support.csrs import openssl_csr
 
     ref = single_domain_order(certdesk)
     der = openssl_csr(tmp_path, subj="/CN=shop.example.com", outform="DER")
@@ -432,7 +427,7 @@ def test_a_good_der_csr_file_is_accepted_and_comes_back_only_to_the_owner(
 
 
 def test_pasting_and_attaching_at_once_is_refused(certdesk: Running, tmp_path: Path) -> None:
-    from csrs import openssl_csr
+    from support.csrs import openssl_csr
 
     single_domain_order(certdesk)
     pem = openssl_csr(tmp_path, subj="/CN=shop.example.com")
