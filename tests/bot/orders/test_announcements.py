@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from support.app_fixtures import ALICE, Running
 from support.ca_flow import submitted_order
+from support.fake_orders import AtCA, order_at_ca
+from support.fakes import FakeDesk
 
-from bot.orders.announcements import deliver_owed
+from bot.orders.announcements import announce, deliver_owed
+from bot.orders.issuance import issue_order
 from bot.orders.submission import send_to_ca
 from storage import queries
 from storage.models import utcnow
@@ -89,3 +92,97 @@ def test_an_issuance_lost_to_an_outage_is_delivered_later_once(
     assert issued() == (1, 1)
     assert deliver_owed(services, now=due + timedelta(hours=1)) == 0
     assert issued() == (1, 1)
+
+
+# --- the same rules with the fake notifier, no HTTP -----------------------------------------
+
+
+def announced_order(desk: FakeDesk) -> AtCA:
+    """An order at the fake CA whose submission nobody has been told about yet."""
+    return order_at_ca(desk)
+
+
+def submission_told(desk: FakeDesk) -> tuple[int, int]:
+    dms = [m for m in desk.notifier.dms_to(ALICE) if "submitted to the CA" in m.text]
+    return len(dms), len(desk.notifier.uploads_to(ALICE, suffix=".csr.pem"))
+
+
+def issuance_told(desk: FakeDesk) -> tuple[int, int]:
+    dms = [m for m in desk.notifier.dms_to(ALICE) if "is issued" in m.text]
+    return len(dms), len(desk.notifier.uploads_to(ALICE, suffix=".fullchain.pem"))
+
+
+def audit(desk: FakeDesk, order_id: int) -> list[str]:
+    with desk.services.sessions.begin() as session:
+        return [e.action for e in queries.audit_trail(session, order_id)]
+
+
+def due_at(desk: FakeDesk, order_id: int) -> datetime | None:
+    with desk.services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None
+        return order.delivery_due_at
+
+
+def test_a_submission_is_announced_once_when_announced_twice(fake_desk: FakeDesk) -> None:
+    order = announced_order(fake_desk)
+    announce(fake_desk.services, order.order_id)
+    announce(fake_desk.services, order.order_id)
+    assert submission_told(fake_desk) == (1, 1)
+    (csr,) = fake_desk.notifier.uploads_to(ALICE)
+    assert csr.filename == f"cd-{order.order_id:04d}.csr.pem"
+    assert csr.content.startswith(b"-----BEGIN CERTIFICATE REQUEST-----")
+    assert audit(fake_desk, order.order_id).count("submission_announced") == 1
+    assert due_at(fake_desk, order.order_id) is None
+
+
+def test_an_issuance_is_announced_once_when_announced_twice(fake_desk: FakeDesk) -> None:
+    order = announced_order(fake_desk)
+    chain = order.chain()
+    fake_desk.ca.certificates[order.ca_ref] = chain
+    assert issue_order(fake_desk.services, order.order_id, ca_ref=order.ca_ref, now=utcnow())
+    announce(fake_desk.services, order.order_id)
+    assert issuance_told(fake_desk) == (1, 1)
+    (upload,) = fake_desk.notifier.uploads_to(ALICE, suffix=".fullchain.pem")
+    assert upload.content == chain
+    assert submission_told(fake_desk) == (0, 0), "an issued order announces its issuance only"
+    assert audit(fake_desk, order.order_id).count("issuance_announced") == 1
+
+
+def test_a_slack_failure_owes_the_delivery_and_only_the_missing_part_is_sent_later(
+    fake_desk: FakeDesk,
+) -> None:
+    services, notifier = fake_desk.services, fake_desk.notifier
+    order = announced_order(fake_desk)
+    notifier.fail_next("dm", to=ALICE, retryable=True, maybe_delivered=True)
+    announce(services, order.order_id)
+    assert submission_told(fake_desk) == (0, 0), "nothing after the requester's DM was tried"
+    due = due_at(fake_desk, order.order_id)
+    assert due is not None and due > utcnow()
+    assert "delivery_failed" in audit(fake_desk, order.order_id)
+    assert deliver_owed(services, now=due - timedelta(seconds=1)) == 0, "not due yet"
+    # The DM goes through at the first redelivery, the upload does not: owed again.
+    notifier.fail_next("upload_to_dm", to=ALICE, retryable=True)
+    assert deliver_owed(services, now=due) == 0
+    assert submission_told(fake_desk) == (1, 0)
+    again = due_at(fake_desk, order.order_id)
+    assert again is not None and again > due
+    # The second redelivery sends the CSR only; nothing is sent twice.
+    assert deliver_owed(services, now=again) == 1
+    assert submission_told(fake_desk) == (1, 1)
+    assert due_at(fake_desk, order.order_id) is None
+    assert deliver_owed(services, now=again + timedelta(hours=1)) == 0
+    assert submission_told(fake_desk) == (1, 1)
+
+
+def test_an_owed_issuance_sends_the_chain_without_repeating_the_dm(fake_desk: FakeDesk) -> None:
+    services, notifier = fake_desk.services, fake_desk.notifier
+    order = announced_order(fake_desk)
+    fake_desk.ca.certificates[order.ca_ref] = order.chain()
+    notifier.fail_next("upload_to_dm", to=ALICE, code="ratelimited", retryable=True)
+    assert issue_order(services, order.order_id, ca_ref=order.ca_ref, now=utcnow())
+    assert issuance_told(fake_desk) == (1, 0)
+    due = due_at(fake_desk, order.order_id)
+    assert due is not None
+    assert deliver_owed(services, now=due) == 1
+    assert issuance_told(fake_desk) == (1, 1)
