@@ -27,6 +27,11 @@ def parse_ref(text: str) -> int:
     return int(match.group(1))
 
 
+def may_act(order: Order, user_id: str, *, admins: Collection[str]) -> bool:
+    """Whether ``user_id`` may change the order: its requester or an admin (not a watcher)."""
+    return user_id == order.requester_id or user_id in admins
+
+
 def check(
     order: Order | None, order_id: int, *, user_id: str, need: Need, admins: Collection[str]
 ) -> Order:
@@ -34,7 +39,7 @@ def check(
     ref = format_ref(order_id)
     if order is None:
         raise NotFound(f"There is no order {ref}. `/cert list` shows yours.")
-    if user_id == order.requester_id or user_id in admins:
+    if may_act(order, user_id, admins=admins):
         return order
     watching = any(w.user_id == user_id for w in order.watchers)
     if watching and need is Need.VIEW:

@@ -16,11 +16,9 @@ import contextlib
 import logging
 import os
 import secrets
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
@@ -33,6 +31,7 @@ from bot.crypto import (
     parse_master_key,
 )
 from bot.errors import ConfigError, CustodyError
+from storage import sealed as sealed_rows
 from storage.models import PrivateKey, SealedSecret
 
 logger = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ def check_database(settings: Settings, sessions: sessionmaker[Session]) -> Maste
     download of such a key says so to its owner too.
     """
     with sessions.begin() as session:
-        counts = _key_ids(session)
+        counts = sealed_rows.master_key_use(session)
     if not settings.master_key and not key_file(settings).exists() and counts:
         raise ConfigError(
             f"{key_file(settings)}: the master key file is missing, but the database holds "
@@ -125,8 +124,8 @@ def reseal_all(sessions: sessionmaker[Session], custody: Custody) -> Rotation:
     """Re-seal every stored key and secret under ``custody``'s current key, one row at a time."""
     resealed = already = 0
     with sessions.begin() as session:
-        key_rows = list(session.scalars(select(PrivateKey.order_id)))
-        secret_rows = list(session.scalars(select(SealedSecret.name)))
+        key_rows = sealed_rows.sealed_key_orders(session)
+        secret_rows = sealed_rows.secret_names(session)
     for order_id in key_rows:
         with sessions.begin() as session:
             row = session.get(PrivateKey, order_id, with_for_update=True)
@@ -150,10 +149,10 @@ def verify(sessions: sessionmaker[Session], custody: Custody) -> int:
     """Open every stored key and secret with ``custody``; return how many (CustodyError if not)."""
     opened = 0
     with sessions.begin() as session:
-        for row in session.scalars(select(PrivateKey).where(PrivateKey.ciphertext.is_not(None))):
+        for row in sealed_rows.sealed_keys(session):
             custody.open(_sealed(row), context=order_key_context(row.order_id))
             opened += 1
-        for secret in session.scalars(select(SealedSecret)):
+        for secret in sealed_rows.sealed_secrets(session):
             custody.open(_sealed(secret), context=secret.name.encode())
             opened += 1
     return opened
@@ -191,15 +190,6 @@ def parse_new_key(variable: str, value: str | None) -> bytes:
             f'{variable}="$(openssl rand -base64 32)" (and keep a copy somewhere safe).'
         )
     return _parse(variable, value)
-
-
-def _key_ids(session: Session) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for kid in session.scalars(select(PrivateKey.key_id).where(PrivateKey.ciphertext.is_not(None))):
-        counts[kid] += 1
-    for kid in session.scalars(select(SealedSecret.key_id)):
-        counts[kid] += 1
-    return counts
 
 
 def _reseal(

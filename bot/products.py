@@ -34,7 +34,12 @@ class Purchase:
     @property
     def needs_organization(self) -> bool:
         """OV and EV certificates name a verified organization."""
-        return self.product in ("ov", "ev")
+        return needs_organization(self.product)
+
+
+def needs_organization(product: str) -> bool:
+    """Whether certificates of ``product`` name a verified organization (OV and EV do)."""
+    return product in ("ov", "ev")
 
 
 def parse_purchase(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import access
 from bot.background import Background
 from bot.config import Settings
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from bot.ca.base import CABackend
     from bot.crypto import Custody
     from bot.ports import Notifier, Presenter
+    from storage.models import Order
 
 
 @dataclass
@@ -33,3 +35,7 @@ class Services:
     def is_admin(self, user_id: str) -> bool:
         """Whether the user is one of CERTDESK_ADMINS."""
         return user_id in self.settings.admins
+
+    def may_act(self, order: Order, user_id: str) -> bool:
+        """Whether the user may change the order (its requester or an admin)."""
+        return access.may_act(order, user_id, admins=self.settings.admins)

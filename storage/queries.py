@@ -6,10 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import AuditEvent, DeliveredFile, Order, Organization, Watcher
+from storage.models import (
+    AuditEvent,
+    DeliveredFile,
+    Order,
+    Organization,
+    ProcessedEvent,
+    Watcher,
+)
 
 
 def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order | None:
@@ -120,3 +127,50 @@ def set_delivery_due(session: Session, order_id: int, *, at: datetime | None) ->
         .values(delivery_due_at=at)
         .execution_options(synchronize_session=False)
     )
+
+
+def teams_with_orders(session: Session) -> list[str]:
+    """Every workspace that has orders in this database."""
+    return list(session.scalars(select(Order.team_id).distinct().order_by(Order.team_id)))
+
+
+def forget_events_before(session: Session, cutoff: datetime) -> None:
+    """Drop Events API ids recorded before ``cutoff`` (Slack stops retrying long before)."""
+    session.execute(delete(ProcessedEvent).where(ProcessedEvent.at < cutoff))
+
+
+def key_files_sent(session: Session, order_id: int, *, since: datetime | None = None) -> bool:
+    """Whether a private-key file of the order reached its owner (at or after ``since``)."""
+    return file_delivered(session, order_id, kind="key", since=since)
+
+
+def key_files_due(session: Session, *, now: datetime) -> list[tuple[int, str]]:
+    """(row id, Slack file id) of key files whose time in a DM is up, oldest first."""
+    rows = session.execute(
+        select(DeliveredFile.id, DeliveredFile.slack_file_id)
+        .where(
+            DeliveredFile.kind == "key",
+            DeliveredFile.deleted_at.is_(None),
+            DeliveredFile.delete_after <= now,
+        )
+        .order_by(DeliveredFile.delete_after)
+    ).all()
+    return [(row_id, file_id) for row_id, file_id in rows]
+
+
+def certificates_past(session: Session, *, now: datetime) -> list[int]:
+    """Issued orders whose certificate's not_after has passed."""
+    return list(
+        session.scalars(
+            select(Order.id).where(
+                Order.state == "issued", Order.not_after.is_not(None), Order.not_after <= now
+            )
+        )
+    )
+
+
+def renewal_of(session: Session, order_id: int) -> Order | None:
+    """The order started to renew ``order_id``, if any."""
+    return session.scalars(
+        select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
+    ).first()

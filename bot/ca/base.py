@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.ca.pages import PageHandler
+from bot.errors import CAError
+from bot.organization import Organization
+
+__all__ = ["Organization"]  # re-exported: backends take it from here with the rest
 
 
 class CAState(StrEnum):
@@ -17,19 +21,6 @@ class CAState(StrEnum):
     ISSUED = "issued"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class Organization:
-    """The organization an OV or EV certificate is issued to."""
-
-    legal_name: str
-    country: str
-    state: str
-    city: str
-    street: str
-    postal_code: str
-    phone: str
 
 
 @dataclass(frozen=True)
@@ -135,8 +126,6 @@ class CABackend(abc.ABC):
 
         Backends that cannot revoke raise CAError.
         """
-        from bot.errors import CAError
-
         raise CAError(f"The {self.name} CA does not support revocation from certdesk.")
 
 

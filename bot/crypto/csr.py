@@ -12,10 +12,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from bot.ca.base import Organization
 from bot.crypto import keys, sniff
 from bot.crypto.pem import to_pem
 from bot.errors import CSRError
+from bot.organization import Organization
 
 _WEAK_HASHES = {"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224"}
 # Codes people type that are not ISO 3166 alpha-2, and the code they meant.

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.errors import SlackError
@@ -25,11 +24,7 @@ def home_orders(services: Services, *, user_id: str, team_id: str | None = None)
     with services.sessions.begin() as session:
         # The refresh hook knows only the user; certdesk serves one workspace per database,
         # so without a team the user's orders of every team stored here are shown.
-        teams = (
-            [team_id]
-            if team_id
-            else list(session.scalars(select(Order.team_id).distinct().order_by(Order.team_id)))
-        )
+        teams = [team_id] if team_id else queries.teams_with_orders(session)
         found: list[Order] = []
         for team in teams:
             found += queries.orders_visible_to(
@@ -59,7 +54,5 @@ def first_delivery(services: Services, event_id: str) -> bool:
     except IntegrityError:
         return False
     with services.sessions.begin() as session:
-        session.execute(
-            delete(ProcessedEvent).where(ProcessedEvent.at < utcnow() - _KEEP_EVENT_IDS)
-        )
+        queries.forget_events_before(session, utcnow() - _KEEP_EVENT_IDS)
     return True

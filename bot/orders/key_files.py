@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import IllegalTransition, NotAllowed, NotFound, SlackError
@@ -59,20 +58,11 @@ def _require_downloaded(session: Session, order: Order) -> None:
     # download then holds a key that no longer matches the order's CSR.
     key = session.get(PrivateKey, order.id)
     created = key.created_at if key else None
-    query = select(DeliveredFile.id).where(
-        DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
-    )
-    if created is not None:
-        query = query.where(DeliveredFile.delivered_at >= created)
-    if session.scalar(query) is None:
-        earlier = session.scalar(
-            select(DeliveredFile.id).where(
-                DeliveredFile.order_id == order.id, DeliveredFile.kind == "key"
-            )
-        )
+    if not queries.key_files_sent(session, order.id, since=created):
+        earlier = queries.key_files_sent(session, order.id)
         again = (
             " The key you downloaded earlier was replaced when the order was resubmitted."
-            if earlier is not None
+            if earlier
             else ""
         )
         raise IllegalTransition(
@@ -88,15 +78,7 @@ def delete_expired_key_files(services: Services, *, now: datetime) -> int:
     leaves the file for the next run.
     """
     with services.sessions.begin() as session:
-        due = session.execute(
-            select(DeliveredFile.id, DeliveredFile.slack_file_id)
-            .where(
-                DeliveredFile.kind == "key",
-                DeliveredFile.deleted_at.is_(None),
-                DeliveredFile.delete_after <= now,
-            )
-            .order_by(DeliveredFile.delete_after)
-        ).all()
+        due = queries.key_files_due(session, now=now)
     deleted = 0
     for delivered_id, file_id in due:
         try:

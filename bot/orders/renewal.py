@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import events, workflow
@@ -30,12 +29,7 @@ RENEWABLE = frozenset({workflow.State.ISSUED, workflow.State.EXPIRED, workflow.S
 def expire_due(services: Services, *, now: datetime) -> int:
     """Move issued orders past their not_after to `expired` and tell their people; return count."""
     with services.sessions.begin() as session:
-        stmt = select(Order.id).where(
-            Order.state == workflow.State.ISSUED,
-            Order.not_after.is_not(None),
-            Order.not_after <= now,
-        )
-        due = list(session.scalars(stmt))
+        due = queries.certificates_past(session, now=now)
     expired = 0
     for order_id in due:
         try:
@@ -82,9 +76,7 @@ def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
                 f"{old.ref} is {workflow.describe(old.state)}; only an issued or expired "
                 "certificate can be renewed."
             )
-        existing = session.scalars(
-            select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
-        ).first()
+        existing = queries.renewal_of(session, order_id)
         if existing is not None:
             return existing  # a second click leads to the same renewal
         purchase = Purchase(

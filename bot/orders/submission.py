@@ -17,6 +17,7 @@ from bot.orders.backoff import back_off
 from bot.orders.complete import organization_details
 from bot.orders.failure import fail_order
 from bot.preflight import check_before_submit
+from bot.products import needs_organization
 from bot.services import Services
 from storage import queries
 from storage.models import Order, PrivateKey, utcnow
@@ -113,7 +114,7 @@ def _withdraw(services: Services, order_id: int, ca_ref: str) -> None:
 
 
 def _org_details(order: Order) -> OrgDetails | None:
-    if order.organization is None or order.product == "dv":
+    if order.organization is None or not needs_organization(order.product):
         return None
     return organization_details(order.organization)
 

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import workflow
-from bot.orders.reminding.slots import schedule_expiry, start_verification, stop_reminders
 from bot.workflow import Event, State
 from storage import queries
 from storage.models import Order
+from storage.reminder_slots import schedule_expiry, start_verification, stop_reminders
 
 
 def apply(

@@ -21,6 +21,7 @@ from slack_sdk.models.views import View
 from bot import crypto
 from bot.application_form import CSR_METHODS, DEFAULT_KEY_ALGORITHM, Application
 from bot.csr_method import CSRMethod, certdesk_makes_key
+from bot.products import needs_organization
 from bot.views import ids
 from bot.views.common import context, option_for, options, plain, purchase_words, section
 from storage.models import Order, Organization
@@ -103,7 +104,7 @@ def complete_modal(
             hint="International form: + and the country code.",
         ),
     ]
-    if order.product in ("ov", "ev"):
+    if needs_organization(order.product):
         blocks += _organization_blocks(values, saved_orgs)
     blocks += _csr_blocks(values)
     return View(

@@ -64,6 +64,6 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
 
     def show_status(ack: Ack, order_id: int, *, user_id: str) -> None:
         order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
-        can_act = user_id == order.requester_id or services.is_admin(user_id)
+        can_act = services.may_act(order, user_id)
         text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
         ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")

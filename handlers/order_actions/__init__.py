@@ -28,7 +28,7 @@ def register(app: App, services: Services) -> None:
             order = lookup.order_for(
                 services, int(action["value"]), user_id=user_id, need=Need.VIEW
             )
-            can_act = user_id == order.requester_id or services.is_admin(user_id)
+            can_act = services.may_act(order, user_id)
             text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
             services.background.submit(dm, services, user_id, text, blocks)
 

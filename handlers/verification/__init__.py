@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.orders.reminding import actions
+from bot.orders import verifying as actions
 from bot.services import Services
 from bot.views import ids
 from handlers.replies import dm, guarded

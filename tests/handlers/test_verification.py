@@ -95,6 +95,6 @@ def test_buttons_check_resend_and_snooze_for_the_people_allowed(start_certdesk) 
 
 
 def _pending(session, order_id: int) -> list:  # noqa: ANN001
-    from bot.orders.reminding.slots import pending_for
+    from storage.reminder_slots import pending_for
 
     return pending_for(session, order_id)

@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from bot.ca.base import Organization
 from bot.errors import CAError
+from bot.products import needs_organization
 
 _ROOT_NAME = "certdesk Simulated Root CA"
 _ISSUING_NAME = "certdesk Simulated Issuing CA 1"
@@ -118,7 +119,7 @@ class Authority:
 
 def _subject(names: Sequence[str], *, product: str, organization: Organization | None) -> x509.Name:
     attributes = []
-    if product in ("ov", "ev") and organization is not None:
+    if needs_organization(product) and organization is not None:
         pairs = (
             (NameOID.COUNTRY_NAME, organization.country),
             (NameOID.STATE_OR_PROVINCE_NAME, organization.state),

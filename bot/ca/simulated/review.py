@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.ca.base import Submission
 from bot.crypto.csr import check_csr_names, country_problem, load_csr
 from bot.errors import CAError, CSRError
+from bot.products import needs_organization
 
 PRODUCTS = ("dv", "ov", "ev")
 #: Names starting with this are rejected after review, so demos can show a failure.
@@ -23,7 +24,7 @@ def check_submission(submission: Submission) -> None:
     if not submission.applicant_email or "@" not in submission.applicant_email:
         problems.append("The applicant email is missing; the CA writes to it to verify domains.")
     org = submission.organization
-    if submission.product in ("ov", "ev"):
+    if needs_organization(submission.product):
         if org is None:
             problems.append(
                 f"An {submission.product.upper()} certificate needs the organization's details."

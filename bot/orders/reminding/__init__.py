@@ -1,7 +1,7 @@
 """Reminders: verification nudges, escalation and expiry notices, each sent exactly once."""
 
 from bot.orders.reminding.sender import send_due
-from bot.orders.reminding.slots import (
+from storage.reminder_slots import (
     follow_watchers,
     schedule_expiry,
     start_verification,

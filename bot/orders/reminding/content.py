@@ -9,9 +9,9 @@ from datetime import datetime
 from bot import events
 from bot.ca.base import CABackend, CAState, Validation
 from bot.errors import CAError
-from bot.orders.reminding import slots
 from bot.services import Services
 from storage import reminder_queries
+from storage import reminder_slots as slots
 from storage.models import Order
 from storage.reminder_claims import Claim
 
@@ -56,7 +56,7 @@ def reminder_event(
     """The event one slot announces (``bot.events``), with what the CA needs right now."""
     mailbox = order.applicant.email if order.applicant else None
     domains = [d.display for d in order.domains]
-    can_act = claim.recipient_id == order.requester_id or services.is_admin(claim.recipient_id)
+    can_act = services.may_act(order, claim.recipient_id)
     if claim.kind == slots.EXPIRY:
         assert order.not_after is not None
         return events.ExpiryReminder(

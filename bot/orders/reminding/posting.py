@@ -6,9 +6,9 @@ import logging
 
 from bot import events
 from bot.errors import SlackError
-from bot.orders.reminding import slots
 from bot.ports import Message, Tag
 from bot.services import Services
+from storage import reminder_slots as slots
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from bot import reminders, workflow
 from bot.errors import SlackError
-from bot.orders.reminding import content, posting, slots
+from bot.orders.reminding import content, posting
 from bot.services import Services
 from storage import queries
+from storage import reminder_slots as slots
 from storage.models import Order, Reminder, format_ref
 from storage.reminder_claims import Claim, claim_next, drop, held, release
 

@@ -9,9 +9,9 @@ from bot.access import Need
 from bot.errors import PreflightError
 from bot.orders import lookup
 from bot.orders.polling import poll_order
-from bot.orders.reminding import slots
 from bot.services import Services
 from storage import queries
+from storage import reminder_slots as slots
 from storage.models import format_ref, utcnow
 
 SNOOZE_FOR = timedelta(days=1)

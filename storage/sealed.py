@@ -1,0 +1,41 @@
+"""Reading what is sealed under the master keys: private keys and the backends' secrets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import PrivateKey, SealedSecret
+
+
+def sealed_key_orders(session: Session) -> list[int]:
+    """Orders that have a private-key row (sealed or purged)."""
+    return list(session.scalars(select(PrivateKey.order_id)))
+
+
+def secret_names(session: Session) -> list[str]:
+    """Names of the sealed backend secrets (an ACME account key, ...)."""
+    return list(session.scalars(select(SealedSecret.name)))
+
+
+def sealed_keys(session: Session) -> Iterator[PrivateKey]:
+    """Every private key still sealed (not purged)."""
+    yield from session.scalars(select(PrivateKey).where(PrivateKey.ciphertext.is_not(None)))
+
+
+def sealed_secrets(session: Session) -> Iterator[SealedSecret]:
+    """Every sealed backend secret."""
+    yield from session.scalars(select(SealedSecret))
+
+
+def master_key_use(session: Session) -> Counter[str]:
+    """How many sealed values each master key id protects."""
+    counts: Counter[str] = Counter()
+    for kid in session.scalars(select(PrivateKey.key_id).where(PrivateKey.ciphertext.is_not(None))):
+        counts[kid] += 1
+    for kid in session.scalars(select(SealedSecret.key_id)):
+        counts[kid] += 1
+    return counts
