@@ -14,9 +14,9 @@ from bot.ca.base import CAState, CAStatus, Validation
 from bot.errors import CAError
 from bot.orders.backoff import MAX_BACKOFF
 from bot.orders.polling import poll_due, poll_order
-from bot.orders.reminding import slots
 from bot.workflow import State
 from storage import queries
+from storage import reminder_slots as slots
 from storage.models import utcnow
 
 TEAM_CHANNEL = "CTEAM"

@@ -9,10 +9,10 @@ from support.fakes import FakeDesk
 
 from bot.errors import IllegalTransition
 from bot.orders import transitions
-from bot.orders.reminding import slots
 from bot.services import Services
 from bot.workflow import Event, State
 from storage import queries
+from storage import reminder_slots as slots
 from storage.models import Contact, Order, OrderDomain, Reminder, Watcher
 
 ALICE, BOB = "UALICE", "UBOB"
