@@ -61,7 +61,12 @@ def tell_channel(services: Services, event: object) -> None:
 def _post_channel(services: Services, notice: Notice) -> None:
     channel = services.settings.notify_channel
     if channel and notice.channel is not None:
-        services.notifier.post(channel, notice.channel)
+        try:
+            services.notifier.post(channel, notice.channel)
+        except SlackError as exc:
+            # The channel line is a courtesy: raising here would make the caller owe (and
+            # so repeat) the requester's DM, forever when certdesk is not in the channel.
+            logger.warning("could not post to %s: %s", channel, exc.code or exc)
 
 
 def refresh_homes(services: Services, users: Sequence[str]) -> None:

@@ -186,3 +186,17 @@ def test_an_owed_issuance_sends_the_chain_without_repeating_the_dm(fake_desk: Fa
     assert due is not None
     assert deliver_owed(services, now=due) == 1
     assert issuance_told(fake_desk) == (1, 1)
+
+
+def test_a_team_channel_certdesk_cannot_post_in_does_not_repeat_the_requesters_dm(
+    make_fake_desk: Callable[..., FakeDesk],
+) -> None:
+    desk = make_fake_desk(CERTDESK_NOTIFY_CHANNEL="CTEAM")
+    order = announced_order(desk)
+    # The bot was never invited to the channel: every post there fails for good.
+    desk.notifier.fail_next("post", to="CTEAM", code="not_in_channel", times=10)
+    announce(desk.services, order.order_id)
+    assert submission_told(desk) == (1, 1)
+    assert due_at(desk, order.order_id) is None, "nothing is owed to the requester"
+    assert deliver_owed(desk.services, now=utcnow() + timedelta(hours=1)) == 0
+    assert submission_told(desk) == (1, 1)

@@ -103,3 +103,16 @@ def test_telling_one_person_raises_only_when_required(fake_desk: FakeDesk) -> No
     assert caught.value.code == "user_not_found"
     tell_person(fake_desk.services, BOB, event)
     assert len(fake_desk.notifier.dms_to(BOB)) == 1
+
+
+def test_a_channel_post_that_fails_is_logged_not_raised(
+    make_fake_desk: Callable[..., FakeDesk],
+) -> None:
+    desk = make_fake_desk(CERTDESK_NOTIFY_CHANNEL=TEAM_CHANNEL)
+    order_id = watched_order(desk, BOB)
+    desk.notifier.fail_next("post", to=TEAM_CHANNEL, code="not_in_channel", times=2)
+    tell_people(desk.services, order_id, failed(order_id))
+    tell_channel(desk.services, events.PassedReview(ref="CD-0001", mailboxes=[]))
+    assert len(desk.notifier.dms_to(ALICE)) == 1 and len(desk.notifier.dms_to(BOB)) == 1
+    assert desk.notifier.posts_in(TEAM_CHANNEL) == []
+    assert set(desk.notifier.homes) == {ALICE, BOB}, "Homes are refreshed all the same"
