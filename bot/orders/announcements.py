@@ -1,4 +1,4 @@
-"""Announcing a submission or an issuance: each part exactly once, and owed when Slack fails.
+"""Announcing a submission, a failure or an issuance: each part once, owed when Slack fails.
 
 An announcement is the DM to the requester (with watchers and the team channel) and a file
 into the requester's DM (the CSR, the certificate chain). Each part is recorded when done,
@@ -92,10 +92,13 @@ def _announce(services: Services, order_id: int) -> None:
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
         state = order.state if order else None
+        at_ca = bool(order and order.ca_ref)
     if state == workflow.State.ISSUED:
         _announce_issuance(services, order_id)
-    elif state in workflow.IN_FLIGHT:
+    elif state in workflow.IN_FLIGHT and at_ca:  # not yet sent: send_to_ca announces it
         _announce_submission(services, order_id)
+    elif state == workflow.State.FAILED:
+        _announce_failure(services, order_id)
 
 
 def _announce_submission(services: Services, order_id: int) -> None:
@@ -155,6 +158,19 @@ def _announce_issuance(services: Services, order_id: int) -> None:
             content=chain,
             title=f"{ref} certificate chain",
         )
+
+
+def _announce_failure(services: Services, order_id: int) -> None:
+    """Tell the requester (and watchers, the channel) why the order failed, once per failure."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None
+        ref, reason = order.ref, order.failure_reason or ""
+        failed_at = queries.last_audit_at(session, order_id, "failed")
+        announced = queries.audit_has(session, order_id, "failure_announced", since=failed_at)
+    if not announced:
+        tell_people(services, order_id, events.Failed(ref=ref, order_id=order_id, reason=reason))
+        _mark(services, order_id, "failure_announced")
 
 
 def _mark(services: Services, order_id: int, action: str) -> None:

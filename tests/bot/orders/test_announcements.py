@@ -11,7 +11,9 @@ from support.ca_flow import submitted_order
 from support.fake_orders import AtCA, order_at_ca
 from support.fakes import FakeDesk
 
+from bot.orders import complete
 from bot.orders.announcements import announce, deliver_owed
+from bot.orders.failure import fail_order
 from bot.orders.issuance import issue_order
 from bot.orders.submission import send_to_ca
 from storage import queries
@@ -200,3 +202,34 @@ def test_a_team_channel_certdesk_cannot_post_in_does_not_repeat_the_requesters_d
     assert due_at(desk, order.order_id) is None, "nothing is owed to the requester"
     assert deliver_owed(desk.services, now=utcnow() + timedelta(hours=1)) == 0
     assert submission_told(desk) == (1, 1)
+
+
+def test_a_failure_notice_lost_to_an_outage_is_told_later_once(fake_desk: FakeDesk) -> None:
+    services, notifier = fake_desk.services, fake_desk.notifier
+    order = announced_order(fake_desk)
+    notifier.fail_next("dm", to=ALICE, retryable=True, maybe_delivered=True)
+    fail_order(services, order.order_id, reason="The CSR's key is too weak.", actor="ca")
+    assert notifier.dms_to(ALICE) == []
+    due = due_at(fake_desk, order.order_id)
+    assert due is not None
+    assert deliver_owed(services, now=due) == 1
+    (told,) = notifier.dms_to(ALICE)
+    assert "The CSR's key is too weak." in told.text
+    announce(services, order.order_id)
+    assert len(notifier.dms_to(ALICE)) == 1, "told once"
+    assert audit(fake_desk, order.order_id).count("failure_announced") == 1
+
+
+def test_an_owed_notice_of_an_order_resubmitted_meanwhile_tells_nothing_stale(
+    fake_desk: FakeDesk,
+) -> None:
+    services, notifier = fake_desk.services, fake_desk.notifier
+    order = announced_order(fake_desk)
+    notifier.fail_next("dm", to=ALICE, retryable=True)
+    fail_order(services, order.order_id, reason="The CA said no.", actor="ca")
+    complete.submit(services, order.order_id, user_id=ALICE)  # not yet sent to the CA again
+    due = due_at(fake_desk, order.order_id)
+    assert due is not None
+    assert deliver_owed(services, now=due) == 1
+    assert notifier.posted == [] and notifier.uploads == []
+    assert due_at(fake_desk, order.order_id) is None
