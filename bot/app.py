@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation
+from bot import keys_rotation, private_files
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
@@ -66,20 +66,32 @@ def attachment_client(settings: Settings) -> WebClient:
     return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=2)
 
 
-def build_services(settings: Settings, *, migrate: bool | None = None) -> Services:
+def db_timeouts(settings: Settings, *, jobs: bool = False) -> db.Timeouts:
+    """The engine's timeouts: CERTDESK_DB_TIMEOUT for requests, CERTDESK_DB_JOB_TIMEOUT for jobs."""
+    seconds = (settings.db_job_timeout if jobs else settings.db_timeout).total_seconds()
+    return db.Timeouts(
+        connect=seconds, statement=seconds, checkout=seconds, ping=min(2.0, seconds / 4)
+    )
+
+
+def build_services(
+    settings: Settings, *, migrate: bool | None = None, jobs: bool = False
+) -> Services:
     """Open the database and the Slack client.
 
     ``migrate`` defaults to True for the embedded SQLite store only: with PostgreSQL,
     several replicas start at once, so the operator runs `certdesk db upgrade` once and
-    every process checks that the schema is current.
+    every process checks that the schema is current. ``jobs``: a process that only runs
+    background jobs (the worker) gets the longer database timeouts.
     """
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_files.make_private_dir(settings.data_dir)
     except OSError as exc:
         raise ConfigError(
             f"CERTDESK_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
         ) from None
-    engine = db.make_engine(settings.database_url)
+    private_files.warn_if_loose(settings.data_dir)
+    engine = db.make_engine(settings.database_url, timeouts=db_timeouts(settings, jobs=jobs))
     if migrate is None:
         migrate = engine.dialect.name == "sqlite"
     if migrate:

@@ -17,7 +17,9 @@ from bot import reminders
 from bot.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-CA_BACKENDS = ("simulated", "acme")
+CA_BACKENDS = ("simulated", "acme", "aliyun")
+DEFAULT_ALIYUN_ENDPOINT = "cas.aliyuncs.com"
+DEFAULT_ALIYUN_REGION = "cn-hangzhou"
 ACME_CHALLENGES = ("dns-01", "http-01")
 
 T = TypeVar("T")
@@ -27,17 +29,22 @@ T = TypeVar("T")
 class Settings:
     """Everything certdesk is configured with; built once by ``Settings.load``."""
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    # Secrets are kept out of repr (field(repr=False)) so a logged Settings leaks none of them.
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     data_dir: Path = Path("data")
     database_url: str = ""
     ca: str = "simulated"
-    master_key: str | None = None
+    master_key: str | None = field(default=None, repr=False)
     #: Older master keys that may still open stored keys (during a rotation), never sealing.
-    previous_master_keys: tuple[str, ...] = ()
+    previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     admins: frozenset[str] = frozenset()
+    #: Products whose orders an approver must approve before they go to the CA.
+    approval: frozenset[str] = frozenset({"ov", "ev"})
+    #: Who may approve: Slack user ids, and user groups (S…) whose members may.
+    approvers: frozenset[str] = frozenset()
     notify_channel: str | None = None
     public_url: str = "http://localhost:3000"
     poll_interval: timedelta = timedelta(minutes=5)
@@ -61,7 +68,25 @@ class Settings:
     acme_email: str | None = None
     acme_caa_identities: tuple[str, ...] = ()
     dns_resolver: str | None = None
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = field(default=None, repr=False)
+    #: A host name (HTTPS), or http://host:port for a local stand-in.
+    aliyun_endpoint: str = DEFAULT_ALIYUN_ENDPOINT
+    aliyun_region: str = DEFAULT_ALIYUN_REGION
     log_level: str = "INFO"
+    #: How long a request waits on the database (connect, statement, pool) before giving up.
+    db_timeout: timedelta = timedelta(seconds=2)
+    #: The same for background jobs and the worker, which nobody waits on.
+    db_job_timeout: timedelta = timedelta(seconds=30)
+
+    @property
+    def approval_is_off(self) -> bool:
+        """Nobody could approve (no approvers, no admins), so no order waits for approval."""
+        return not self.approvers and not self.admins
+
+    def needs_approval(self, product: str) -> bool:
+        """Whether an order of ``product`` must be approved before it goes to the CA."""
+        return product in self.approval and not self.approval_is_off
 
     @classmethod
     def load(
@@ -90,6 +115,10 @@ class Settings:
             "master_key": env.get("CERTDESK_MASTER_KEY"),
             "previous_master_keys": tuple(_list(env.get("CERTDESK_PREVIOUS_MASTER_KEYS", ""))),
             "admins": _check("CERTDESK_ADMINS", env, _user_ids) or frozenset(),
+            "approval": _check("CERTDESK_APPROVAL", env, _approval)
+            if "CERTDESK_APPROVAL" in env
+            else cls.approval,
+            "approvers": _check("CERTDESK_APPROVERS", env, _approvers) or frozenset(),
             "notify_channel": env.get("CERTDESK_NOTIFY_CHANNEL"),
             "public_url": (_check("CERTDESK_PUBLIC_URL", env, _http_url) or cls.public_url),
             "acme_directory": _check("CERTDESK_ACME_DIRECTORY", env, _http_url),
@@ -101,6 +130,14 @@ class Settings:
                 _list(env.get("CERTDESK_ACME_CAA_IDENTITIES", "").lower())
             ),
             "dns_resolver": _check("CERTDESK_DNS_RESOLVER", env, _host_port),
+            "aliyun_access_key_id": _check("ALIBABA_CLOUD_ACCESS_KEY_ID", env, _access_key_part),
+            "aliyun_access_key_secret": _check(
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET", env, _access_key_part
+            ),
+            "aliyun_endpoint": _check("CERTDESK_ALIYUN_ENDPOINT", env, _aliyun_endpoint)
+            or DEFAULT_ALIYUN_ENDPOINT,
+            "aliyun_region": _check("CERTDESK_ALIYUN_REGION", env, _region)
+            or DEFAULT_ALIYUN_REGION,
             "log_level": _check(
                 "LOG_LEVEL",
                 env,
@@ -115,6 +152,8 @@ class Settings:
             "escalate_after": "CERTDESK_ESCALATE_AFTER",
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
             "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
+            "db_timeout": "CERTDESK_DB_TIMEOUT",
+            "db_job_timeout": "CERTDESK_DB_JOB_TIMEOUT",
         }
         # Zero means "at once" for these two; for the rest it is a mistake (APScheduler would
         # quietly run a 0 s interval every second).
@@ -136,6 +175,16 @@ class Settings:
                 "CERTDESK_ACME_DIRECTORY: required when CERTDESK_CA=acme "
                 "(the ACME directory URL, e.g. https://acme-staging-v02.api.letsencrypt.org/directory)"
             )
+        if values["ca"] == "aliyun":
+            for attr, name in (
+                ("aliyun_access_key_id", "ALIBABA_CLOUD_ACCESS_KEY_ID"),
+                ("aliyun_access_key_secret", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+            ):
+                if not values[attr]:
+                    raise ConfigError(
+                        f"{name}: required when CERTDESK_CA=aliyun (a RAM user's AccessKey; "
+                        "see docs/aliyun.md for the permissions it needs)"
+                    )
         return cls(**values)
 
     def require_slack(self, *, socket_mode: bool = False) -> None:
@@ -180,6 +229,35 @@ def _user_ids(raw: str) -> frozenset[str]:
     if wrong:
         raise ValueError(
             f"expected Slack user IDs like U012AB3CD (profile → ⋮ → Copy member ID); "
+            f"got {', '.join(repr(w) for w in wrong)}"
+        )
+    return frozenset(ids)
+
+
+_APPROVER = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_PRODUCTS = ("dv", "ov", "ev")
+
+
+def _approval(raw: str) -> frozenset[str]:
+    words = _list(raw.lower())
+    if words == ["none"]:
+        return frozenset()
+    if words == ["all"]:
+        return frozenset(_PRODUCTS)
+    wrong = [w for w in words if w not in _PRODUCTS]
+    if wrong or not words:
+        raise ValueError(
+            f"expected none, all, or the products that need approval, e.g. ov,ev; got {raw!r}"
+        )
+    return frozenset(words)
+
+
+def _approvers(raw: str) -> frozenset[str]:
+    ids = _list(raw)
+    wrong = [i for i in ids if not _APPROVER.match(i)]
+    if wrong:
+        raise ValueError(
+            "expected Slack user IDs like U012AB3CD or user group IDs like S012AB3CD; "
             f"got {', '.join(repr(w) for w in wrong)}"
         )
     return frozenset(ids)
@@ -230,4 +308,39 @@ def _host_port(raw: str) -> str:
     host, sep, port = raw.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected host:port, e.g. 127.0.0.1:53; got {raw!r}")
+    return raw
+
+
+_ACCESS_KEY_PART = re.compile(r"^[A-Za-z0-9]{8,128}$")
+
+
+def _access_key_part(raw: str) -> str:
+    # The value itself is never echoed: this may be the secret.
+    if not _ACCESS_KEY_PART.match(raw):
+        raise ValueError("expected 8 to 128 letters and digits, as the RAM console shows it")
+    return raw
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+$")
+
+
+def _aliyun_endpoint(raw: str) -> str:
+    if raw.startswith("http://"):
+        host = _host_port(raw.removeprefix("http://").rstrip("/"))
+        return "http://" + host
+    raw = raw.removeprefix("https://").rstrip("/")  # HTTPS is what a bare host means
+    if "://" in raw or not _HOST.match(raw) or "." not in raw:
+        raise ValueError(
+            "expected a host name such as cas.aliyuncs.com (HTTPS), or http://host:port "
+            f"for a local stand-in; got {raw!r}"
+        )
+    return raw.lower()
+
+
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+
+
+def _region(raw: str) -> str:
+    if not _REGION.match(raw):
+        raise ValueError(f"expected a region ID such as cn-hangzhou or ap-southeast-1; got {raw!r}")
     return raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dns.exception
 import dns.name
@@ -10,7 +11,7 @@ import dns.rdatatype
 import dns.resolver
 from dns.rdata import Rdata
 
-from bot.errors import ConfigError, PreflightError
+from bot.errors import ConfigError, DNSUnreachable, PreflightError
 
 #: CAA tags (RFC 8659, 8657, 9495 and the CA/B Forum's) a CA understands; an unknown tag
 #: flagged critical forbids issuance.
@@ -19,7 +20,6 @@ KNOWN_TAGS = frozenset(
 )
 CRITICAL = 128
 #: Words every "resolver unreachable" message contains, so callers can stop early.
-UNREACHABLE = "could not be reached"
 
 
 class Resolver:
@@ -59,8 +59,8 @@ class Resolver:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.exception.Timeout:
-            raise PreflightError(
-                f"{self.description} {UNREACHABLE} (no answer within "
+            raise DNSUnreachable(
+                f"{self.description} could not be reached (no answer within "
                 f"{self._resolver.lifetime:g} s) while looking up the {rdtype} records of {name}. "
                 "This is usually temporary: try again in a few minutes."
             ) from None
@@ -115,20 +115,31 @@ def _closest_caa(resolver: Resolver, base: str) -> tuple[str, list[Rdata]]:
     return base, []
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """CAA records naming CAs that could not be compared with this CA: its identity is unknown."""
+
+    domain: str
+    #: Where the records are and what they allow, e.g. ``example.com has the CAA record
+    #: “0 issue "letsencrypt.org"”, which allows only letsencrypt.org to issue certificates``.
+    description: str
+
+
 def check_caa(
     resolver: Resolver, domain: str, *, ca_identities: Sequence[str], wildcard: bool
-) -> None:
+) -> Unchecked | None:
     """Raise PreflightError if the CAA records governing ``domain`` forbid this CA to issue.
 
     No CAA record anywhere up the tree means any CA may issue. ``*.`` names are checked
-    as wildcards whatever ``wildcard`` says. An empty ``ca_identities`` only checks for
-    critical tags, since there is nothing to compare ``issue`` values with.
+    as wildcards whatever ``wildcard`` says. With an empty ``ca_identities`` only records
+    that forbid every CA (a critical unknown tag, ``issue ";"``) can be judged: records
+    naming CAs are returned as ``Unchecked`` for the caller to mention.
     """
     wildcard = wildcard or domain.startswith("*.")
     base = domain.removeprefix("*.").rstrip(".").lower()
     where, records = _closest_caa(resolver, base)
     if not records:
-        return
+        return None
     inherited = "" if where == base else f" (inherited by {domain})"
 
     critical = [r for r in records if r.flags & CRITICAL and _tag(r) not in KNOWN_TAGS]  # type: ignore[attr-defined]
@@ -138,19 +149,17 @@ def check_caa(
             "tag CAs do not understand, so no CA may issue for it. Remove that record or clear "
             "its critical flag (128 → 0), then submit again."
         )
-    if not ca_identities:
-        return
 
     tag = "issue"
     if wildcard and any(_tag(r) == "issuewild" for r in records):
         tag = "issuewild"  # RFC 8659 §4.3: issuewild, when present, replaces issue for wildcards
     policy = [r for r in records if _tag(r) == tag]
     if not policy:
-        return  # only iodef/issuewild-for-others: no restriction on this kind of name
+        return None  # only iodef/issuewild-for-others: no restriction on this kind of name
     wanted = {i.rstrip(".").lower() for i in ca_identities}
     allowed = [_issuer(r) for r in policy]
     if wanted & set(allowed):
-        return
+        return None
 
     named = sorted({a for a in allowed if a})
     allows = f"allow only {', '.join(named)} to issue" if named else "allow no CA to issue"
@@ -158,30 +167,45 @@ def check_caa(
     if len(policy) == 1:
         allows = allows.replace("allow ", "allows ", 1)
     kind = " wildcard certificates" if tag == "issuewild" else " certificates"
+    found = f"{where} has the CAA {record_s} {_quote(policy)}{inherited}, which {allows}{kind}"
+    if not ca_identities:
+        if named:
+            return Unchecked(domain=domain, description=found)
+        raise PreflightError(
+            f"{found}. Replace it with a record naming the CA's issuer domain (ask whoever "
+            f"manages the DNS of {where}), then submit again."
+        )
     fix = f'{tag} "{ca_identities[0]}"'
     raise PreflightError(
-        f"{where} has the CAA {record_s} {_quote(policy)}{inherited}, which {allows}{kind}. "
-        f"Add the CAA record “0 {fix}” at {where} (or ask whoever manages its DNS), "
+        f"{found}. Add the CAA record “0 {fix}” at {where} (or ask whoever manages its DNS), "
         "then submit again."
     )
 
 
 def check_all_caa(
     resolver: Resolver, domains: Sequence[str], *, ca_identities: Sequence[str]
-) -> None:
-    """Check CAA for every domain and raise one PreflightError listing every problem found."""
+) -> list[Unchecked]:
+    """Check CAA for every domain; raise one PreflightError listing every problem found.
+
+    Returns the records that could not be judged (only when ``ca_identities`` is empty).
+    """
     problems: list[str] = []
+    unchecked: list[Unchecked] = []
     for domain in domains:
         try:
-            check_caa(
+            found = check_caa(
                 resolver, domain, ca_identities=ca_identities, wildcard=domain.startswith("*.")
             )
+        except DNSUnreachable:
+            raise  # the resolver is down: every other domain would only wait and fail too
         except PreflightError as exc:
-            if UNREACHABLE in str(exc):
-                raise  # the resolver is down: every other domain would only wait and fail too
             problems.append(str(exc))
+        else:
+            if found is not None:
+                unchecked.append(found)
     if problems:
         raise PreflightError("\n".join(problems))
+    return unchecked
 
 
 def _txt_strings(records: Sequence[Rdata]) -> list[str]:

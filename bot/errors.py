@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class Error(Exception):
-    """Base of every error certdesk raises on purpose; its message is shown to people."""
+    """Base of every error certdesk raises on purpose; its message is shown to people.
+
+    ``markup`` is True for errors whose message holds only certdesk's own words, order IDs and
+    Slack ids (so a ``<@U…>`` in it is a mention on purpose); any other message may quote
+    what a person or a CA wrote, and is shown with Slack markup made inert.
+    """
+
+    markup = False
 
 
 class ConfigError(Error):
@@ -41,9 +48,17 @@ class NotFound(Error):
 class NotAllowed(Error):
     """The acting user may not do this to this order."""
 
+    markup = True
+
 
 class IllegalTransition(Error):
     """The order is not in a state where this step is possible."""
+
+
+class AlreadyDecided(IllegalTransition):
+    """Someone already decided on the approval request (or it ended): a late click."""
+
+    markup = True  # certdesk's words, an order ID, a Slack user id and a time
 
 
 class CustodyError(Error):
@@ -63,6 +78,10 @@ class CAError(Error):
 
 class PreflightError(Error):
     """A check before contacting the CA failed (CAA record, missing DNS record, ...)."""
+
+
+class DNSUnreachable(PreflightError):
+    """The DNS resolver did not answer in time: nothing was learnt, and asking later may work."""
 
 
 class SlackError(Error):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.ca.base import Validation
 from bot.crypto import CertInfo
+from bot.organization import Organization
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Submitted:
     order_id: int
     mailbox: str
     by_email: bool
+    #: What the checks before sending could not vouch for (a CAA record they could not judge).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,3 +216,91 @@ class Snoozed:
 
     ref: str
     until: datetime | None
+
+
+@dataclass(frozen=True)
+class Application:
+    """An application exactly as it would go to the CA, shown to approvers."""
+
+    product: str
+    domains: Sequence[str]
+    applicant_name: str
+    applicant_email: str
+    applicant_phone: str
+    organization: Organization | None
+    csr_method: str
+    key_algorithm: str | None
+    digest: str
+
+
+@dataclass(frozen=True)
+class ApprovalAsked:
+    """To an approver: the full application, with Approve and Reject."""
+
+    ref: str
+    order_id: int
+    requester: str
+    application: Application
+
+
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """To the requester (and watchers): who must approve before the order goes to the CA."""
+
+    ref: str
+    order_id: int
+    approvers: Sequence[str]
+
+
+@dataclass(frozen=True)
+class ApprovalDecided:
+    """What an approver's request DM becomes once someone decided (or the request ended)."""
+
+    ref: str
+    decision: str  # "approved" | "rejected" | "withdrawn" | "cancelled"
+    by: str
+    at: datetime
+    reason: str | None
+    override: bool
+
+
+@dataclass(frozen=True)
+class Approved:
+    """To the requester: approved, on its way to the CA."""
+
+    ref: str
+    order_id: int
+    by: str
+    override: bool
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """To the requester: not approved, why, and how to revise."""
+
+    ref: str
+    order_id: int
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApprovalReminder:
+    """To an approver: an order still waits for their decision."""
+
+    ref: str
+    order_id: int
+    requester: str
+    waited: timedelta
+    number: int
+
+
+@dataclass(frozen=True)
+class ApprovalEscalation:
+    """To admins and the team channel: nobody decided on an order in time."""
+
+    ref: str
+    order_id: int
+    requester: str
+    waited: timedelta
+    approvers: Sequence[str]

@@ -82,6 +82,10 @@ class Notifier(abc.ABC):
         """The user's IANA time zone (UTC when unknown)."""
 
     @abc.abstractmethod
+    def group_members(self, group_id: str) -> list[str]:
+        """The Slack user ids in a user group (``S…``)."""
+
+    @abc.abstractmethod
     def publish_home(self, user_id: str, view: Mapping[str, Any]) -> None:
         """Publish the user's App Home tab."""
 

@@ -10,19 +10,31 @@ Which resolver answers (``resolver_for``):
 
 A resolver that cannot be reached is an outage, not a refusal: ``check_before_submit`` raises
 a retryable CAError so the order waits and is sent again later.
+
+Which CA the records are compared with: the backend's ``caa_identities`` (for ACME the
+configured ones, else the directory's ``meta.caaIdentities``, else a table of well-known
+CAs). When none is known, records that forbid every CA still stop the order; records that
+name CAs cannot be judged, and ``check_before_submit`` returns a sentence saying so.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from bot.ca.base import Submission
-from bot.dnscheck import UNREACHABLE, Resolver, check_all_caa
-from bot.errors import CAError, ConfigError, PreflightError
+from bot.dnscheck import Resolver, Unchecked, check_all_caa
+from bot.errors import CAError, ConfigError, DNSUnreachable, PreflightError
 from bot.services import Services
+
+logger = logging.getLogger(__name__)
 
 #: Backends whose certificates public CAA records do not govern.
 LOCAL_BACKENDS = frozenset({"simulated"})
 #: Seconds one DNS query may take before the resolver counts as unreachable.
 DNS_TIMEOUT = 3.0
+#: The setting that names a backend's CAA issuer domain when the CA does not publish it.
+_IDENTITY_SETTING = {"acme": "CERTDESK_ACME_CAA_IDENTITIES"}
 
 
 def resolver_for(services: Services) -> Resolver | None:
@@ -38,11 +50,24 @@ def resolver_for(services: Services) -> Resolver | None:
     return Resolver(timeout=DNS_TIMEOUT)
 
 
-def check_before_submit(services: Services, submission: Submission) -> None:
+@dataclass(frozen=True)
+class PreflightResult:
+    """What the checks could not settle, worded for the requester; empty when all was checked.
+
+    ``warnings`` are plain sentences (no markup; DNS text quoted as found) meant for the
+    message that tells the requester their order went to the CA.
+    """
+
+    warnings: tuple[str, ...] = ()
+
+
+def check_before_submit(services: Services, submission: Submission) -> PreflightResult:
     """Check CAA for every domain of ``submission`` against the configured CA.
 
     Raises PreflightError (the order should fail) quoting each record that forbids the CA
-    and what to change; CAError(retryable=True) when DNS cannot be asked right now.
+    and what to change; CAError(retryable=True) when DNS (or, for ACME, the CA's directory)
+    cannot be asked right now. Returns a warning when the CA's CAA identity is unknown and
+    records naming CAs could therefore not be judged.
     """
     ref, ca = submission.order_ref, services.ca
     try:
@@ -53,23 +78,48 @@ def check_before_submit(services: Services, submission: Submission) -> None:
             retryable=True,
         ) from None
     if resolver is None:
-        return
+        return PreflightResult()
+    identities = ca.caa_identities  # an ACME backend may read its directory for them
     try:
-        check_all_caa(resolver, submission.domains, ca_identities=ca.caa_identities)
+        unchecked = check_all_caa(resolver, submission.domains, ca_identities=identities)
+    except DNSUnreachable as exc:
+        raise CAError(
+            f"certdesk could not check the CAA records of {ref}'s domains, so it has not "
+            f"sent {ref} to the CA yet: {exc} certdesk will try again by itself.",
+            retryable=True,
+        ) from None
     except PreflightError as exc:
-        if UNREACHABLE in str(exc):
-            raise CAError(
-                f"certdesk could not check the CAA records of {ref}'s domains, so it has not "
-                f"sent {ref} to the CA yet: {exc} certdesk will try again by itself.",
-                retryable=True,
-            ) from None
         raise PreflightError(
             f"{ref} was not sent to the CA: the domains' CAA records do not let the "
-            f"{ca.name} CA ({_identities(ca.caa_identities)}) issue for them.\n{exc}"
+            f"{ca.name} CA ({_identities(identities)}) issue for them.\n{exc}"
         ) from None
+    if not unchecked:
+        return PreflightResult()
+    logger.info(
+        "%s: CAA records naming CAs not checked: the %s CA's identity is unknown", ref, ca.name
+    )
+    return PreflightResult(warnings=(_skipped(ref, ca.name, unchecked),))
+
+
+def _skipped(ref: str, ca_name: str, unchecked: list[Unchecked]) -> str:
+    """The sentence telling the requester which CAA records were not judged, and why."""
+    found = "; ".join(dict.fromkeys(u.description for u in unchecked))  # once each, in order
+    setting = _IDENTITY_SETTING.get(ca_name)
+    admin = (
+        f" An admin can set {setting} to the CA's issuer domain so certdesk checks this "
+        "before sending orders."
+        if setting
+        else ""
+    )
+    return (
+        f"certdesk could not check whether the CAA records of {ref}'s domains let the "
+        f"{ca_name} CA issue, because that CA does not publish the issuer domain it uses in "
+        f"CAA records and none is configured: {found}. If that CA's issuer domain is not "
+        f"among those named, it will refuse {ref} when it validates the domains.{admin}"
+    )
 
 
 def _identities(identities: tuple[str, ...]) -> str:
     if not identities:
-        return "issuer domain not configured"
+        return "issuer domain unknown"
     return "issuer domain " + ", ".join(identities)

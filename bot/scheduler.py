@@ -117,7 +117,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> No
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-    services = build_services(settings)
+    services = build_services(settings, jobs=True)
     scheduler = start_scheduler(services)
     logger.info("certdesk worker: running")
     try:

@@ -14,9 +14,14 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
+from bot.edge import MAX_BODY
 from bot.web import make_wsgi_app
 
 logger = logging.getLogger(__name__)
+
+#: waitress buffers a whole body before the app sees it: refuse absurd ones (413) up front.
+#: Slack's request URL has its own, smaller cap (bot.edge.MAX_BODY), with a log line.
+LIMITS: dict[str, Any] = {"max_request_body_size": 4 * MAX_BODY}
 
 
 @dataclass
@@ -51,7 +56,7 @@ class HttpServer:
 def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
     """Serve certdesk over HTTP with waitress on a background thread."""
     wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
-    server = create_server(wsgi, host=host, port=port, threads=8)
+    server = create_server(wsgi, host=host, port=port, threads=8, **LIMITS)
     thread = threading.Thread(target=server.run, name="certdesk-http", daemon=True)
     thread.start()
     return HttpServer(certdesk=certdesk, server=server, thread=thread)
@@ -73,7 +78,7 @@ def serve(
             SocketModeHandler(certdesk.app, settings.slack_app_token).start()
             return
         wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
-        server = create_server(wsgi, host=host, port=port, threads=8)
+        server = create_server(wsgi, host=host, port=port, threads=8, **LIMITS)
         logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
         server.run()
     finally:

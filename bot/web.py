@@ -1,27 +1,55 @@
-"""The HTTP surface: Slack's request URL, a health check, and pages certdesk serves itself."""
+"""The HTTP surface: Slack's request URL, health and readiness, and pages certdesk serves itself."""
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from bot.ca.pages import Page, PageHandler
+from bot.edge import MAX_BODY, SlackEdge, StartResponse, WsgiApp
 from bot.services import Services
 
-StartResponse = Callable[..., Any]
+logger = logging.getLogger(__name__)
+
+#: /readyz waits this long for the database, whatever the engine's own timeouts.
+READY_TIMEOUT = 1.0
+#: A page's form is a token and a button: a few hundred bytes.
+_PAGE_BODY_MAX = 16_384
+#: Every page certdesk serves: no framing, no scripts or outside resources, forms post only
+#: back to certdesk, no Referer (the link's secret is in the URL), nothing cached.
+PAGE_HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("X-Frame-Options", "DENY"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+]
 
 
 def make_wsgi_app(
     app: App, services: Services, *, pages: dict[str, PageHandler] | None = None
-) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    """A WSGI application serving POST /slack/events, GET /healthz and the extra pages."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+) -> WsgiApp:
+    """A WSGI app: POST /slack/events, GET /healthz, GET /readyz and the CA's pages."""
+    slack = SlackEdge(
+        SlackRequestHandler(app, path="/slack/events"),
+        signing_secret=services.settings.slack_signing_secret or "",
+        max_body=MAX_BODY,
+    )
+    readiness = Readiness(services.engine)
     extra = dict(pages or {})
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -30,47 +58,102 @@ def make_wsgi_app(
         if path == "/slack/events":
             return slack(environ, start_response)
         if path == "/healthz" and method == "GET":
-            return _health(services, start_response)
+            # Alive: answers without the database, so a hung database never hangs it.
+            return _json(start_response, "200 OK", {"ok": True})
+        if path == "/readyz" and method == "GET":
+            ok, body = readiness.check()
+            return _json(start_response, "200 OK" if ok else "503 Service Unavailable", body)
         for prefix, handler in extra.items():
             if path.startswith(prefix) and method in ("GET", "POST"):
-                return _page(start_response, handler(method, path[len(prefix) :]))
+                form = _form(environ) if method == "POST" else {}
+                if form is None:
+                    return _page(start_response, Page(413, "That form is too large."))
+                return _page(start_response, handler(method, path[len(prefix) :], form))
         return _page(start_response, Page(404, "Not found."))
 
     return wsgi
 
 
-def _health(services: Services, start_response: StartResponse) -> Iterable[bytes]:
-    body: dict[str, object]
-    try:
-        with services.engine.connect() as connection:
+class Readiness:
+    """The database check behind /readyz, bounded by READY_TIMEOUT even if the database hangs."""
+
+    def __init__(self, engine: Engine, *, timeout: float = READY_TIMEOUT) -> None:
+        self.engine = engine
+        self.timeout = timeout
+        # Two threads: a check stuck on a frozen database (until the engine's own deadline
+        # cuts it) leaves one free for the next probe.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
+
+    def check(self) -> tuple[bool, dict[str, object]]:
+        """(ready?, {"ok": …, "database": "ok" | why not})."""
+        try:
+            self._pool.submit(self._ping).result(timeout=self.timeout)
+        except FutureTimeout:
+            return False, {"ok": False, "database": "timeout"}
+        except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
+            return False, {"ok": False, "database": type(exc).__name__}
+        return True, {"ok": True, "database": "ok"}
+
+    def _ping(self) -> None:
+        with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        status, body = "200 OK", {"ok": True, "database": "ok"}
-    except Exception as exc:  # noqa: BLE001 - the health check reports, it does not raise
-        status = "503 Service Unavailable"
-        body = {"ok": False, "database": type(exc).__name__}
-    start_response(status, [("Content-Type", "application/json")])
+
+
+def _json(start_response: StartResponse, status: str, body: dict[str, object]) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
     return [json.dumps(body).encode()]
+
+
+def _form(environ: dict[str, Any]) -> Mapping[str, str] | None:
+    """A POSTed url-encoded form, first value per name; None if it is too large to read."""
+    raw_length = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    length = int(raw_length) if raw_length.isascii() and raw_length.isdigit() else 0
+    if length > _PAGE_BODY_MAX:
+        return None
+    stream = environ.get("wsgi.input")
+    body = stream.read(length) if stream is not None and length else b""
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(name, value)
+    return fields
 
 
 _STATUS = {
     200: "200 OK",
     400: "400 Bad Request",
+    403: "403 Forbidden",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
     410: "410 Gone",
+    413: "413 Content Too Large",
 }
 
 
-def _page(start_response: StartResponse, page: Page) -> Iterable[bytes]:
+def render_page(page: Page) -> bytes:
+    """The page's HTML: its sentence, and its button in a form posting back to the same URL."""
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+        for name, value in page.hidden
+    )
     form = (
-        f'<form method="post"><button type="submit">{html.escape(page.button)}</button></form>'
+        f'<form method="post">{hidden}<button type="submit">'
+        f"{html.escape(page.button)}</button></form>"
         if page.button
         else ""
     )
-    body = (
+    return (
         "<!doctype html><meta charset=utf-8><title>certdesk</title>"
         f"<p>{html.escape(page.message)}</p>{form}"
     ).encode()
+
+
+def _page(start_response: StartResponse, page: Page) -> Iterable[bytes]:
     status = _STATUS.get(page.status, f"{page.status} Error")
-    start_response(status, [("Content-Type", "text/html; charset=utf-8")])
-    return [body]
+    if page.body is not None:  # a binary document (CRL, certificate), sent as it is
+        start_response(
+            status,
+            [("Content-Type", page.content_type), ("Content-Length", str(len(page.body)))],
+        )
+        return [page.body]
+    start_response(status, list(PAGE_HEADERS))
+    return [render_page(page)]

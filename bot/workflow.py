@@ -11,6 +11,7 @@ class State(StrEnum):
     """Where an order stands."""
 
     PURCHASED = "purchased"
+    AWAITING_APPROVAL = "awaiting_approval"
     SUBMITTED = "submitted"
     AWAITING_VERIFICATION = "awaiting_verification"
     FAILED = "failed"
@@ -24,6 +25,10 @@ class Event(StrEnum):
     """What can happen to an order."""
 
     SUBMIT = "submit"
+    REQUEST_APPROVAL = "request_approval"
+    APPROVE = "approve"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
     VERIFICATION_REQUESTED = "verification_requested"
     VERIFIED = "verified"
     FAIL = "fail"
@@ -37,6 +42,11 @@ class Event(StrEnum):
 TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.PURCHASED, Event.SUBMIT): State.SUBMITTED,
     (State.PURCHASED, Event.CANCEL): State.CANCELLED,
+    (State.PURCHASED, Event.REQUEST_APPROVAL): State.AWAITING_APPROVAL,
+    (State.AWAITING_APPROVAL, Event.APPROVE): State.SUBMITTED,
+    (State.AWAITING_APPROVAL, Event.REJECT): State.FAILED,
+    (State.AWAITING_APPROVAL, Event.WITHDRAW): State.PURCHASED,
+    (State.AWAITING_APPROVAL, Event.CANCEL): State.CANCELLED,
     (State.SUBMITTED, Event.VERIFICATION_REQUESTED): State.AWAITING_VERIFICATION,
     (State.SUBMITTED, Event.FAIL): State.FAILED,
     (State.SUBMITTED, Event.ISSUE): State.ISSUED,
@@ -46,13 +56,17 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.AWAITING_VERIFICATION, Event.ISSUE): State.ISSUED,
     (State.AWAITING_VERIFICATION, Event.CANCEL): State.CANCELLED,
     (State.FAILED, Event.RESUBMIT): State.SUBMITTED,
+    (State.FAILED, Event.REQUEST_APPROVAL): State.AWAITING_APPROVAL,
     (State.FAILED, Event.CANCEL): State.CANCELLED,
     (State.ISSUED, Event.EXPIRE): State.EXPIRED,
     (State.ISSUED, Event.REVOKE): State.REVOKED,
 }
 
-#: States in which the application can still be edited and sent to the CA.
+#: States in which the application can still be edited and sent to the CA (or for approval).
 EDITABLE = frozenset({State.PURCHASED, State.FAILED})
+#: States in which opening the application to edit it is allowed: editing an order that
+#: awaits approval withdraws the request first.
+REVISABLE = EDITABLE | {State.AWAITING_APPROVAL}
 #: States in which the CA is working on the order and should be polled.
 IN_FLIGHT = frozenset({State.SUBMITTED, State.AWAITING_VERIFICATION})
 #: States that end an order.
@@ -60,6 +74,7 @@ FINAL = frozenset({State.EXPIRED, State.REVOKED, State.CANCELLED})
 
 _WORDS = {
     State.PURCHASED: "being prepared",
+    State.AWAITING_APPROVAL: "waiting for approval",
     State.SUBMITTED: "under review by the CA",
     State.AWAITING_VERIFICATION: "waiting for domain verification",
     State.FAILED: "failed — needs revising",

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.errors import Error
 from bot.services import Services
+from bot.views.common import esc
 from bot.views.messages import message
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,21 @@ def something_went_wrong(incident: str) -> str:
     )
 
 
-def guarded(tell: Callable[[str], Any], work: Callable[[], Any]) -> Any:
-    """Run ``work``; tell the person an Error's message, or an incident id for anything else."""
+def mrkdwn_words(exc: Error) -> str:
+    """An error's message for a mrkdwn field: quoted text made inert (see Error.markup)."""
+    return str(exc) if exc.markup else esc(str(exc))
+
+
+def guarded(tell: Callable[[str], Any], work: Callable[[], Any], *, plain: bool = False) -> Any:
+    """Run ``work``; tell the person an Error's message, or an incident id for anything else.
+
+    Messages go out as mrkdwn with quoted text made inert, or as they are when ``tell`` shows
+    ``plain`` text (a modal's field error).
+    """
     try:
         return work()
     except Error as exc:
-        tell(str(exc))
+        tell(str(exc) if plain else mrkdwn_words(exc))
     except Exception:
         incident = incident_id()
         logger.exception("incident %s", incident)

@@ -2,31 +2,96 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage import deadline
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout for several threads."""
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the engine waits on the database, in seconds (0 = no limit)."""
+
+    #: Establishing a connection (libpq's connect_timeout; 2 s is its minimum).
+    connect: float
+    #: One statement: PostgreSQL's statement_timeout, and SQLite's busy timeout.
+    statement: float
+    #: Waiting for a pooled connection when all are in use.
+    checkout: float
+    #: The pool's liveness check on a connection before handing it out.
+    ping: float = 0.5
+
+
+#: Request paths: Slack wants its answer within 3 s, so the database gets about 2 s of it.
+REQUEST = Timeouts(connect=2, statement=2, checkout=2)
+#: Background jobs and the worker: nobody is waiting on them, so they may wait longer.
+JOBS = Timeouts(connect=5, statement=30, checkout=30, ping=2)
+#: Operator commands (migrations, backups): no statement limit, but never hang on connect.
+ADMIN = Timeouts(connect=10, statement=0, checkout=30, ping=5)
+# A statement the server should have cancelled gets this much longer before the client cuts
+# the connection: the server's own timeout answers first whenever the server is alive.
+_CLIENT_GRACE = 0.5
+
+
+def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engine:
+    """Create an engine with ``timeouts``; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    postgres = url.startswith("postgresql+psycopg:")
+    if postgres:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", max(2, round(timeouts.connect)))
+        if timeouts.statement:
+            milliseconds = round(timeouts.statement * 1000)
+            # Keep any options the DATABASE_URL carries (connect_args would replace them).
+            given = connect_args.get("options") or make_url(url).query.get("options") or ""
+            connect_args["options"] = f"{given} -c statement_timeout={milliseconds}".strip()
+        kwargs["connect_args"] = connect_args
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    if url.startswith("sqlite") and not in_memory:
+        _private_sqlite_file(url)
+    if not in_memory:  # an in-memory SQLite engine has one connection per thread, no queue
+        kwargs.setdefault("pool_timeout", timeouts.checkout or None)
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy = round((timeouts.statement or 30) * 1000)
+        event.listen(engine, "connect", lambda conn, _rec: _sqlite_pragmas(conn, busy))
+    elif postgres:
+        statement = timeouts.statement + _CLIENT_GRACE if timeouts.statement else 0
+        if statement:
+            deadline.install(engine, statement=statement, ping=timeouts.ping)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 in a 0700 directory before SQLite opens it.
+
+    SQLite would create it with the process umask (often 0644: anyone on the host reads
+    applicants and sealed keys); its -wal and -shm files take the database file's mode.
+    An existing file keeps its mode: start-up warns if it is loose.
+    """
+    path = Path(url.split(":///", 1)[-1].split("?", 1)[0])
+    if not str(path) or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process made it first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.csr_method import certdesk_makes_key
+from bot.organization import Organization as OrganizationDetails
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -76,6 +78,18 @@ class Organization(Base):
     postal_code: Mapped[str] = mapped_column(String(40))
     phone: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def details(self) -> OrganizationDetails:
+        """The organization as the form, CSRs and CA backends see it."""
+        return OrganizationDetails(
+            legal_name=self.legal_name,
+            country=self.country,
+            state=self.state,
+            city=self.city,
+            street=self.street,
+            postal_code=self.postal_code,
+            phone=self.phone,
+        )
 
 
 class Order(Base):
@@ -204,6 +218,46 @@ class Watcher(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     added_by: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApprovalRequest(Base):
+    """One request to approve an order's application before it goes to the CA.
+
+    The first decision wins: ``decided_at`` is set once (compare-and-set), with who decided,
+    how (approved, rejected, withdrawn by an edit or a cancel) and why.
+    """
+
+    __tablename__ = "approval_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: SHA-256 of the application as the CA would receive it, so a later change is visible.
+    digest: Mapped[str] = mapped_column(String(64))
+    #: Who may decide (Slack user ids), fixed when asked.
+    approvers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: An admin decided in place of the approvers (their reason is required).
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApprovalMessage(Base):
+    """The DM an approver got for a request, updated when someone decides."""
+
+    __tablename__ = "approval_messages"
+    __table_args__ = (UniqueConstraint("request_id", "approver_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("approval_requests.id", ondelete="CASCADE"), index=True
+    )
+    approver_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
 
 
 class PrivateKey(Base):

@@ -83,6 +83,16 @@ def audit_has(session: Session, order_id: int, action: str, *, since: datetime |
     return session.scalar(query.limit(1)) is not None
 
 
+def last_audit(session: Session, order_id: int, action: str) -> AuditEvent | None:
+    """The newest audit event of ``action`` for the order."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.order_id == order_id, AuditEvent.action == action)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
 def last_audit_at(session: Session, order_id: int, action: str) -> datetime | None:
     """When ``action`` was last recorded for the order."""
     return session.scalar(

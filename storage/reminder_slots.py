@@ -20,13 +20,21 @@ from storage.models import Order, Reminder, utcnow
 
 VERIFICATION = "verification"
 ESCALATION = "escalation"
+APPROVAL = "approval"
+APPROVAL_ESCALATION = "approval_escalation"
 EXPIRY = "expiry"
 #: Recipient of the escalation placeholder; it fans out to admins and the channel when due.
 EVERYONE = "*"
 #: Prefix marking a recipient that is a channel (the notify channel), not a person's DM.
 CHANNEL = "#"
 #: Kinds stopped together: escalation belongs to the verification it escalates.
-_STOPPED_WITH = {VERIFICATION: (VERIFICATION, ESCALATION), EXPIRY: (EXPIRY,)}
+_STOPPED_WITH = {
+    VERIFICATION: (VERIFICATION, ESCALATION),
+    APPROVAL: (APPROVAL, APPROVAL_ESCALATION),
+    EXPIRY: (EXPIRY,),
+}
+#: The escalation that goes with each kind of nudge.
+ESCALATES = {VERIFICATION: ESCALATION, APPROVAL: APPROVAL_ESCALATION}
 
 
 def people(order: Order) -> list[str]:
@@ -65,6 +73,29 @@ def start_verification(session: Session, order: Order, *, now: datetime) -> None
         Reminder(order_id=order.id, kind=ESCALATION, step=0, recipient_id=EVERYONE, due_at=now)
     )
     queries.record(session, order_id=order.id, actor="system", action="reminders_started")
+
+
+def start_approval(
+    session: Session, order: Order, *, approvers: Sequence[str], first_due: datetime, now: datetime
+) -> None:
+    """Create the first approval reminder slot for each approver, and the escalation slot.
+
+    The request DM itself is step 0, so approvers are first reminded at step 1 (``first_due``,
+    the schedule's first interval after the request).
+    """
+    session.flush()
+    _clear_finished(session, order.id, (APPROVAL, APPROVAL_ESCALATION))
+    for recipient in dict.fromkeys(approvers):
+        session.add(
+            Reminder(
+                order_id=order.id, kind=APPROVAL, step=1, recipient_id=recipient, due_at=first_due
+            )
+        )
+    session.add(
+        Reminder(
+            order_id=order.id, kind=APPROVAL_ESCALATION, step=0, recipient_id=EVERYONE, due_at=now
+        )
+    )
 
 
 def stop_reminders(session: Session, order_id: int, *, kind: str | None) -> None:
@@ -185,7 +216,7 @@ def fan_out_escalation(
     for recipient in recipients:
         session.add(
             Reminder(
-                order_id=row.order_id, kind=ESCALATION, step=1, recipient_id=recipient, due_at=now
+                order_id=row.order_id, kind=row.kind, step=1, recipient_id=recipient, due_at=now
             )
         )
     return len(recipients)

@@ -1,15 +1,15 @@
-"""Build the ``acme`` backend from Settings: sealed account key, resolver, CAA identity."""
+"""Build the ``acme`` backend from Settings: sealed account key, resolver, CAA identities."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ca.acme import AcmeBackend, generate_account_key
+from bot.ca.acme.caa import known_identities
 from bot.config import Settings
 from bot.crypto import Custody
 from bot.crypto.custody import Sealed
@@ -20,13 +20,6 @@ from storage.models import SealedSecret
 
 logger = logging.getLogger(__name__)
 
-#: Issuer domains well-known ACME CAs honour in CAA records, by directory host suffix.
-KNOWN_CAA_IDENTITIES = {
-    "letsencrypt.org": ("letsencrypt.org",),
-    "zerossl.com": ("sectigo.com",),
-    "pki.goog": ("pki.goog",),
-    "buypass.com": ("buypass.com",),
-}
 #: SealedSecret.name is at most this long.
 _NAME_LIMIT = 128
 
@@ -49,26 +42,12 @@ def build_acme(
         challenge=settings.acme_challenge,
         store=DatabaseStateStore(sessions, "acme"),
         ca_bundle=settings.acme_ca_bundle,
-        caa_identities=caa_identities(settings),
+        # The directory's meta.caaIdentities are read when first needed, between these two.
+        caa_identities=settings.acme_caa_identities,
+        caa_fallback=known_identities(directory),
         # dns-01: the backend checks the TXT records are visible before asking the CA.
         resolver=Resolver(settings.dns_resolver),
     )
-
-
-def caa_identities(settings: Settings) -> tuple[str, ...]:
-    """CERTDESK_ACME_CAA_IDENTITIES, else the known identity of the directory's CA, else ()."""
-    if settings.acme_caa_identities:
-        return settings.acme_caa_identities
-    host = (urlsplit(settings.acme_directory or "").hostname or "").lower()
-    for suffix, identities in KNOWN_CAA_IDENTITIES.items():
-        if host == suffix or host.endswith("." + suffix):
-            return identities
-    logger.warning(
-        "CAA pre-flight for %s only checks for critical tags: set CERTDESK_ACME_CAA_IDENTITIES "
-        "to the CA's issuer domain to check issue/issuewild records too",
-        host or "the ACME CA",
-    )
-    return ()
 
 
 def secret_name(directory_url: str) -> str:

@@ -36,6 +36,35 @@ class Submission:
     applicant_phone: str
     organization: Organization | None = None
     validity_days: int = 90
+    #: Which purchase (``Purchase.ref``) this order completes, for CAs where one is bought first.
+    purchase_ref: str | None = None
+    #: True when the CA generates the key pair (``csr_pem`` is then empty): certdesk fetches the
+    #: key with ``CABackend.fetch_private_key`` on issuance and seals it.
+    key_generated_by_ca: bool = False
+    #: The key algorithm the CA should generate (a ``Purchase.key_algorithms`` entry); only
+    #: with ``key_generated_by_ca``. With a CSR the CSR's key decides.
+    key_algorithm: str | None = None
+    #: "dns-01" or "http-01", for CAs that offer both; None = the backend's default.
+    validation_method: str | None = None
+    #: The organization's official registration number (e.g. China's unified social credit
+    #: code); Alibaba Cloud's company records require it for OV/EV. Empty when not collected.
+    #: Kept beside ``organization`` so that class stays field-for-field the stored record.
+    registration_number: str = ""
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A certificate bought at the CA and not yet applied for (e.g. an Alibaba Cloud instance)."""
+
+    ref: str  # the CA's identifier, passed back as ``Submission.purchase_ref``
+    product: str  # "dv" | "ov" | "ev"
+    domain_type: str  # "single" | "multiple" | "wildcard" | "multiple+wildcard"
+    domain_count: int  # exact names the purchase covers
+    wildcard_count: int  # wildcard names the purchase covers
+    validity_days: int  # how long the purchase (subscription) lasts
+    description: str  # the CA's own name for what was bought, for display
+    #: Key algorithms the CA accepts for it, in certdesk's names (rsa2048, p256, sm2...).
+    key_algorithms: tuple[str, ...] = ("rsa2048",)
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,8 @@ class CABackend(abc.ABC):
     caa_identities: tuple[str, ...] = ()
     #: Whether the CA verifies domains by emailing the applicant (else: DNS records, files).
     emails_applicant: bool = True
+    #: Whether the CA can generate the key pair itself (``Submission.key_generated_by_ca``).
+    generates_keys: bool = False
 
     @abc.abstractmethod
     def submit(self, submission: Submission) -> str:
@@ -104,6 +135,25 @@ class CABackend(abc.ABC):
 
     def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
         """The sender and subject of this CA's verification email, if known (else None)."""
+        return None
+
+    def purchases(self) -> list[Purchase]:
+        """The account's purchases not yet applied for, to pick one from (none by default).
+
+        Only CAs where a certificate is bought before it is applied for list any.
+        """
+        return []
+
+    def contacts_applicant(self, product: str) -> bool:
+        """Whether the CA itself emails (and may phone) the applicant while reviewing ``product``.
+
+        Separate from ``emails_applicant`` (domain control by email): an OV/EV review at a
+        CA that validates domains by DNS records still contacts the applicant's mailbox.
+        """
+        return self.emails_applicant
+
+    def fetch_private_key(self, ca_ref: str) -> bytes | None:
+        """The private key PEM the CA generated for this order, or None if it holds none."""
         return None
 
     def pages(self) -> dict[str, PageHandler]:

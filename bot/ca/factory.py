@@ -26,4 +26,16 @@ def build_ca(settings: Settings, *, sessions: sessionmaker[Session], custody: Cu
         from bot.ca.acme_setup import build_acme
 
         return build_acme(settings, sessions=sessions, custody=custody)
+    if settings.ca == "aliyun":
+        from bot.ca.aliyun import AliyunBackend, Transport
+
+        # Settings.load refuses CERTDESK_CA=aliyun without both halves of the AccessKey.
+        assert settings.aliyun_access_key_id and settings.aliyun_access_key_secret
+        transport = Transport(
+            access_key_id=settings.aliyun_access_key_id,
+            access_key_secret=settings.aliyun_access_key_secret,
+            endpoint=settings.aliyun_endpoint,
+            region=settings.aliyun_region,
+        )
+        return AliyunBackend(transport, store=DatabaseStateStore(sessions, "aliyun"))
     raise ValueError(f"unknown CA backend {settings.ca!r}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 from bot import crypto
 from bot.ca.simulated import mailer
+from bot.demo import browser
 from bot.demo.narrator import ALICE, BOB, Narrator
 from bot.views import ids
 from storage import queries
@@ -99,12 +98,10 @@ def simulated_journey(n: Narrator) -> None:
 
     n.title("Alice follows the link in the CA's email; the certificate is issued")
     link = mailer.verification_links(mail_dir, ca_ref=ca_ref)[-1]
-    with urllib.request.urlopen(link, timeout=10) as response:
-        page = response.read().decode()
-    print(f"\n  Alice opens {link}\n    The page says: {_page_text(page)}  [Confirm]")
-    with urllib.request.urlopen(link, data=b"", timeout=10) as response:
-        page = response.read().decode()
-    print(f"\n  Alice presses [Confirm].\n    The page says: {_page_text(page)}")
+    page = browser.open_page(link)
+    print(f"\n  Alice opens {link}\n    The page says: {page.text}  [Confirm]")
+    page = browser.press_button(page)
+    print(f"\n  Alice presses [Confirm].\n    The page says: {page.text}")
     n.wait(lambda: state_of(n, dv) == "issued", what="issuance")
     n.wait(lambda: n.dm_with(ALICE, ids.DOWNLOAD_KEY, containing=dv), what="the issuance DM")
     n.settle()
@@ -198,13 +195,6 @@ def _ca_ref(n: Narrator, ref: str) -> str:
         order = queries.get_order(session, int(ref[3:]))
         assert order is not None and order.ca_ref
         return order.ca_ref
-
-
-def _page_text(page: str) -> str:
-    import re
-
-    paragraph = re.search(r"<p>(.*?)</p>", page, re.S)
-    return html.unescape(paragraph.group(1)) if paragraph else page
 
 
 def _rsa_1024_key() -> bytes:

@@ -60,6 +60,7 @@ class State:
         self._seq = itertools.count(1)
         self._users: dict[str, User] = {}
         self._channels: dict[str, set[str]] = {}  # channel id -> member user ids
+        self._groups: dict[str, list[str]] = {}  # user group (S...) id -> member user ids
         self._dms: dict[str, str] = {}  # user id -> D... channel
         self._messages: list[Message] = []
         self._files: dict[str, SharedFile] = {}
@@ -91,6 +92,17 @@ class State:
         """Create a public channel the bot is a member of (so chat.postMessage can reach it)."""
         with self.lock:
             self._channels[channel_id] = {self.bot_user_id, *(members or [])}
+
+    def add_group(self, group_id: str, *, members: list[str]) -> None:
+        """Create a user group (an @-handle such as @cert-approvers) with these members."""
+        with self.lock:
+            self._groups[group_id] = list(members)
+
+    def group_members(self, group_id: str) -> list[str] | None:
+        """The members of a user group, or None if there is no such group."""
+        with self.lock:
+            found = self._groups.get(group_id)
+            return list(found) if found is not None else None
 
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1

@@ -259,6 +259,14 @@ def files_delete(state: State, args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def usergroups_users_list(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """The members of a user group (needs the usergroups:read scope on Slack)."""
+    members = state.group_members(str(required(args, "usergroup")))
+    if members is None:
+        raise ApiError("no_such_subteam")
+    return {"users": members}
+
+
 METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -268,6 +276,7 @@ METHODS: dict[str, Method] = {
     "conversations.open": conversations_open,
     "conversations.history": conversations_history,
     "users.info": users_info,
+    "usergroups.users.list": usergroups_users_list,
     "views.open": viewapi.views_open,
     "views.push": viewapi.views_push,
     "views.update": viewapi.views_update,

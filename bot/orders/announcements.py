@@ -110,12 +110,16 @@ def _announce_submission(services: Services, order_id: int) -> None:
         requester, since = order.requester_id, order.submitted_at
         announced = queries.audit_has(session, order_id, "submission_announced", since=since)
         csr_sent = queries.file_delivered(session, order_id, kind="csr", since=since)
+        sent = queries.last_audit(session, order_id, "sent_to_ca")
+        notes = tuple(str(n) for n in (sent.detail.get("notes") or ())) if sent else ()
     if not announced:
         by_email = services.ca.emails_applicant
         tell_people(
             services,
             order_id,
-            events.Submitted(ref=ref, order_id=order_id, mailbox=mailbox, by_email=by_email),
+            events.Submitted(
+                ref=ref, order_id=order_id, mailbox=mailbox, by_email=by_email, notes=notes
+            ),
         )
         _mark(services, order_id, "submission_announced")
     if not csr_sent:

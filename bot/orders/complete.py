@@ -12,10 +12,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import workflow
 from bot.access import Need
 from bot.application_form import Application, check_application
-from bot.ca.base import Organization as OrgDetails
 from bot.csr_method import CSRMethod, certdesk_makes_key
 from bot.errors import FieldErrors, IllegalTransition
-from bot.orders import transitions
+from bot.orders import approval, transitions
 from bot.orders.csr_file import with_csr_file
 from bot.orders.lookup import load
 from bot.services import Services
@@ -39,7 +38,7 @@ def open_for_editing(services: Services, order_id: int, *, user_id: str) -> Edit
     """The order and its latest values, if the user may edit it now."""
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
-        _require_editable(order)
+        _require_editable(order, revising=True)
         draft = session.get(Draft, order_id)
         values = dict(draft.data) if draft else values_from_order(order)
         orgs = queries.organizations_of(session, order.team_id)
@@ -75,7 +74,7 @@ def save_draft(services: Services, order_id: int, *, user_id: str, raw: Mapping[
     }
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
-        _require_editable(order)
+        _require_editable(order, revising=True)
         draft = session.get(Draft, order_id) or Draft(order_id=order_id, updated_by=user_id)
         draft.data, draft.updated_by = data, user_id
         session.add(draft)
@@ -87,14 +86,14 @@ def check_and_save(
     """Save the draft, check it, and write a valid application onto the order.
 
     Raises FieldErrors (keyed by field) when anything is wrong; the draft is kept either way.
+    Saving an order that waits for approval withdraws the request: the approvers are told.
     """
     save_draft(services, order_id, user_id=user_id, raw=raw)
+    withdrawn: int | None = None
     raw = with_csr_file(services, raw)  # after the access check in save_draft
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
-        saved = {
-            o.id: organization_details(o) for o in queries.organizations_of(session, order.team_id)
-        }
+        saved = {o.id: o.details() for o in queries.organizations_of(session, order.team_id)}
         application = check_application(
             raw,
             product=order.product,
@@ -102,24 +101,39 @@ def check_and_save(
             domain_count=order.domain_count,
             saved_orgs=saved,
         )
+        if order.state == workflow.State.AWAITING_APPROVAL:
+            withdrawn = approval.withdraw(session, order, user_id=user_id)
         _apply(session, order, application, user_id=user_id)
         session.flush()
         fresh = queries.get_order(session, order_id)
         assert fresh is not None
-        return fresh, application
+    if withdrawn is not None:
+        services.background.submit(
+            approval.close_withdrawn, services, order_id, withdrawn, by=user_id
+        )
+    return fresh, application
 
 
 def submit(services: Services, order_id: int, *, user_id: str) -> Order:
-    """Move a completed order to `submitted`; the CA is contacted after the ack."""
+    """Move a completed order to `submitted` (the CA is contacted after the ack), or to wait
+    for approval when the policy says its product needs one (the approvers are asked after)."""
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
+        needs = services.settings.needs_approval(order.product)
+        requester = order.requester_id
+    # Resolving user groups asks Slack: done before the transaction, never under its lock.
+    approvers = approval.approvers_for(services, requester) if needs else None
     try:
-        return _submit(services, order_id, user_id=user_id)
+        return _submit(services, order_id, user_id=user_id, approvers=approvers)
     except StaleDataError:
         # Someone changed the order between our read and our write (a double-click on Submit,
         # where the other click won): decide again on what is there now.
-        return _submit(services, order_id, user_id=user_id)
+        return _submit(services, order_id, user_id=user_id, approvers=approvers)
 
 
-def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
+def _submit(
+    services: Services, order_id: int, *, user_id: str, approvers: tuple[str, ...] | None
+) -> Order:
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
         if not order.domains or order.applicant is None or not order.csr_method:
@@ -130,7 +144,10 @@ def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
             else workflow.Event.SUBMIT
         )
         try:
-            transitions.apply(session, order, event, actor=user_id, now=utcnow())
+            if approvers is not None and order.state in workflow.EDITABLE:
+                approval.ask(session, services, order, user_id=user_id, approvers=approvers)
+            else:
+                transitions.apply(session, order, event, actor=user_id, now=utcnow())
         except IllegalTransition:
             raise IllegalTransition(
                 f"{order.ref} is {workflow.describe(order.state)}, so it cannot be submitted "
@@ -145,25 +162,12 @@ def _submit(services: Services, order_id: int, *, user_id: str) -> Order:
         return fresh
 
 
-def _require_editable(order: Order) -> None:
-    if order.state not in workflow.EDITABLE:
+def _require_editable(order: Order, *, revising: bool = False) -> None:
+    if order.state not in (workflow.REVISABLE if revising else workflow.EDITABLE):
         raise IllegalTransition(
             f"{format_ref(order.id)} is {workflow.describe(order.state)}; its information "
             "can only be changed before it is submitted or after the CA turned it down."
         )
-
-
-def organization_details(org: Organization) -> OrgDetails:
-    """A saved organization as the CA backends see it."""
-    return OrgDetails(
-        legal_name=org.legal_name,
-        country=org.country,
-        state=org.state,
-        city=org.city,
-        street=org.street,
-        postal_code=org.postal_code,
-        phone=org.phone,
-    )
 
 
 def _apply(session: Session, order: Order, application: Application, *, user_id: str) -> None:

@@ -14,7 +14,6 @@ from bot.csr_method import certdesk_makes_key
 from bot.errors import CAError, PreflightError
 from bot.orders.announcements import announce
 from bot.orders.backoff import back_off
-from bot.orders.complete import organization_details
 from bot.orders.failure import fail_order
 from bot.preflight import check_before_submit
 from bot.products import needs_organization
@@ -71,7 +70,7 @@ def send_to_ca(
         )
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).
-        check_before_submit(services, submission)
+        checked = check_before_submit(services, submission)
         ca_ref = services.ca.submit(submission)
     except (CAError, PreflightError) as exc:
         if isinstance(exc, CAError) and exc.retryable:
@@ -93,6 +92,7 @@ def send_to_ca(
             action="sent_to_ca",
             ca=services.ca.name,
             ca_ref=ca_ref,
+            notes=list(checked.warnings),  # the submission DM tells the requester these
         )
     if not still_wanted:
         # Cancelled while the CA call was in flight: withdraw it there too.
@@ -116,7 +116,7 @@ def _withdraw(services: Services, order_id: int, ca_ref: str) -> None:
 def _org_details(order: Order) -> OrgDetails | None:
     if order.organization is None or not needs_organization(order.product):
         return None
-    return organization_details(order.organization)
+    return order.organization.details()
 
 
 def _make_key_and_csr(

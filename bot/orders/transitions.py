@@ -4,7 +4,10 @@ Every use case that moves an order calls ``apply`` inside its own transaction, o
 it loaded (locked where it matters). Entering or leaving a state has the same effects
 whoever caused it:
 
-- entering *submitted* through Submit/Resubmit: a fresh round (no CA reference, polled now);
+- asking for approval: no CA reference, not polled (approval reminders are planned by the
+  request, which knows the approvers);
+- entering *submitted* through Submit, Resubmit or Approve: a fresh round (polled now);
+- leaving *awaiting approval*: the approval reminders stop;
 - entering *awaiting verification*: verification reminders start;
 - leaving *awaiting verification*: they stop;
 - entering *issued*: polling stops, expiry reminders are scheduled;
@@ -42,7 +45,12 @@ def apply(
     before = State(order.state)
     after = workflow.next_state(before, event)
     order.state = after
-    if event in (Event.SUBMIT, Event.RESUBMIT):
+    if event is Event.REQUEST_APPROVAL:
+        order.submitted_at = now  # when the requester asked: approval reminders count from it
+        order.failure_reason = None
+        order.ca_ref = None
+        order.next_poll_at = None
+    if event in (Event.SUBMIT, Event.RESUBMIT, Event.APPROVE):
         order.submitted_at = now
         order.failure_reason = None
         order.ca_ref = None
@@ -50,6 +58,8 @@ def apply(
         order.poll_failures = 0
     if before is State.AWAITING_VERIFICATION and after is not State.AWAITING_VERIFICATION:
         stop_reminders(session, order.id, kind="verification")
+    if before is State.AWAITING_APPROVAL and after is not State.AWAITING_APPROVAL:
+        stop_reminders(session, order.id, kind="approval")
     if after is State.AWAITING_VERIFICATION:
         order.verification_started_at = now
         start_verification(session, order, now=now)

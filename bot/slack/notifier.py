@@ -127,6 +127,11 @@ class SlackNotifier(Notifier):
         self._remember(user_id, tz=tz, fetched_at=utcnow())
         return tz
 
+    def group_members(self, group_id: str) -> list[str]:
+        with calling("reading a user group"):
+            found = self.client.usergroups_users_list(usergroup=group_id)
+        return [str(user) for user in found.get("users") or []]
+
     def publish_home(self, user_id: str, view: Mapping[str, Any]) -> None:
         with calling("publishing a Home tab"):
             self.client.views_publish(user_id=user_id, view=dict(view))

@@ -21,6 +21,7 @@ from storage.models import Order
 
 STATE_EMOJI = {
     workflow.State.PURCHASED: ":memo:",
+    workflow.State.AWAITING_APPROVAL: ":raised_hand:",
     workflow.State.SUBMITTED: ":hourglass_flowing_sand:",
     workflow.State.AWAITING_VERIFICATION: ":email:",
     workflow.State.FAILED: ":x:",
@@ -29,6 +30,16 @@ STATE_EMOJI = {
     workflow.State.REVOKED: ":no_entry:",
     workflow.State.CANCELLED: ":wastebasket:",
 }
+
+
+def esc(text: object) -> str:
+    """User- or CA-supplied text made inert in mrkdwn: no mention, channel ping or link.
+
+    Slack reads ``<!channel>``, ``<@U…>``, ``<#C…>`` and ``<url|label>`` as markup in any
+    mrkdwn field and in a message's top-level text; escaping ``&``, ``<`` and ``>`` turns
+    them back into the characters the person typed.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:
@@ -88,7 +99,7 @@ def purchase_words(order: Order) -> str:
 
 def domain_words(order: Order, *, limit: int = 5) -> str:
     """The order's domains as typed, shortened to ``limit``."""
-    names = [d.display for d in order.domains]
+    names = [esc(d.display) for d in order.domains]
     if not names:
         return "_no domains entered yet_"
     shown = ", ".join(f"`{n}`" for n in names[:limit])

@@ -23,7 +23,7 @@ from bot.application_form import CSR_METHODS, DEFAULT_KEY_ALGORITHM, Application
 from bot.csr_method import CSRMethod, certdesk_makes_key
 from bot.products import needs_organization
 from bot.views import ids
-from bot.views.common import context, option_for, options, plain, purchase_words, section
+from bot.views.common import context, esc, option_for, options, plain, purchase_words, section
 from storage.models import Order, Organization
 
 
@@ -218,18 +218,19 @@ def _csr_blocks(values: Mapping[str, Any]) -> list[Block]:
 def confirm_view(order: Order, application: Application, *, by_email: bool = True) -> View:
     """Everything that will go to the CA, for a last look before submitting."""
     names = "\n".join(
-        f"• `{d.display}`" + (f" (sent as `{d.ascii}`)" if d.display != d.ascii else "")
+        f"• `{esc(d.display)}`" + (f" (sent as `{esc(d.ascii)}`)" if d.display != d.ascii else "")
         for d in application.domains
     )
     applicant = application.applicant
     lines = [
-        f"*Applicant:* {applicant.name}, {applicant.email}, {applicant.phone}",
+        f"*Applicant:* {esc(applicant.name)}, {esc(applicant.email)}, {esc(applicant.phone)}",
     ]
     org = application.organization
     if org:
         lines.append(
-            f"*Organization:* {org.legal_name}, {org.street}, {org.postal_code} {org.city}, "
-            f"{org.state}, {org.country} · {org.phone}"
+            f"*Organization:* {esc(org.legal_name)}, {esc(org.street)}, "
+            f"{esc(org.postal_code)} {esc(org.city)}, {esc(org.state)}, {esc(org.country)} · "
+            f"{esc(org.phone)}"
         )
     if certdesk_makes_key(application.csr_method):
         algorithm = crypto.KEY_ALGORITHMS[application.key_algorithm or DEFAULT_KEY_ALGORITHM]
@@ -242,7 +243,7 @@ def confirm_view(order: Order, application: Application, *, by_email: bool = Tru
         section("\n".join(lines)),
         DividerBlock(),
         context(
-            f":email: After you submit, the CA writes to *{applicant.email}*. Follow the link "
+            f":email: After you submit, the CA writes to *{esc(applicant.email)}*. Follow the link "
             "in its email, or the order stays under review. certdesk will remind you."
             if by_email
             else "After you submit, certdesk shows you the DNS records (or files) the CA wants "

@@ -13,6 +13,7 @@ from bot.views.common import (
     button,
     context,
     domain_words,
+    esc,
     plain,
     purchase_words,
     section,
@@ -89,7 +90,7 @@ def _entry(order: Order, *, user_id: str, admin: bool) -> list[Block]:
     elif not owner:
         lines.append(f"You watch this order; <@{order.requester_id}> owns it.")
     if order.failure_reason and state is S.FAILED:
-        lines.append(f"Why it failed: {order.failure_reason}")
+        lines.append(f"Why it failed: {esc(order.failure_reason)}")
     buttons = [
         *next_action_buttons(order, can_act=can_act, viewer=user_id),
         *manage_buttons(order, can_act=can_act),

@@ -1,6 +1,6 @@
 """Callback, block and action ids shared by views, handlers and the manifest."""
 
-from bot import key_download, watching
+from bot import approval_form, key_download, watching
 
 COMMAND = "/cert"
 
@@ -13,6 +13,8 @@ CONFIRM_REVOKE = "confirm_revoke"
 CONFIRM_PURGE_KEY = "confirm_purge_key"
 ADD_WATCHER = "add_watcher"
 CONFIRM_CANCEL = "confirm_cancel"
+REJECT_REASON = "reject_reason"
+OVERRIDE_REASON = "override_reason"
 
 # New order inputs (block ids; each holds one element whose action id is the same)
 PRODUCT = "product"
@@ -45,6 +47,9 @@ KEY_PASSPHRASE_AGAIN = key_download.KEY_PASSPHRASE_AGAIN
 KEY_PLAIN_OK = key_download.KEY_PLAIN_OK
 REVOKE_REASON = "revoke_reason"
 
+# The reason typed in the reject and override modals (the use case checks it by this name)
+APPROVAL_REASON = approval_form.REASON
+
 # Buttons (action ids); the button's value is the order's number
 OPEN_COMPLETE = "open_complete"
 SHOW_STATUS = "show_status"
@@ -59,5 +64,7 @@ PURGE_KEY = "purge_key"
 OPEN_WATCHERS = "open_watchers"
 CANCEL_ORDER = "cancel_order"
 REVOKE = "revoke"
+APPROVE = "approve"
+REJECT = "reject"
 # Home tab button (no order): opens the new-order modal
 OPEN_NEW_ORDER = "open_new_order"

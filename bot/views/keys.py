@@ -20,7 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.key_download import MIN_PASSPHRASE, PEM_ENCRYPTED, PEM_PLAIN, PFX, formats_for
 from bot.views import ids
-from bot.views.common import button, context, plain, section
+from bot.views.common import button, context, esc, plain, section
 from storage.models import Order
 
 FORMAT_LABELS = {
@@ -126,12 +126,12 @@ def key_delivered_message(
         else "It is protected by the passphrase you chose."
     )
     text = (
-        f"The private key of {ref} is in the file {filename} above. "
+        f"The private key of {ref} is in the file {esc(filename)} above. "
         f"certdesk deletes it from Slack {when}."
     )
     blocks: list[Block] = [
         section(
-            f":key: The private key of *{ref}* is in `{filename}` above. {protection}\n"
+            f":key: The private key of *{ref}* is in `{esc(filename)}` above. {protection}\n"
             f"certdesk deletes this file from Slack {when}."
         ),
         context(

@@ -17,7 +17,7 @@ from bot import events, workflow
 from bot.domains import display_name
 from bot.ports import Message, Notice
 from bot.views import ids, keys, verification
-from bot.views.common import button, context, section, to_dicts
+from bot.views.common import button, context, esc, section, to_dicts
 from bot.views.home import home_view
 
 #: What a watcher reads when an event has no words of its own for them.
@@ -59,10 +59,12 @@ def word(event: object) -> Notice:
 def _(event: events.Submitted) -> Notice:
     ref = event.ref
     if event.by_email:
-        text = f"{ref} was submitted to the CA for review. Watch {event.mailbox} for its email."
+        text = (
+            f"{ref} was submitted to the CA for review. Watch {esc(event.mailbox)} for its email."
+        )
         what = (
-            f"The CA will email *{event.mailbox}* to verify the domains. Watch that mailbox and "
-            "follow the link in the email — until someone does, the order stays under review. "
+            f"The CA will email *{esc(event.mailbox)}* to verify the domains. Watch that mailbox "
+            "and follow the link in the email — until someone does, the order stays under review. "
             "certdesk will remind you."
         )
     else:
@@ -77,6 +79,7 @@ def _(event: events.Submitted) -> Notice:
             "The CSR is attached below. Your order's private key never leaves certdesk "
             "unless you ask for it."
         ),
+        *(section(f":warning: {esc(note)}") for note in event.notes[:5]),
         ActionsBlock(elements=[button("Details", ids.SHOW_STATUS, str(event.order_id))]),
     ]
     return _to_people(text, blocks, channel=f"{ref} was submitted to the CA for review.")
@@ -84,7 +87,7 @@ def _(event: events.Submitted) -> Notice:
 
 @word.register
 def _(event: events.PassedReview) -> Notice:
-    where = f" (the CA emailed {', '.join(event.mailboxes)})" if event.mailboxes else ""
+    where = f" (the CA emailed {', '.join(map(esc, event.mailboxes))})" if event.mailboxes else ""
     text = f"{event.ref} passed review and is waiting for domain verification{where}."
     return Notice(main=message(text), channel=message(text))
 
@@ -97,9 +100,9 @@ def _(event: events.StateReached) -> Notice:
 
 @word.register
 def _(event: events.Failed) -> Notice:
-    ref, order_id = event.ref, str(event.order_id)
+    ref, order_id, reason = event.ref, str(event.order_id), esc(event.reason)
     blocks: list[Block] = [
-        section(f":x: *{ref}* did not pass the CA's review.\n*Why:* {event.reason}"),
+        section(f":x: *{ref}* did not pass the CA's review.\n*Why:* {reason}"),
         section("Fix what the reason names and submit again — everything you entered is kept."),
         ActionsBlock(
             elements=[
@@ -108,9 +111,7 @@ def _(event: events.Failed) -> Notice:
             ]
         ),
     ]
-    return _to_people(
-        f"{ref} failed: {event.reason}", blocks, channel=f"{ref} failed review: {event.reason}"
-    )
+    return _to_people(f"{ref} failed: {reason}", blocks, channel=f"{ref} failed review: {reason}")
 
 
 @word.register
@@ -124,11 +125,12 @@ def _(event: events.CancelledAtCA) -> Notice:
 @word.register
 def _(event: events.Issued) -> Notice:
     ref, info, value = event.ref, event.info, str(event.order_id)
-    names = ", ".join(f"`{display_name(n)}`" for n in info.names[:20])
+    names = ", ".join(f"`{esc(display_name(n))}`" for n in info.names[:20])
+    subject, issuer = esc(info.subject), esc(info.issuer)
     if len(info.names) > 20:
         names += f" and {len(info.names) - 20} more"
     text = (
-        f"{ref} is issued: {info.subject}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC, "
+        f"{ref} is issued: {subject}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC, "
         f"SHA-256 fingerprint {info.sha256_fingerprint}."
     )
     buttons = []
@@ -145,9 +147,9 @@ def _(event: events.Issued) -> Notice:
         section(
             "\n".join(
                 [
-                    f"*Subject:* {info.subject}",
+                    f"*Subject:* {subject}",
                     f"*Names:* {names}",
-                    f"*Issuer:* {info.issuer}",
+                    f"*Issuer:* {issuer}",
                     f"*Valid:* {info.not_before:%Y-%m-%d %H:%M} UTC → "
                     f"{info.not_after:%Y-%m-%d %H:%M} UTC",
                     f"*SHA-256 fingerprint:* `{info.sha256_fingerprint}`",
@@ -343,8 +345,8 @@ def _(event: events.VerificationResent) -> Notice:
     else:
         text = (
             f"The CA sent a fresh verification email for {event.ref} to "
-            f"{event.mailbox or 'the applicant mailbox'}. Use the link in the newest email: the "
-            "older one no longer works."
+            f"{esc(event.mailbox) or 'the applicant mailbox'}. Use the link in the newest email: "
+            "the older one no longer works."
         )
     return Notice(main=message(text))
 

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.ca.base import Validation
 from bot.views import ids
-from bot.views.common import button, context, section
+from bot.views.common import button, context, esc, section
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,12 @@ def duration_words(span: timedelta) -> str:
 
 
 def _email_lines(boxes: Sequence[str], hint: EmailHint | None, domains: Sequence[str]) -> str:
-    where = ", ".join(f"*{b}*" for b in boxes)
+    where = ", ".join(f"*{esc(b)}*" for b in boxes)
     lines = [f":email: The CA emailed {where} to confirm you control {_names(domains)}."]
     if hint:
-        lines.append(f"Look for an email from `{hint.sender}` with the subject “{hint.subject}”.")
+        lines.append(
+            f"Look for an email from `{esc(hint.sender)}` with the subject “{esc(hint.subject)}”."
+        )
     else:
         lines.append("Look for an email from your CA whose subject names these domains.")
     lines.append(
@@ -51,20 +53,22 @@ def _email_lines(boxes: Sequence[str], hint: EmailHint | None, domains: Sequence
 
 
 def _names(domains: Sequence[str]) -> str:
-    shown = ", ".join(f"`{d}`" for d in domains[:5])
+    shown = ", ".join(f"`{esc(d)}`" for d in domains[:5])
     return shown + (f" and {len(domains) - 5} more" if len(domains) > 5 else "") or "the domains"
 
 
 def _acme_lines(validation: Validation) -> str:
+    domain = esc(validation.domain)
     if validation.method == "dns-01":
         record = (
-            f"{validation.record_name}  {validation.record_type or 'TXT'}  "
-            f'"{validation.record_value}"'
+            f"{esc(validation.record_name)}  {esc(validation.record_type or 'TXT')}  "
+            f'"{esc(validation.record_value)}"'
         )
-        return f"*{validation.domain}* — publish this DNS record:\n```{record}```"
+        return f"*{domain}* — publish this DNS record:\n```{record}```"
     return (
-        f"*{validation.domain}* — serve this file over plain HTTP:\n"
-        f"URL: ```{validation.url}```\nContent (exactly, no newline): ```{validation.content}```"
+        f"*{domain}* — serve this file over plain HTTP:\n"
+        f"URL: ```{esc(validation.url)}```\n"
+        f"Content (exactly, no newline): ```{esc(validation.content)}```"
     )
 
 
@@ -109,7 +113,7 @@ def verification_reminder(
             )
     blocks.append(ActionsBlock(elements=buttons))
     what = (
-        f"check {', '.join(boxes)} and follow the CA's link"
+        f"check {', '.join(esc(b) for b in boxes)} and follow the CA's link"
         if boxes
         else "publish the record shown"
     )
@@ -127,7 +131,7 @@ def escalation(
     with_buttons: bool,
 ) -> tuple[str, list[Block]]:
     """Told once to admins and the notify channel when nobody verified in time (no secrets)."""
-    where = f" The CA emailed {', '.join(mailboxes)}." if mailboxes else ""
+    where = f" The CA emailed {', '.join(esc(m) for m in mailboxes)}." if mailboxes else ""
     text = (
         f"{ref} has waited {duration_words(waited)} for domain verification and nobody has "
         f"verified it yet.{where} Requester: <@{requester}>."
@@ -159,7 +163,8 @@ def expiry_reminder(
 ) -> tuple[str, list[Block]]:
     """An expiry reminder with a Renew button for the requester."""
     left = "tomorrow" if days == 1 else f"in {days} days"
-    text = f"{ref}: the certificate for {', '.join(domains[:3]) or 'your domains'} expires {left}."
+    names = ", ".join(esc(d) for d in domains[:3]) or "your domains"
+    text = f"{ref}: the certificate for {names} expires {left}."
     blocks: list[Block] = [
         section(
             f":hourglass: *{ref}* — the certificate for {_names(domains)} expires {left}, "

@@ -50,4 +50,5 @@ def register(app: App, services: Services) -> OrderCommands:
             services.background.submit(cancel_after_ack, order_id, user_id)
 
         guarded(tell, run)
+
     return commands

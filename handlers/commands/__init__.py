@@ -49,9 +49,7 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                 if word == "status":
                     show_status(ack, order_id, user_id=user_id)
                 else:
-                    order_commands[word](
-                        ack=ack, client=client, command=command, order_id=order_id
-                    )
+                    order_commands[word](ack=ack, client=client, command=command, order_id=order_id)
             else:
                 text, blocks = orders.help_message()
                 if word and word != "help":

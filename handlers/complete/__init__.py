@@ -109,4 +109,5 @@ def register(app: App, services: Services) -> OrderCommands:
             services.background.submit(send_to_ca, services, order.id)
 
         guarded(tell, run)
+
     return commands

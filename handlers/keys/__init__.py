@@ -22,7 +22,14 @@ from bot.views.keys import (
 )
 from handlers.complete import field_errors
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import dm, dm_later, guarded, incident_id, something_went_wrong
+from handlers.replies import (
+    dm,
+    dm_later,
+    guarded,
+    incident_id,
+    mrkdwn_words,
+    something_went_wrong,
+)
 from handlers.values import view_values
 from storage.models import format_ref
 
@@ -60,7 +67,7 @@ def register(app: App, services: Services) -> OrderCommands:
             ack(response_action="errors", errors=field_errors(view, exc.errors))
             return
         except Error as exc:
-            ack(response_action="update", view=notice_modal("Key not sent", str(exc)))
+            ack(response_action="update", view=notice_modal("Key not sent", mrkdwn_words(exc)))
             return
         except Exception:
             incident = incident_id()
@@ -115,4 +122,5 @@ def register(app: App, services: Services) -> OrderCommands:
             services.background.submit(dm, services, user_id, text)
 
         guarded(tell, run)
+
     return commands

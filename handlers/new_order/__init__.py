@@ -42,4 +42,4 @@ def register(app: App, services: Services) -> None:
         def tell(message: str) -> None:
             ack(response_action="errors", errors={ids.PRODUCT: message[:150]})
 
-        guarded(tell, run)
+        guarded(tell, run, plain=True)

@@ -56,4 +56,5 @@ def register(app: App, services: Services) -> OrderCommands:
             services.background.submit(revoke_after_ack, order_id, user_id, reason)
 
         guarded(tell, run)
+
     return commands

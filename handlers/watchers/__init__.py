@@ -47,5 +47,6 @@ def register(app: App, services: Services) -> OrderCommands:
             ack()
             services.background.submit(tell_watchers, services, change)
 
-        guarded(tell, run)
+        guarded(tell, run, plain=True)
+
     return commands

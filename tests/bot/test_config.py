@@ -158,3 +158,83 @@ def test_unusable_storage_stops_start_up_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"certdesk: {words}")
     assert err.count("\n") == 1
+
+
+ALIYUN = {
+    "CERTDESK_CA": "aliyun",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tExampleKeyId0001",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "S3cretValueNeverShown000000001",
+}
+
+
+def test_aliyun_defaults_to_the_public_endpoint_and_hangzhou() -> None:
+    settings = Settings.load(ALIYUN)
+    assert settings.ca == "aliyun"
+    assert settings.aliyun_access_key_id == "LTAI5tExampleKeyId0001"
+    assert settings.aliyun_endpoint == "cas.aliyuncs.com"
+    assert settings.aliyun_region == "cn-hangzhou"
+
+
+def test_aliyun_endpoint_may_be_a_local_stand_in() -> None:
+    settings = Settings.load(
+        {
+            **ALIYUN,
+            "CERTDESK_ALIYUN_ENDPOINT": "http://127.0.0.1:8123/",
+            "CERTDESK_ALIYUN_REGION": "ap-southeast-1",
+        }
+    )
+    assert settings.aliyun_endpoint == "http://127.0.0.1:8123"
+    assert settings.aliyun_region == "ap-southeast-1"
+    https = Settings.load({**ALIYUN, "CERTDESK_ALIYUN_ENDPOINT": "https://CAS.aliyuncs.com/"})
+    assert https.aliyun_endpoint == "cas.aliyuncs.com"
+
+
+def test_no_secret_appears_in_the_settings_repr() -> None:
+    settings = Settings.load(
+        {
+            **ALIYUN,
+            "SLACK_BOT_TOKEN": "xoxb-bot-token-value",
+            "SLACK_SIGNING_SECRET": "signing-secret-value",
+            "CERTDESK_MASTER_KEY": "master-key-value",
+        }
+    )
+    shown = repr(settings)
+    assert "aliyun_access_key_id='LTAI5tExampleKeyId0001'" in shown
+    for secret in (
+        ALIYUN["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+        "xoxb-bot-token-value",
+        "signing-secret-value",
+        "master-key-value",
+    ):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    "missing", ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+)
+def test_aliyun_needs_both_halves_of_the_access_key(missing: str) -> None:
+    env = {k: v for k, v in ALIYUN.items() if k != missing}
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(env)
+    assert str(raised.value).startswith(f"{missing}: required when CERTDESK_CA=aliyun")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CERTDESK_ALIYUN_ENDPOINT", "ftp://cas.aliyuncs.com"),
+        ("CERTDESK_ALIYUN_ENDPOINT", "http://127.0.0.1"),
+        ("CERTDESK_ALIYUN_ENDPOINT", "cas aliyuncs com"),
+        ("CERTDESK_ALIYUN_REGION", "Hangzhou"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "has spaces in it"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "short"),
+    ],
+)
+def test_a_bad_aliyun_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.load({**ALIYUN, name: value})
+    message = str(raised.value)
+    assert message.startswith(f"{name}: ")
+    assert "\n" not in message
+    if name == "ALIBABA_CLOUD_ACCESS_KEY_SECRET":
+        assert value not in message  # a mistyped secret is still a secret

@@ -226,3 +226,48 @@ def test_bad_resolver_address_names_the_setting(bad: str) -> None:
 def test_invalid_name_is_a_preflight_error(resolver: Resolver) -> None:
     with pytest.raises(PreflightError, match="not a valid DNS name"):
         check_caa(resolver, "a..b.example", ca_identities=ME, wildcard=False)
+
+
+# --- when the CA's own issuer domain is unknown ------------------------------------------------
+
+
+def test_unknown_identity_returns_records_naming_cas_unjudged(
+    pebble: Pebble, resolver: Resolver
+) -> None:
+    pebble.add_caa("named.unknown.example", [("issue", "otherca.example")])
+    found = check_caa(resolver, "www.named.unknown.example", ca_identities=(), wildcard=False)
+    assert found is not None and found.domain == "www.named.unknown.example"
+    assert found.description == (
+        'named.unknown.example has the CAA record “0 issue "otherca.example"” (inherited by '
+        "www.named.unknown.example), which allows only otherca.example to issue certificates"
+    )
+    # No CAA at all, or only records about other kinds of names: nothing left unjudged.
+    assert check_caa(resolver, "nocaa.unknown.example", ca_identities=(), wildcard=False) is None
+    pebble.add_caa("wildonly.unknown.example", [("issuewild", "otherca.example")])
+    plain = check_caa(resolver, "wildonly.unknown.example", ca_identities=(), wildcard=False)
+    assert plain is None
+
+
+def test_unknown_identity_still_refuses_records_that_forbid_every_ca(
+    pebble: Pebble, resolver: Resolver
+) -> None:
+    pebble.add_caa("none.unknown.example", [("issue", ";")])
+    with pytest.raises(PreflightError) as caught:
+        check_caa(resolver, "none.unknown.example", ca_identities=(), wildcard=False)
+    assert "allows no CA to issue certificates" in str(caught.value)
+    assert "naming the CA's issuer domain" in str(caught.value)
+
+
+def test_check_all_caa_lists_what_it_could_not_judge(pebble: Pebble, resolver: Resolver) -> None:
+    pebble.add_caa("a.unjudged.example", [("issue", "one.example")])
+    pebble.add_caa("b.unjudged.example", [("issue", "two.example"), ("iodef", "mailto:x@y.z")])
+    found = check_all_caa(
+        resolver,
+        ["a.unjudged.example", "free.example.net", "b.unjudged.example"],
+        ca_identities=(),
+    )
+    assert [u.domain for u in found] == ["a.unjudged.example", "b.unjudged.example"]
+    # A known identity judges the same records instead of listing them.
+    with pytest.raises(PreflightError):
+        check_all_caa(resolver, ["a.unjudged.example"], ca_identities=ME)
+    assert check_all_caa(resolver, ["free.example.net"], ca_identities=ME) == []

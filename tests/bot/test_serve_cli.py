@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, standin
 from support.app_fixtures import ALICE, BOB, SECRET, certdesk_env, wait_for
 
 from bot.devtools.ports import free_port
@@ -102,8 +103,64 @@ def test_serve_refuses_bad_configuration_in_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "certdesk: CERTDESK_CA: expected one of simulated, acme; got 'verisign'"
+        "certdesk: CERTDESK_CA: expected one of simulated, acme, aliyun; got 'verisign'"
     ]
+
+
+def test_serve_starts_with_the_aliyun_backend(emulator: Emulator, tmp_path: Path) -> None:
+    with standin(tmp_path / "cas") as cas:
+        cas.add_instance("cas_dv-cn-1", "DV", full_domains=1)
+        port = free_port()
+        env = {
+            **os.environ,
+            **certdesk_env(emulator, tmp_path / "data"),
+            "CERTDESK_CA": "aliyun",
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+            "CERTDESK_ALIYUN_ENDPOINT": cas.endpoint,
+        }
+        args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        try:
+            wait_for(
+                lambda: _healthy(f"http://127.0.0.1:{port}") or process.poll() is not None,
+                timeout=30,
+                what="certdesk serve (aliyun) to answer /healthz",
+            )
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        assert ACCESS_KEY_SECRET not in (process.stdout.read().decode() if process.stdout else "")
+
+
+def test_serve_with_aliyun_needs_the_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CERTDESK_", "ALI"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_SIGNING_SECRET="s",
+        CERTDESK_CA="aliyun",
+        ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "certdesk: ALIBABA_CLOUD_ACCESS_KEY_SECRET: required when CERTDESK_CA=aliyun"
+    )
 
 
 def test_a_postgresql_database_must_be_upgraded_before_serving(

@@ -42,3 +42,19 @@ def test_only_editable_states_accept_a_submission() -> None:
 
 def test_every_state_has_words() -> None:
     assert all(describe(s) for s in State)
+
+
+def test_approval_comes_before_the_ca_and_a_rejection_can_be_revised() -> None:
+    state = next_state(State.PURCHASED, Event.REQUEST_APPROVAL)
+    assert state is State.AWAITING_APPROVAL
+    assert next_state(state, Event.APPROVE) is State.SUBMITTED
+    rejected = next_state(state, Event.REJECT)
+    assert rejected is State.FAILED
+    assert next_state(rejected, Event.REQUEST_APPROVAL) is State.AWAITING_APPROVAL
+    assert next_state(state, Event.WITHDRAW) is State.PURCHASED  # edited while waiting
+    assert next_state(state, Event.CANCEL) is State.CANCELLED
+
+
+def test_only_editable_states_can_ask_for_approval() -> None:
+    asking = {s for (s, e) in TRANSITIONS if e is Event.REQUEST_APPROVAL}
+    assert asking == set(EDITABLE)

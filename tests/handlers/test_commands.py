@@ -93,4 +93,6 @@ def test_health_check(certdesk: Running) -> None:
     import urllib.request
 
     with urllib.request.urlopen(f"{certdesk.http.url}/healthz") as response:
+        assert json.loads(response.read()) == {"ok": True}  # alive; the database is /readyz's
+    with urllib.request.urlopen(f"{certdesk.http.url}/readyz") as response:
         assert json.loads(response.read()) == {"ok": True, "database": "ok"}

@@ -7,7 +7,6 @@ expiry reminder → Renew opens a prefilled Complete modal.
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from support.journeys import open_complete, register
 
 from bot import crypto
 from bot.ca.simulated import mailer
+from bot.demo import browser
 from bot.orders import renewal
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.views import ids
@@ -96,14 +96,12 @@ def test_the_whole_journey_with_the_real_scheduler(journey: Callable[..., Runnin
         link = mailer.verification_links(mail_dir, ca_ref=ca_ref)[-1]
         assert link.startswith(f"{desk.http.url}/sim-ca/verify/")
         # Opening the link (as a mail scanner would, too) only asks; the button confirms.
-        with urllib.request.urlopen(link, timeout=5) as response:
-            assert response.status == 200
-            page = response.read().decode()
-            assert "Confirm that you control" in page and 'method="post"' in page
+        page = browser.open_page(link, timeout=5)
+        assert page.status == 200 and "Confirm that you control" in page.text
+        assert page.form_fields is not None
         assert load_order(services, order_id).state == "awaiting_verification"
-        with urllib.request.urlopen(link, data=b"", timeout=5) as response:
-            assert response.status == 200
-            assert "confirmed" in response.read().decode()
+        confirmed = browser.press_button(page, timeout=5)
+        assert confirmed.status == 200 and "confirmed" in confirmed.text
         # The poll job notices; the certificate is delivered.
         wait_for(
             lambda: load_order(services, order_id).state == "issued",

@@ -9,6 +9,7 @@ from acme import messages
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from bot.ca.acme.caa import published_identities
 from bot.ca.acme.problems import describe_problem, order_failure
 from bot.ca.acme.transport import Transport
 from bot.ca.base import CABackend, CAState, CAStatus, StateStore, Submission, Validation
@@ -37,13 +38,16 @@ class AcmeBackend(CABackend):
         store: StateStore,
         ca_bundle: str | None = None,
         caa_identities: Sequence[str] = (),
+        caa_fallback: Sequence[str] = (),
         resolver: Resolver | None = None,
         finalize_wait: float = 2.0,
     ) -> None:
         if challenge not in CHALLENGES:
             raise ConfigError(f"The ACME challenge must be dns-01 or http-01, not “{challenge}”.")
         self.challenge = challenge
-        self.caa_identities = tuple(caa_identities)
+        # Issuer domains for CAA: configured ones win, then the directory's, then the fallback.
+        self._caa_configured = tuple(caa_identities)
+        self._caa_fallback = tuple(caa_fallback)
         self._store = store
         self._resolver = resolver
         # status() runs inside the scheduler: it may wait this long for issuance, no more.
@@ -54,6 +58,26 @@ class AcmeBackend(CABackend):
             contact_email=contact_email,
             ca_bundle=ca_bundle,
         )
+
+    @property  # CABackend's plain attribute, computed here
+    def caa_identities(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The issuer domains this CA uses in CAA records; () when none is known.
+
+        Configured ones (CERTDESK_ACME_CAA_IDENTITIES) first, else the directory's
+        ``meta.caaIdentities`` (RFC 8555 §7.1.1; read once), else the table of well-known
+        CAs. Raises CAError (retryable) when the directory cannot be read and neither of
+        the others names one.
+        """
+        if self._caa_configured:
+            return self._caa_configured
+        try:
+            with self._t.lock:
+                published = published_identities(self._t.directory())
+        except CAError:
+            if self._caa_fallback:
+                return self._caa_fallback
+            raise
+        return published or self._caa_fallback
 
     def _load(self, ref: str) -> dict:
         stored = self._store.load(ref)

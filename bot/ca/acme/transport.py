@@ -81,6 +81,8 @@ class Transport:
         self.key, self._alg = load_account_key(account_key_pem)
         self._contact_email = contact_email
         self._verify: bool | str = ca_bundle or True
+        self._net: _Network | None = None
+        self._directory: messages.Directory | None = None
         self._client: acme_client.ClientV2 | None = None
         # ClientNetwork keeps a shared nonce pool: one request at a time per account.
         self.lock = threading.RLock()
@@ -132,19 +134,33 @@ class Transport:
                 f"to {doing} ({exc.__class__.__name__}: {exc})."
             ) from exc
 
-    def client(self) -> acme_client.ClientV2:
-        """Return the ACME client, registering (or finding) the account on first use."""
-        if self._client is not None:
-            return self._client
-        with self.translate("register the ACME account"):
-            net = _Network(
+    def _network(self) -> _Network:
+        if self._net is None:
+            self._net = _Network(
                 key=self.key,
                 alg=self._alg,
                 verify_ssl=self._verify,  # type: ignore[arg-type]  # requests takes a CA path
                 user_agent="certdesk",
                 timeout=REQUEST_TIMEOUT,
             )
-            directory = acme_client.ClientV2.get_directory(self.directory_url, net)
+        return self._net
+
+    def directory(self) -> messages.Directory:
+        """The CA's directory (RFC 8555 §7.1.1), fetched once; raises CAError if unreachable."""
+        if self._directory is None:
+            with self.translate("read the ACME directory"):
+                self._directory = acme_client.ClientV2.get_directory(
+                    self.directory_url, self._network()
+                )
+        return self._directory
+
+    def client(self) -> acme_client.ClientV2:
+        """Return the ACME client, registering (or finding) the account on first use."""
+        if self._client is not None:
+            return self._client
+        directory = self.directory()
+        with self.translate("register the ACME account"):
+            net = self._network()
             client = acme_client.ClientV2(directory, net)
             registration = messages.NewRegistration.from_data(
                 email=self._contact_email, terms_of_service_agreed=True

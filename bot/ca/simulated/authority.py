@@ -1,57 +1,73 @@
-"""The simulated CA's own hierarchy (root and issuing intermediate) and certificate signing."""
+"""The simulated CA's own hierarchy (root and issuing CA): signing, revocation and its CRLs.
+
+What relying parties need is served by certdesk under ``{public_url}/sim-ca/pki/`` (see
+``profile.Locations``): both CA certificates, and a CRL from each CA. The issuing CA's URLs
+are written into it when the hierarchy is created; a later CERTDESK_PUBLIC_URL only changes
+the URLs in new subscriber certificates.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from bot.ca.base import Organization
+from bot.ca.simulated.profile import Locations, ca_certificate, subscriber_certificate
+from bot.ca.simulated.revocation import Revocation, RevocationLog, build_crl
 from bot.errors import CAError
-from bot.products import needs_organization
+
+logger = logging.getLogger(__name__)
 
 _ROOT_NAME = "certdesk Simulated Root CA"
 _ISSUING_NAME = "certdesk Simulated Issuing CA 1"
 _ROOT_LIFETIME = timedelta(days=20 * 365)
 _ISSUING_LIFETIME = timedelta(days=10 * 365)
-# CA/Browser Forum reserved policy identifiers, so the profile looks like a public CA's.
-_POLICY = {
-    "dv": "2.23.140.1.2.1",
-    "ov": "2.23.140.1.2.2",
-    "ev": "2.23.140.1.1",
-}
 _FILES = ("root.key", "root.pem", "issuing.key", "issuing.pem")
+#: A CRL's validity: BR §7.2.1 allows at most 10 days for one covering subscriber certificates.
+CRL_LIFETIME = timedelta(days=7)
+#: How long a signed CRL is served before a fresh one is signed (sooner after a revocation).
+CRL_REFRESH = timedelta(hours=1)
+ISSUERS = ("root", "issuing")
 
 
 class Authority:
     """A local root and issuing CA kept under ``directory`` (created on first use)."""
 
-    def __init__(self, directory: Path, *, now: datetime) -> None:
+    def __init__(self, directory: Path, *, now: datetime, public_url: str) -> None:
         self.directory = directory
+        self.locations = Locations.under(public_url)
         if not (directory / "issuing.pem").exists():
-            _create(directory, now=now)
+            _create(directory, now=now, locations=self.locations)
         try:
             self.root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
             self.issuing = x509.load_pem_x509_certificate((directory / "issuing.pem").read_bytes())
-            key = serialization.load_pem_private_key(
-                (directory / "issuing.key").read_bytes(), password=None
-            )
+            self._issuing_key = _load_key(directory / "issuing.key")
         except (OSError, ValueError) as exc:
             raise CAError(
                 f"The simulated CA's own keys in {directory} cannot be read ({exc}). "
                 "Restore them, or move the directory away to start a new CA."
             ) from None
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
-        self._issuing_key = key
+        if not _has(self.issuing, x509.CRLDistributionPoints):
+            logger.warning(
+                "the simulated CA in %s predates certdesk's CA/Browser Forum profile: new "
+                "certificates carry CRL and issuer URLs, but its issuing CA does not; move the "
+                "directory away to start a new simulated CA",
+                directory,
+            )
+        self.revocations = RevocationLog(directory / "revoked.jsonl")
+        self._crls: dict[str, tuple[tuple[int, int], datetime, bytes]] = {}
+        self._crl_lock = threading.Lock()
 
     def chain_pem(self) -> bytes:
         """The issuing CA then the root, PEM: what follows a leaf in a full chain."""
@@ -77,119 +93,74 @@ class Authority:
                 "The simulated CA's issuing certificate expires before the requested validity "
                 "ends; start a new simulated CA by moving its directory away."
             )
-        usage_rsa = isinstance(public_key, rsa.RSAPublicKey)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_subject(names, product=product, organization=organization))
-            .issuer_name(self.issuing.subject)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_encipherment=usage_rsa,  # RSA key exchange needs it; ECDSA must not
-                    content_commitment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(_aki(self.issuing), critical=False)
-            .add_extension(
-                x509.CertificatePolicies(
-                    [x509.PolicyInformation(x509.ObjectIdentifier(_POLICY[product]), None)]
-                ),
-                critical=False,
-            )
+        return subscriber_certificate(
+            public_key,
+            names=names,
+            product=product,
+            organization=organization,
+            issuer=self.issuing,
+            issuer_key=self._issuing_key,
+            locations=self.locations,
+            not_before=not_before,
+            not_after=not_after,
         )
-        return builder.sign(self._issuing_key, hashes.SHA256())
+
+    def revoke(self, serial: int, *, at: datetime, reason: int) -> None:
+        """Record the certificate ``serial`` as revoked; the next CRL lists it.
+
+        Raises CAError for a reason code the Baseline Requirements do not allow.
+        """
+        self.revocations.add(Revocation(serial=serial, revoked_at=at, reason=reason))
+
+    def certificate_der(self, which: str) -> bytes:
+        """The ``root`` or ``issuing`` CA certificate, DER (what AIA caIssuers points at)."""
+        _check_which(which)
+        cert = self.root if which == "root" else self.issuing
+        return cert.public_bytes(serialization.Encoding.DER)
+
+    def crl_der(self, which: str, *, now: datetime) -> bytes:
+        """The current CRL signed by the ``root`` or ``issuing`` CA, DER.
+
+        A signed CRL is reused for ``CRL_REFRESH`` unless a revocation was recorded since.
+        The root has revoked nothing: its CRL (an ARL) is empty.
+        """
+        _check_which(which)
+        version = self.revocations.version() if which == "issuing" else (0, 0)
+        with self._crl_lock:
+            cached = self._crls.get(which)
+            if cached and cached[0] == version and cached[1] <= now < cached[1] + CRL_REFRESH:
+                return cached[2]
+            if which == "issuing":
+                issuer, key, entries = self.issuing, self._issuing_key, self.revocations.entries()
+            else:
+                issuer, key, entries = self.root, _load_key(self.directory / "root.key"), []
+            crl = build_crl(issuer=issuer, key=key, entries=entries, now=now, lifetime=CRL_LIFETIME)
+            der = crl.public_bytes(serialization.Encoding.DER)
+            self._crls[which] = (version, now, der)
+            return der
 
 
-def _subject(names: Sequence[str], *, product: str, organization: Organization | None) -> x509.Name:
-    attributes = []
-    if needs_organization(product) and organization is not None:
-        pairs = (
-            (NameOID.COUNTRY_NAME, organization.country),
-            (NameOID.STATE_OR_PROVINCE_NAME, organization.state),
-            (NameOID.LOCALITY_NAME, organization.city),
-            (NameOID.ORGANIZATION_NAME, organization.legal_name),
-        )
-        # Empty attributes are invalid in a Name; some countries have no state/province.
-        attributes += [x509.NameAttribute(oid, value) for oid, value in pairs if value]
-    # The CN is limited to 64 characters; a longer first name lives in the SAN alone.
-    if len(names[0]) <= 64:
-        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, names[0]))
-    return x509.Name(attributes)
+def _has(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> bool:
+    try:
+        cert.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return False
+    return True
 
 
-def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
-    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+def _check_which(which: str) -> None:
+    if which not in ISSUERS:
+        raise ValueError(f"the simulated CA has no {which!r} CA")
 
 
-def _ca_certificate(
-    *,
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: x509.Certificate | None,
-    issuer_key: ec.EllipticCurvePrivateKey,
-    not_before: datetime,
-    lifetime: timedelta,
-    path_length: int | None,
-) -> x509.Certificate:
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "ZZ"),  # user-assigned: no real country
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "certdesk (simulated, not trusted)"),
-            x509.NameAttribute(NameOID.COMMON_NAME, subject),
-        ]
-    )
-    public_key = key.public_key()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer.subject if issuer else name)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + lifetime)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(_aki(issuer), critical=False).add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA384() if issuer is None else hashes.SHA256())
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path.name} is not an EC private key")
+    return key
 
 
-def _create(directory: Path, *, now: datetime) -> None:
+def _create(directory: Path, *, now: datetime, locations: Locations) -> None:
     """Make a new root and issuing CA, appearing all at once so a racing process loads one."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".simulated-ca-", dir=directory.parent))
@@ -198,23 +169,23 @@ def _create(directory: Path, *, now: datetime) -> None:
         issuing_key = ec.generate_private_key(ec.SECP256R1())
         # Backdated a day so certificates issued "now" by a clock a little behind still chain.
         start = now - timedelta(days=1)
-        root = _ca_certificate(
-            subject=_ROOT_NAME,
+        root = ca_certificate(
+            common_name=_ROOT_NAME,
             key=root_key,
             issuer=None,
             issuer_key=root_key,
+            locations=locations,
             not_before=start,
             lifetime=_ROOT_LIFETIME,
-            path_length=None,
         )
-        issuing = _ca_certificate(
-            subject=_ISSUING_NAME,
+        issuing = ca_certificate(
+            common_name=_ISSUING_NAME,
             key=issuing_key,
             issuer=root,
             issuer_key=root_key,
+            locations=locations,
             not_before=start,
             lifetime=_ISSUING_LIFETIME,
-            path_length=0,
         )
         for filename, data in zip(
             _FILES,

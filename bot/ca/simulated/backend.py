@@ -25,7 +25,7 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,8 +43,10 @@ from bot.ca.base import (
     VerificationEmail,
 )
 from bot.ca.pages import Page, PageHandler
-from bot.ca.simulated import mailer, review
+from bot.ca.simulated import mailer, review, verify_page
 from bot.ca.simulated.authority import Authority
+from bot.ca.simulated.profile import PKI_PATH
+from bot.ca.simulated.publication import publication_page
 from bot.errors import CAError
 
 _ALIVE = (CAState.REVIEWING, CAState.AWAITING_VERIFICATION)
@@ -84,6 +86,8 @@ class SimulatedCA(CABackend):
         self.validity = validity
         self.clock = clock
         self._authority: Authority | None = None
+        #: Keys the verification page's form tokens (a file beside the CA's own keys).
+        self.form_tokens = verify_page.FormTokens(data_dir / "simulated-ca-forms.key")
 
     # --- the CABackend interface -------------------------------------------------------------
 
@@ -167,7 +171,10 @@ class SimulatedCA(CABackend):
         if given.serial_number != ours.serial_number:
             raise CAError(f"That certificate is not the one issued for order {ca_ref}.")
         if not data.get("revoked_at"):  # revoking twice is harmless
-            data.update(revoked_at=self._now().isoformat(), revocation_reason=reason)
+            now = self._now()
+            # The CRL's record first: it refuses reasons a CA would not accept (CAError).
+            self.authority.revoke(ours.serial_number, at=now, reason=reason)
+            data.update(revoked_at=now.isoformat(), revocation_reason=reason)
             self.store.save(ca_ref, data)
 
     def verification_email(self, ca_ref: str, domains: list[str]) -> VerificationEmail | None:
@@ -175,19 +182,19 @@ class SimulatedCA(CABackend):
         return VerificationEmail(mailer.SENDER, mailer.subject_for(domains, ca_ref=ca_ref))
 
     def pages(self) -> dict[str, PageHandler]:
-        """The verification link's page.
+        """The verification link's page, and the CA certificates and CRLs (``PKI_PATH``).
 
         Opening a link only shows what it would confirm; the person confirms with a button (a
-        POST), so mail scanners that open every link cannot verify a domain by themselves.
+        POST carrying the page's form token), so mail scanners that open every link, and
+        other sites posting to it, cannot verify a domain by themselves.
         """
-        return {"/sim-ca/verify/": self._verify_page}
+        return {"/sim-ca/verify/": self._verify_page, PKI_PATH: self._pki_page}
 
-    def _verify_page(self, method: str, token: str) -> Page:
-        if method == "POST":
-            ok, sentence = self.confirm(token)
-            return Page(200 if ok else 410, sentence)
-        ok, sentence = self.describe_link(token)
-        return Page(200, sentence, button="Confirm") if ok else Page(410, sentence)
+    def _pki_page(self, method: str, name: str, form: Mapping[str, str]) -> Page:
+        return publication_page(self.authority, method, name, now=self._now())
+
+    def _verify_page(self, method: str, token: str, form: Mapping[str, str]) -> Page:
+        return verify_page.respond(self, self.form_tokens, method, token, form)
 
     # --- beyond the interface ----------------------------------------------------------------
 
@@ -267,7 +274,9 @@ class SimulatedCA(CABackend):
     def authority(self) -> Authority:
         """The CA's own root and issuing CA, created under ``data_dir`` on first use."""
         if self._authority is None:
-            self._authority = Authority(self.data_dir / "simulated-ca", now=self._now())
+            self._authority = Authority(
+                self.data_dir / "simulated-ca", now=self._now(), public_url=self.public_url
+            )
         return self._authority
 
     # --- internals -----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from email.parser import BytesParser
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
+from bot.private_files import private_umask
+
 SENDER = formataddr(("certdesk Simulated CA Validation", "validation@certdesk.invalid"))
 #: Header naming the CA order a message belongs to, so tools can find the right email.
 ORDER_HEADER = "X-Simulated-CA-Order"
@@ -63,8 +65,11 @@ def write_verification_email(
         "— certdesk Simulated CA (for demonstrations and tests; it issues untrusted "
         "certificates)\n"
     )
-    box = mailbox.Maildir(mail_dir, create=True)
-    box.add(message)
+    # The Maildir creates message files with the process umask (often 0644); the email
+    # holds the link that proves domain control, so it is private to certdesk's user.
+    with private_umask():
+        box = mailbox.Maildir(mail_dir, create=True)
+        box.add(message)
     return str(message["Message-ID"])
 
 

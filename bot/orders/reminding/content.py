@@ -10,6 +10,7 @@ from bot import events
 from bot.ca.base import CABackend, CAState, Validation
 from bot.errors import CAError
 from bot.services import Services
+from storage import approvals as approval_requests
 from storage import reminder_queries
 from storage import reminder_slots as slots
 from storage.models import Order
@@ -67,6 +68,8 @@ def reminder_event(
             domains=domains,
             can_renew=can_act,
         )
+    if claim.kind in (slots.APPROVAL, slots.APPROVAL_ESCALATION):
+        return _approval_event(services, claim, order, now=now)
     ca = ca_view(services.ca, statuses, order)
     started = order.verification_started_at or now
     if claim.kind == slots.ESCALATION:
@@ -101,4 +104,30 @@ def reminder_event(
         email_subject=email.subject if email else None,
         window_end=started + services.settings.verification_window,
         can_act=can_act,
+    )
+
+
+def _approval_event(services: Services, claim: Claim, order: Order, *, now: datetime) -> object:
+    waited = now - (order.submitted_at or now)
+    if claim.kind == slots.APPROVAL_ESCALATION:
+        with services.sessions.begin() as session:
+            request = approval_requests.open_request(session, order.id)
+            approvers = list(request.approvers) if request else []
+        return events.ApprovalEscalation(
+            ref=order.ref,
+            order_id=order.id,
+            requester=order.requester_id,
+            waited=waited,
+            approvers=approvers,
+        )
+    with services.sessions.begin() as session:
+        sent = reminder_queries.sent_count(
+            session, claim.order_id, kind=claim.kind, recipient=claim.recipient_id
+        )
+    return events.ApprovalReminder(
+        ref=order.ref,
+        order_id=order.id,
+        requester=order.requester_id,
+        waited=waited,
+        number=sent + 1,
     )

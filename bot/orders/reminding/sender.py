@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 _NEEDS = {
     slots.VERIFICATION: workflow.State.AWAITING_VERIFICATION,
     slots.ESCALATION: workflow.State.AWAITING_VERIFICATION,
+    slots.APPROVAL: workflow.State.AWAITING_APPROVAL,
+    slots.APPROVAL_ESCALATION: workflow.State.AWAITING_APPROVAL,
     slots.EXPIRY: workflow.State.ISSUED,
 }
 #: Waits before trying a slot again after Slack failed, by attempts so far.
@@ -120,15 +122,21 @@ def _unsendable(
     return None
 
 
-def _window_end(services: Services, order: Order) -> datetime:
-    started = order.verification_started_at or order.updated_at
-    return started + services.settings.verification_window
+def _window_end(services: Services, order: Order, kind: str = slots.VERIFICATION) -> datetime:
+    return started_at(order, kind) + services.settings.verification_window
+
+
+def started_at(order: Order, kind: str) -> datetime:
+    """When the wait a reminder of ``kind`` is about began (verification, or approval)."""
+    if kind in (slots.APPROVAL, slots.APPROVAL_ESCALATION):
+        return order.submitted_at or order.updated_at
+    return order.verification_started_at or order.updated_at
 
 
 def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int:
     """The placeholder: wait until escalate_after has passed, then one slot per admin/channel."""
     settings = sweep.services.settings
-    due = (order.verification_started_at or now) + settings.escalate_after
+    due = started_at(order, claim.kind) + settings.escalate_after
     if due > now:
         release(sweep.services.sessions, claim, due_at=due, failed=False)
         return 0
@@ -199,13 +207,14 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
         moved = order is None or order.state != _NEEDS.get(claim.kind)
         if row.cancelled_at is not None or moved:
             stale = workflow.describe(order.state) if order is not None else "gone"
-        elif claim.kind == slots.VERIFICATION:
+        elif claim.kind in slots.ESCALATES:
+            assert order is not None
             slots.chain_next(
                 session,
                 row,
-                started=order.verification_started_at or now,  # type: ignore[union-attr]
+                started=started_at(order, claim.kind),
                 schedule=services.settings.reminder_schedule,
-                window_end=_window_end(services, order),  # type: ignore[arg-type]
+                window_end=_window_end(services, order, claim.kind),
                 now=now,
             )
         queries.record(

@@ -146,7 +146,8 @@ def test_full_lifecycle(ca: SimulatedCA, clock: Clock) -> None:
     assert len(chain) == 3
     leaf = chain[0]
     assert leaf.not_valid_before_utc == clock.now
-    assert leaf.not_valid_after_utc == clock.now + timedelta(days=90)
+    # notAfter is inclusive (RFC 5280): the last valid second ends exactly 90 days on.
+    assert leaf.not_valid_after_utc == clock.now + timedelta(days=90) - timedelta(seconds=1)
 
 
 def test_verification_email_is_an_rfc5322_message(ca: SimulatedCA, clock: Clock) -> None:

@@ -11,15 +11,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bot.ca.base import Organization, Submission
 from bot.ca.simulated import authority, mailer, review
+from bot.ca.simulated.profile import Locations
 from bot.crypto.csr import make_csr
 from bot.crypto.keys import generate_key
 from bot.errors import CAError
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+URL = "https://certdesk.example.test"
 
 
 def test_hierarchy_is_a_real_root_and_issuing_ca(tmp_path: Path) -> None:
-    ca = authority.Authority(tmp_path / "sim", now=NOW)
+    ca = authority.Authority(tmp_path / "sim", now=NOW, public_url=URL)
     root, issuing = ca.root, ca.issuing
     assert root.subject == root.issuer
     root.verify_directly_issued_by(root)  # self-signed
@@ -35,22 +37,23 @@ def test_hierarchy_is_a_real_root_and_issuing_ca(tmp_path: Path) -> None:
 
 
 def test_hierarchy_is_created_once(tmp_path: Path) -> None:
-    first = authority.Authority(tmp_path / "sim", now=NOW)
-    second = authority.Authority(tmp_path / "sim", now=NOW + timedelta(days=3))
+    first = authority.Authority(tmp_path / "sim", now=NOW, public_url=URL)
+    second = authority.Authority(tmp_path / "sim", now=NOW + timedelta(days=3), public_url=URL)
     assert first.root == second.root and first.issuing == second.issuing
 
 
 def test_a_racing_creation_keeps_the_first(tmp_path: Path) -> None:
     directory = tmp_path / "sim"
-    authority._create(directory, now=NOW)
+    authority._create(directory, now=NOW, locations=Locations.under(URL))
     kept = (directory / "root.pem").read_bytes()
-    authority._create(directory, now=NOW)  # a second process losing the race
+    # A second process losing the race:
+    authority._create(directory, now=NOW, locations=Locations.under(URL))
     assert (directory / "root.pem").read_bytes() == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]
 
 
 def test_issue_signs_with_the_issuing_ca(tmp_path: Path) -> None:
-    ca = authority.Authority(tmp_path / "sim", now=NOW)
+    ca = authority.Authority(tmp_path / "sim", now=NOW, public_url=URL)
     key = ec.generate_private_key(ec.SECP256R1())
     org = Organization(
         legal_name="Example GmbH",

@@ -1,0 +1,345 @@
+"""Approval before the CA: asking the approvers, their decision (the first one wins), and what
+follows it (sent to the CA, or back to the requester with the reason)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot import approvals, events, reminders, workflow
+from bot.approval_form import MAX_REASON, REASON
+from bot.access import Need
+from bot.approvals import Role
+from bot.csr_method import CSRMethod
+from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, SlackError
+from bot.orders import transitions
+from bot.orders.lookup import load
+from bot.orders.submission import send_to_ca
+from bot.orders.telling import refresh_homes, tell_people
+from bot.products import needs_organization
+from bot.services import Services
+from storage import approvals as requests
+from storage import queries, reminder_slots
+from storage.models import ApprovalRequest, Order, format_ref, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an approver (or an admin, overriding) decided about an order."""
+
+    order_id: int
+    ref: str
+    request_id: int
+    decision: str
+    by: str
+    reason: str | None
+    override: bool
+
+
+def application_of(order: Order) -> events.Application:
+    """The order's application exactly as it would go to the CA, with its digest."""
+    org = order.organization if needs_organization(order.product) else None
+    facts = {
+        "product": order.product,
+        "domains": [d.name for d in order.domains],
+        "applicant": [order.applicant.name, order.applicant.email, order.applicant.phone]
+        if order.applicant
+        else None,
+        "organization": [
+            org.legal_name,
+            org.country,
+            org.state,
+            org.city,
+            org.street,
+            org.postal_code,
+            org.phone,
+        ]
+        if org
+        else None,
+        "csr_method": order.csr_method,
+        "key_algorithm": order.key_algorithm,
+        "csr": order.csr_pem if order.csr_method == CSRMethod.UPLOADED else None,
+    }
+    return events.Application(
+        product=order.product,
+        domains=[d.display for d in order.domains],
+        applicant_name=order.applicant.name if order.applicant else "",
+        applicant_email=order.applicant.email if order.applicant else "",
+        applicant_phone=order.applicant.phone if order.applicant else "",
+        organization=org.details() if org else None,
+        csr_method=order.csr_method or "",
+        key_algorithm=order.key_algorithm,
+        digest=approvals.digest(facts),
+    )
+
+
+def approvers_for(services: Services, requester: str) -> tuple[str, ...]:
+    """Who is asked: CERTDESK_APPROVERS (user groups expanded), or the admins without them;
+    never the requester."""
+    configured = services.settings.approvers or services.settings.admins
+    people: set[str] = set()
+    for entry in configured:
+        if not entry.startswith("S"):
+            people.add(entry)
+            continue
+        try:
+            people.update(services.notifier.group_members(entry))
+        except SlackError as exc:
+            logger.error("could not read the members of user group %s: %s", entry, exc)
+    people.discard(requester)
+    return tuple(sorted(people))
+
+
+def ask(
+    session: Session,
+    services: Services,
+    order: Order,
+    *,
+    user_id: str,
+    approvers: Sequence[str],
+) -> None:
+    """Inside the submitting transaction: open a request, move the order to wait for it, and
+    plan the approvers' reminders (the request DM itself goes out after the ack)."""
+    now = utcnow()
+    request = ApprovalRequest(
+        order_id=order.id,
+        requested_by=user_id,
+        digest=application_of(order).digest,
+        approvers=list(approvers),
+    )
+    session.add(request)
+    session.flush()
+    transitions.apply(
+        session,
+        order,
+        workflow.Event.REQUEST_APPROVAL,
+        actor=user_id,
+        now=now,
+        action="approval_requested",
+        request=request.id,
+        digest=request.digest,
+        approvers=request.approvers,
+    )
+    schedule = services.settings.reminder_schedule
+    reminder_slots.start_approval(
+        session,
+        order,
+        approvers=approvers,
+        first_due=reminders.reminder_due(step=0, started=now, schedule=schedule),
+        now=now,
+    )
+
+
+def ask_approvers(services: Services, order_id: int) -> None:
+    """After the ack: DM each approver the application with its buttons; tell the requester."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        request = requests.open_request(session, order_id)
+        if order is None or request is None:
+            return
+        asked = events.ApprovalAsked(
+            ref=order.ref,
+            order_id=order_id,
+            requester=order.requester_id,
+            application=application_of(order),
+        )
+        approvers, request_id, ref = list(request.approvers), request.id, order.ref
+    for approver in approvers:
+        try:
+            channel, ts = services.notifier.dm(approver, services.presenter.notice(asked).main)
+        except SlackError as exc:
+            logger.warning("could not ask %s to approve %s: %s", approver, ref, exc.code or exc)
+            continue
+        with services.sessions.begin() as session:
+            requests.remember_message(
+                session, request_id, approver_id=approver, channel_id=channel, ts=ts
+            )
+    tell_people(
+        services, order_id, events.AwaitingApproval(ref=ref, order_id=order_id, approvers=approvers)
+    )
+    refresh_homes(services, approvers)
+
+
+def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role:
+    """How ``user_id`` may decide on the order's open request; raise if they may not."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        request = requests.open_request(session, order_id) if order else None
+        if order is None or request is None or order.state != workflow.State.AWAITING_APPROVAL:
+            raise AlreadyDecided(_late(session, order_id))
+        role = approvals.role_of(
+            user_id,
+            requester=order.requester_id,
+            approvers=request.approvers or [],
+            admins=services.settings.admins,
+        )
+        if role is Role.NONE:
+            if user_id == order.requester_id:
+                raise NotAllowed(
+                    f"{order.ref} is your own order: someone else must approve it before it "
+                    "goes to the CA."
+                )
+            raise NotAllowed(f"You are not one of the approvers of {order.ref}.")
+        return role
+
+
+def approve(
+    services: Services, order_id: int, *, user_id: str, reason: str | None = None
+) -> Decision:
+    """Approve the order (an admin overriding must give ``reason``); the first decision wins."""
+    return _decide(services, order_id, user_id=user_id, approved=True, reason=reason)
+
+
+def reject(services: Services, order_id: int, *, user_id: str, reason: str) -> Decision:
+    """Turn the application down with ``reason`` (required); the first decision wins."""
+    return _decide(services, order_id, user_id=user_id, approved=False, reason=reason)
+
+
+def _decide(
+    services: Services, order_id: int, *, user_id: str, approved: bool, reason: str | None
+) -> Decision:
+    role = check_may_decide(services, order_id, user_id=user_id)
+    reason = (reason or "").strip()[:MAX_REASON] or None
+    if (role is Role.OVERRIDE or not approved) and not reason:
+        what = "Say why you approve in the approvers' place" if approved else "Say why"
+        raise FieldErrors({REASON: f"{what}: the requester and the audit trail see it."})
+    now = utcnow()
+    with services.sessions.begin() as session:
+        order = load(session, services, order_id, user_id=user_id, need=Need.VIEW, for_update=True)
+        request = requests.open_request(session, order_id)
+        decision = "approved" if approved else "rejected"
+        override = role is Role.OVERRIDE
+        if (
+            request is None
+            or order.state != workflow.State.AWAITING_APPROVAL
+            or not requests.decide(
+                session, request.id, decision=decision, by=user_id, at=now, reason=reason,
+                override=override,
+            )
+        ):  # fmt: skip
+            raise AlreadyDecided(_late(session, order_id))
+        if not approved:
+            order.failure_reason = f"Not approved: {reason}"
+        transitions.apply(
+            session,
+            order,
+            workflow.Event.APPROVE if approved else workflow.Event.REJECT,
+            actor=user_id,
+            now=now,
+            action=decision,
+            request=request.id,
+            digest=request.digest,
+            reason=reason,
+            override=override,
+        )
+        return Decision(order_id, order.ref, request.id, decision, user_id, reason, override)
+
+
+def after_decision(services: Services, decision: Decision) -> None:
+    """After the ack: update every approver's message, tell the requester, go on to the CA."""
+    _close_messages(services, decision)
+    if decision.decision == "approved":
+        tell_people(
+            services,
+            decision.order_id,
+            events.Approved(
+                ref=decision.ref,
+                order_id=decision.order_id,
+                by=decision.by,
+                override=decision.override,
+            ),
+        )
+        send_to_ca(services, decision.order_id)
+    else:
+        tell_people(
+            services,
+            decision.order_id,
+            events.Rejected(
+                ref=decision.ref,
+                order_id=decision.order_id,
+                by=decision.by,
+                reason=decision.reason or "",
+            ),
+        )
+
+
+def withdraw(session: Session, order: Order, *, user_id: str) -> int | None:
+    """Inside an edit's transaction: end the open request (the application is changing)."""
+    request = requests.open_request(session, order.id)
+    now = utcnow()
+    if request is None or not requests.decide(
+        session, request.id, decision="withdrawn", by=user_id, at=now
+    ):
+        return None
+    transitions.apply(
+        session,
+        order,
+        workflow.Event.WITHDRAW,
+        actor=user_id,
+        now=now,
+        action="approval_withdrawn",
+        request=request.id,
+    )
+    return request.id
+
+
+def close_withdrawn(services: Services, order_id: int, request_id: int, *, by: str) -> None:
+    """After a withdrawal: the approvers' messages say the request is gone."""
+    _close_messages(
+        services,
+        Decision(order_id, format_ref(order_id), request_id, "withdrawn", by, None, False),
+    )
+
+
+def waiting_for(services: Services, *, user_id: str) -> Sequence[tuple[Order, ApprovalRequest]]:
+    """Orders waiting for ``user_id``'s decision (every waiting order, for admins), oldest first."""
+    admin = services.is_admin(user_id)
+    with services.sessions.begin() as session:
+        found = []
+        for request in requests.waiting_for(session, user_id=user_id, everyone=admin):
+            order = queries.get_order(session, request.order_id)
+            if order is not None:
+                found.append((order, request))
+        return found
+
+
+def _close_messages(services: Services, decision: Decision) -> None:
+    event = events.ApprovalDecided(
+        ref=decision.ref,
+        decision=decision.decision,
+        by=decision.by,
+        at=utcnow(),
+        reason=decision.reason,
+        override=decision.override,
+    )
+    message = services.presenter.notice(event).main
+    with services.sessions.begin() as session:
+        where = [(m.channel_id, m.ts, m.approver_id) for m in requests.messages_of(
+            session, decision.request_id
+        )]  # fmt: skip
+    for channel, ts, approver in where:
+        try:
+            services.notifier.update(channel, ts, message)
+        except SlackError as exc:
+            logger.warning("could not update %s's approval message: %s", approver, exc.code or exc)
+    refresh_homes(services, [approver for _, _, approver in where])
+
+
+def _late(session: Session, order_id: int) -> str:
+    """The plain answer to a click on a request someone already decided (or that ended)."""
+    ref = format_ref(order_id)
+    latest = requests.latest_request(session, order_id)
+    if latest is None or latest.decided_at is None:
+        return f"{ref} is not waiting for approval."
+    words = {"approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}
+    what = words.get(latest.decision or "", latest.decision or "decided")
+    return (
+        f"{ref} was already {what} by <@{latest.decided_by}> on "
+        f"{latest.decided_at:%Y-%m-%d %H:%M} UTC; nothing more to decide."
+    )
