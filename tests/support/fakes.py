@@ -65,6 +65,8 @@ class FakeNotifier(Notifier):
     """Records what certdesk sends; ``fail_next`` makes calls raise SlackError."""
 
     def __init__(self, *, time_zones: Mapping[str, str] | None = None) -> None:
+        """``time_zones`` by user id (others are in UTC); ``groups`` maps a user group to
+        its members."""
         self.posted: list[Posted] = []
         self.updates: list[tuple[str, str, Message]] = []
         self.uploads: list[Upload] = []
@@ -72,6 +74,7 @@ class FakeNotifier(Notifier):
         self.homes: dict[str, list[Mapping[str, Any]]] = {}
         self.files: dict[str, UploadedFile] = {}
         self.time_zones = dict(time_zones or {})
+        self.groups: dict[str, list[str]] = {}
         self.calls: list[tuple[str, str]] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
@@ -188,6 +191,11 @@ class FakeNotifier(Notifier):
         if failure := self._check("time_zone", user_id):
             raise failure.error
         return self.time_zones.get(user_id, "UTC")
+
+    def group_members(self, group_id: str) -> list[str]:
+        if failure := self._check("group_members", group_id):
+            raise failure.error
+        return list(self.groups.get(group_id, []))
 
     def publish_home(self, user_id: str, view: Mapping[str, Any]) -> None:
         if failure := self._check("publish_home", user_id):
