@@ -101,6 +101,14 @@ class Presenter(Protocol):
         """The messages for one event (``bot.events``)."""
         ...
 
-    def home(self, orders: Sequence[Any], *, user_id: str, admin: bool) -> Mapping[str, Any]:
-        """The App Home view for ``user_id`` showing ``orders``."""
+    def home(
+        self,
+        orders: Sequence[Any],
+        *,
+        user_id: str,
+        admin: bool,
+        approvals: Sequence[Any] = (),
+    ) -> Mapping[str, Any]:
+        """The App Home view for ``user_id`` showing ``orders`` and ``approvals`` waiting for
+        them as (ref, order id, requester, asked at)."""
         ...

@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.services import Services
 from handlers import (
+    approval,
     cancel,
     commands,
     complete,
@@ -24,7 +25,7 @@ from handlers.opening import OrderCommands
 def register_all(app: App, services: Services) -> None:
     """Register every surface's listeners; `/cert <word> ID` routes to the surface that
     returned the word (each app gets its own routing, so two apps in a process stay apart)."""
-    for surface in (errors, new_order, order_actions, home, verification):
+    for surface in (errors, new_order, order_actions, home, verification, approval):
         surface.register(app, services)
     order_commands: OrderCommands = {}
     for modal_surface in (complete, watchers, cancel, keys, revoke):

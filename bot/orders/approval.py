@@ -11,12 +11,10 @@ from sqlalchemy.orm import Session
 
 from bot import approvals, events, reminders, workflow
 from bot.approval_form import MAX_REASON, REASON
-from bot.access import Need
 from bot.approvals import Role
 from bot.csr_method import CSRMethod
 from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, SlackError
 from bot.orders import transitions
-from bot.orders.lookup import load
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import refresh_homes, tell_people
 from bot.products import needs_organization
@@ -26,7 +24,6 @@ from storage import queries, reminder_slots
 from storage.models import ApprovalRequest, Order, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -211,12 +208,14 @@ def _decide(
         raise FieldErrors({REASON: f"{what}: the requester and the audit trail see it."})
     now = utcnow()
     with services.sessions.begin() as session:
-        order = load(session, services, order_id, user_id=user_id, need=Need.VIEW, for_update=True)
+        # check_may_decide authorised the user; approvers may decide on orders they don't own.
+        order = queries.get_order(session, order_id, for_update=True)
         request = requests.open_request(session, order_id)
         decision = "approved" if approved else "rejected"
         override = role is Role.OVERRIDE
         if (
-            request is None
+            order is None
+            or request is None
             or order.state != workflow.State.AWAITING_APPROVAL
             or not requests.decide(
                 session, request.id, decision=decision, by=user_id, at=now, reason=reason,
@@ -269,14 +268,23 @@ def after_decision(services: Services, decision: Decision) -> None:
         )
 
 
-def withdraw(session: Session, order: Order, *, user_id: str) -> int | None:
-    """Inside an edit's transaction: end the open request (the application is changing)."""
-    request = requests.open_request(session, order.id)
-    now = utcnow()
+def end_request(session: Session, order_id: int, *, decision: str, by: str) -> int | None:
+    """End the order's open request without an approver's decision (withdrawn by an edit,
+    cancelled with the order); return its id, or None if none was open."""
+    request = requests.open_request(session, order_id)
     if request is None or not requests.decide(
-        session, request.id, decision="withdrawn", by=user_id, at=now
+        session, request.id, decision=decision, by=by, at=utcnow()
     ):
         return None
+    return request.id
+
+
+def withdraw(session: Session, order: Order, *, user_id: str) -> int | None:
+    """Inside an edit's transaction: end the open request (the application is changing)."""
+    request_id = end_request(session, order.id, decision="withdrawn", by=user_id)
+    if request_id is None:
+        return None
+    now = utcnow()
     transitions.apply(
         session,
         order,
@@ -284,16 +292,18 @@ def withdraw(session: Session, order: Order, *, user_id: str) -> int | None:
         actor=user_id,
         now=now,
         action="approval_withdrawn",
-        request=request.id,
+        request=request_id,
     )
-    return request.id
+    return request_id
 
 
-def close_withdrawn(services: Services, order_id: int, request_id: int, *, by: str) -> None:
-    """After a withdrawal: the approvers' messages say the request is gone."""
+def close_ended(
+    services: Services, order_id: int, request_id: int, *, by: str, decision: str = "withdrawn"
+) -> None:
+    """After a request ended without a decision: the approvers' messages say so."""
     _close_messages(
         services,
-        Decision(order_id, format_ref(order_id), request_id, "withdrawn", by, None, False),
+        Decision(order_id, format_ref(order_id), request_id, decision, by, None, False),
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot import events, workflow
 from bot.access import Need
 from bot.errors import CAError, IllegalTransition
-from bot.orders import transitions
+from bot.orders import approval, transitions
 from bot.orders.lookup import load
 from bot.orders.telling import people_of, refresh_homes, tell_people, tell_person
 from bot.services import Services
@@ -37,6 +37,8 @@ class Cancelled:
     actor: str
     previous: str
     at_ca: bool
+    #: The approval request the cancel ended, whose approvers' messages must say so.
+    approval_request: int | None = None
 
 
 def check_cancellable(services: Services, order_id: int, *, user_id: str) -> Order:
@@ -74,6 +76,7 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
             if _ca_ref_to_cancel(order) not in (None, *told_ca):
                 continue  # sent to the CA meanwhile: withdraw that submission too
             previous = order.state
+            ended = approval.end_request(session, order_id, decision="cancelled", by=user_id)
             transitions.apply(
                 session,
                 order,
@@ -92,6 +95,7 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
                 actor=user_id,
                 previous=previous,
                 at_ca=bool(told_ca),
+                approval_request=ended,
             )
     raise CAError(f"{format_ref(order_id)} kept changing while being cancelled; try again.")
 
@@ -101,6 +105,10 @@ def cancel_and_tell(services: Services, order_id: int, *, user_id: str) -> Cance
     done = cancel_order(services, order_id, user_id=user_id)
     event = events.Cancelled(ref=done.ref, owner=done.owner, actor=done.actor, at_ca=done.at_ca)
     tell_people(services, order_id, event)
+    if done.approval_request is not None:
+        approval.close_ended(
+            services, order_id, done.approval_request, by=user_id, decision="cancelled"
+        )
     _, watchers = people_of(services, order_id)
     if done.actor != done.owner and done.actor not in watchers:
         tell_person(

@@ -108,9 +108,7 @@ def check_and_save(
         fresh = queries.get_order(session, order_id)
         assert fresh is not None
     if withdrawn is not None:
-        services.background.submit(
-            approval.close_withdrawn, services, order_id, withdrawn, by=user_id
-        )
+        services.background.submit(approval.close_ended, services, order_id, withdrawn, by=user_id)
     return fresh, application
 
 

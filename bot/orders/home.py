@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.errors import SlackError
 from bot.services import Services
+from storage import approvals as requests
 from storage import queries
-from storage.models import Order, ProcessedEvent, utcnow
+from storage.models import Order, ProcessedEvent, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def home_orders(services: Services, *, user_id: str, team_id: str | None = None)
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
     """Publish the user's Home tab as it stands now."""
     orders = home_orders(services, user_id=user_id, team_id=team_id)
-    view = services.presenter.home(orders, user_id=user_id, admin=services.is_admin(user_id))
+    admin = services.is_admin(user_id)
+    with services.sessions.begin() as session:
+        approvals = [
+            (format_ref(r.order_id), r.order_id, r.requested_by, r.requested_at)
+            for r in requests.waiting_for(session, user_id=user_id, everyone=admin)
+        ]
+    view = services.presenter.home(orders, user_id=user_id, admin=admin, approvals=approvals)
     try:
         services.notifier.publish_home(user_id, view)
     except SlackError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
 from slack_sdk.models.views import View
@@ -20,6 +21,7 @@ from bot.views.common import (
     state_words,
 )
 from bot.views.orders import manage_buttons, next_action_buttons
+from bot.views.verification import duration_words
 from storage.models import Order
 
 #: Slack's limit for a Home tab.
@@ -29,14 +31,23 @@ S = workflow.State
 #: Groups in the order shown: what needs the person first, what has ended last.
 GROUPS: tuple[tuple[str, frozenset[workflow.State]], ...] = (
     ("Needs you", frozenset({S.PURCHASED, S.FAILED})),
+    ("Waiting for approval", frozenset({S.AWAITING_APPROVAL})),
     ("In progress at the CA", frozenset({S.SUBMITTED, S.AWAITING_VERIFICATION})),
     ("Issued", frozenset({S.ISSUED})),
     ("Ended", frozenset({S.EXPIRED, S.REVOKED, S.CANCELLED})),
 )
 
 
-def home_view(orders: Sequence[Order], *, user_id: str, admin: bool) -> View:
-    """The Home tab for ``user_id``: every order they may see, grouped, within 100 blocks."""
+def home_view(
+    orders: Sequence[Order],
+    *,
+    user_id: str,
+    admin: bool,
+    approvals: Sequence[Waiting] = (),
+    now: datetime | None = None,
+) -> View:
+    """The Home tab for ``user_id``: what waits for their approval, then every order they may
+    see, grouped, within 100 blocks."""
     title = "All certificate orders" if admin else "Your certificate orders"
     top: list[Block] = [
         HeaderBlock(text=plain(title)),
@@ -48,6 +59,8 @@ def home_view(orders: Sequence[Order], *, user_id: str, admin: bool) -> View:
     ]
     if admin:
         top.append(context("You are a certdesk admin: you see and can act on everyone's orders."))
+    if approvals:
+        top += _approvals(approvals, now=now or datetime.now(UTC))
     if not orders:
         top.append(section("You have no certificate orders yet. Register one with *New order*."))
         return View(type="home", blocks=top)
@@ -99,3 +112,30 @@ def _entry(order: Order, *, user_id: str, admin: bool) -> list[Block]:
         section("\n".join(lines)),
         ActionsBlock(block_id=f"home_{order.id}", elements=buttons),
     ]
+
+
+#: An order waiting for the reader's approval: (ref, order id, requester, asked at).
+Waiting = tuple[str, int, str, datetime]
+#: At most this many approvals on the Home tab; `/cert approvals` lists them all.
+_HOME_APPROVALS = 5
+
+
+def _approvals(waiting: Sequence[Waiting], *, now: datetime) -> list[Block]:
+    blocks: list[Block] = [
+        DividerBlock(),
+        HeaderBlock(text=plain(f"Waiting for your approval ({len(waiting)})")),
+    ]
+    for ref, order_id, requester, asked in waiting[:_HOME_APPROVALS]:
+        blocks += [
+            section(f"*{ref}* from <@{requester}> — waiting {duration_words(now - asked)}"),
+            ActionsBlock(
+                block_id=f"home_approval_{order_id}",
+                elements=[
+                    button("Approve", ids.APPROVE, str(order_id), style="primary"),
+                    button("Reject…", ids.REJECT, str(order_id), style="danger"),
+                ],
+            ),
+        ]
+    if len(waiting) > _HOME_APPROVALS:
+        blocks.append(context("`/cert approvals` lists the rest."))
+    return blocks

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot import events, workflow
 from bot.domains import display_name
 from bot.ports import Message, Notice
-from bot.views import ids, keys, verification
+from bot.views import approvals, ids, keys, verification
 from bot.views.common import button, context, esc, section, to_dicts
 from bot.views.home import home_view
 
@@ -31,9 +31,16 @@ class Messages:
         """The messages for one event."""
         return word(event)
 
-    def home(self, orders: Sequence[Any], *, user_id: str, admin: bool) -> Mapping[str, Any]:
-        """The App Home view for ``user_id``."""
-        return home_view(orders, user_id=user_id, admin=admin).to_dict()
+    def home(
+        self,
+        orders: Sequence[Any],
+        *,
+        user_id: str,
+        admin: bool,
+        approvals: Sequence[Any] = (),
+    ) -> Mapping[str, Any]:
+        """The App Home view for ``user_id``, with what waits for their approval."""
+        return home_view(orders, user_id=user_id, admin=admin, approvals=approvals).to_dict()
 
 
 def message(text: str, blocks: Sequence[Block | dict] = ()) -> Message:
@@ -359,5 +366,107 @@ def _(event: events.Snoozed) -> Notice:
         main=message(
             f"Snoozed: your next reminder about {event.ref} comes "
             f"{verification.when(event.until)} at the earliest."
+        )
+    )
+
+
+@word.register
+def _(event: events.ApprovalAsked) -> Notice:
+    text = f"{event.ref} needs your approval before it goes to the CA."
+    return Notice(main=message(text, approvals.request_blocks(event)))
+
+
+@word.register
+def _(event: events.AwaitingApproval) -> Notice:
+    who = ", ".join(f"<@{a}>" for a in event.approvers[:10]) or "an admin"
+    text = (
+        f"{event.ref} waits for approval by {who} before it goes to the CA. You'll hear as soon "
+        "as someone decides; editing it now withdraws the request."
+    )
+    blocks = [
+        section(f":raised_hand: *{event.ref}* waits for approval by {who}."),
+        context(
+            "It goes to the CA as soon as one of them approves. Editing it now withdraws the "
+            "request, and the revised order is approved again."
+        ),
+        ActionsBlock(elements=[button("Details", ids.SHOW_STATUS, str(event.order_id))]),
+    ]
+    return _to_people(text, blocks, channel=f"{event.ref} waits for approval.")
+
+
+@word.register
+def _(event: events.ApprovalDecided) -> Notice:
+    blocks = approvals.decided_blocks(event)
+    text = f"{event.ref} was {event.decision} by <@{event.by}>."
+    return Notice(main=message(text, blocks))
+
+
+@word.register
+def _(event: events.Approved) -> Notice:
+    how = " (an admin, in the approvers' place)" if event.override else ""
+    text = f"{event.ref} was approved by <@{event.by}>{how} and goes to the CA now."
+    return _to_people(
+        text,
+        [section(f":white_check_mark: {text}")],
+        channel=f"{event.ref} was approved by <@{event.by}>{how}.",
+    )
+
+
+@word.register
+def _(event: events.Rejected) -> Notice:
+    ref, order_id, reason = event.ref, str(event.order_id), esc(event.reason)
+    blocks: list[Block] = [
+        section(f":x: *{ref}* was not approved by <@{event.by}>.\n*Why:* {reason}"),
+        section("Fix what the reason names and submit again — everything you entered is kept."),
+        ActionsBlock(
+            elements=[
+                button("Revise and resubmit", ids.REVISE, order_id, style="primary"),
+                button("Details", ids.SHOW_STATUS, order_id),
+            ]
+        ),
+    ]
+    return _to_people(
+        f"{ref} was not approved: {reason}",
+        blocks,
+        channel=f"{ref} was not approved by <@{event.by}>.",
+    )
+
+
+@word.register
+def _(event: events.ApprovalReminder) -> Notice:
+    waited = verification.duration_words(event.waited)
+    text = (
+        f"Reminder {event.number}: {event.ref} from <@{event.requester}> has waited {waited} "
+        "for your approval."
+    )
+    value = str(event.order_id)
+    blocks: list[Block] = [
+        section(f":bell: {text}"),
+        context("The application is in the request above; approve or reject it here."),
+        ActionsBlock(
+            elements=[
+                button("Approve", ids.APPROVE, value, style="primary"),
+                button("Reject…", ids.REJECT, value, style="danger"),
+            ]
+        ),
+    ]
+    return Notice(main=message(text, blocks))
+
+
+@word.register
+def _(event: events.ApprovalEscalation) -> Notice:
+    waited = verification.duration_words(event.waited)
+    asked = ", ".join(f"<@{a}>" for a in event.approvers[:10]) or "nobody (no approvers)"
+    text = (
+        f"{event.ref} from <@{event.requester}> has waited {waited} for approval and nobody "
+        f"has decided. Asked: {asked}."
+    )
+    return Notice(
+        main=message(
+            text,
+            [
+                section(f":rotating_light: {text}"),
+                context("`/cert approvals` lists what waits; an admin can decide in their place."),
+            ],
         )
     )

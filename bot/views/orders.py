@@ -165,6 +165,7 @@ def help_message() -> tuple[str, list[Block]]:
             "`/cert status ID` — everything about one order (IDs look like CD-0042)",
             "`/cert watchers ID` — let colleagues follow an order (they can't change it)",
             "`/cert cancel ID` — cancel an order that is not issued yet",
+            "`/cert approvals` — orders waiting for your approval",
             "`/cert help` — this message",
         ]
     )

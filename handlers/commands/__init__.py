@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.views import ids, orders
 from bot.views.common import section, to_dicts
 from bot.views.new_order import new_order_modal
+from handlers import approval
 from handlers.opening import OrderCommands
 from handlers.replies import guarded
 
@@ -34,6 +35,9 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
             if word == "new":
                 ack()
                 client.views_open(trigger_id=command["trigger_id"], view=new_order_modal())
+            elif word == "approvals":
+                text, blocks = approval.waiting_answer(services, user_id)
+                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "list":
                 found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
                 text, blocks = orders.order_list(

@@ -8,8 +8,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.models.views import View
 
+from bot import workflow
 from bot.errors import Error, FieldErrors
-from bot.orders import complete
+from bot.orders import approval, complete
 from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
@@ -106,7 +107,10 @@ def register(app: App, services: Services) -> OrderCommands:
         def run() -> None:
             order = complete.submit(services, order_id_from(view), user_id=user_id)
             ack(response_action="clear")
-            services.background.submit(send_to_ca, services, order.id)
+            if order.state == workflow.State.AWAITING_APPROVAL:
+                services.background.submit(approval.ask_approvers, services, order.id)
+            else:
+                services.background.submit(send_to_ca, services, order.id)
 
         guarded(tell, run)
 

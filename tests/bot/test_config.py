@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_services
 from bot.config import Settings
 from bot.errors import ConfigError
 
@@ -238,3 +239,39 @@ def test_a_bad_aliyun_value_names_its_variable(name: str, value: str) -> None:
     assert "\n" not in message
     if name == "ALIBABA_CLOUD_ACCESS_KEY_SECRET":
         assert value not in message  # a mistyped secret is still a secret
+
+
+def test_approval_defaults_to_ov_and_ev_and_reads_its_policy() -> None:
+    default = Settings.load({"CERTDESK_ADMINS": "UADMIN01"})
+    assert default.approval == {"ov", "ev"}
+    assert default.needs_approval("ov") and default.needs_approval("ev")
+    assert not default.needs_approval("dv")
+    assert Settings.load({"CERTDESK_APPROVAL": "none"}).approval == frozenset()
+    everything = Settings.load({"CERTDESK_APPROVAL": "ALL", "CERTDESK_APPROVERS": "S0APPR01"})
+    assert everything.approval == {"dv", "ov", "ev"} and everything.needs_approval("dv")
+    assert everything.approvers == {"S0APPR01"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CERTDESK_APPROVAL", "sometimes"),
+        ("CERTDESK_APPROVAL", "ov,uk"),
+        ("CERTDESK_APPROVERS", "alice"),
+        ("CERTDESK_APPROVERS", "U0ALICE1,#approvers"),
+    ],
+)
+def test_a_bad_approval_setting_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.load({name: value})
+
+
+def test_with_nobody_to_approve_approval_is_off_and_start_up_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings.load({"CERTDESK_DATA_DIR": str(tmp_path)})
+    assert settings.approval and settings.approval_is_off and not settings.needs_approval("ov")
+    with caplog.at_level("WARNING", logger="bot.app"):
+        build_services(settings).engine.dispose()
+    lines = [r.getMessage() for r in caplog.records if "CERTDESK_APPROVAL" in r.getMessage()]
+    assert len(lines) == 1 and "approval is off" in lines[0]

@@ -71,6 +71,9 @@ def certdesk_env(emulator: Emulator, data_dir: Path, **extra: str) -> dict[str, 
         "CERTDESK_DATA_DIR": str(data_dir),
         "CERTDESK_ADMINS": ADMIN,
         "CERTDESK_WORKING_HOURS": "any",
+        # Orders go straight to the CA unless a test asks for approval (tests/handlers/
+        # test_approval.py does, with the default policy and with `all`).
+        "CERTDESK_APPROVAL": "none",
     }
     env.update(extra)
     return env

@@ -1,0 +1,92 @@
+"""Approval before the CA: Approve and Reject on the approvers' DMs, the reason modals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
+
+from bot.approvals import Role
+from bot.errors import FieldErrors
+from bot.orders import approval
+from bot.services import Services
+from bot.views import ids
+from bot.views.approvals import order_id_from, reason_modal, waiting_list
+from handlers.replies import dm, dm_later, guarded
+from handlers.values import view_values
+from storage.models import format_ref, utcnow
+
+
+def register(app: App, services: Services) -> None:
+    """Listen for the approval buttons and the reason modals."""
+
+    def decided_after_ack(decision: approval.Decision, user_id: str) -> None:
+        guarded(
+            lambda text: dm(services, user_id, text),
+            lambda: approval.after_decision(services, decision),
+        )
+
+    @app.action(ids.APPROVE)
+    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def run() -> None:
+            order_id = int(action["value"])
+            role = approval.check_may_decide(services, order_id, user_id=user_id)
+            if role is Role.OVERRIDE:  # an admin in the approvers' place: ask why first
+                view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=True)
+                client.views_open(trigger_id=body["trigger_id"], view=view)
+                return
+            decision = approval.approve(services, order_id, user_id=user_id)
+            services.background.submit(decided_after_ack, decision, user_id)
+
+        guarded(dm_later(services, user_id), run)
+
+    @app.action(ids.REJECT)
+    def reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+
+        def run() -> None:
+            order_id = int(action["value"])
+            approval.check_may_decide(services, order_id, user_id=user_id)
+            view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=False)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        guarded(dm_later(services, user_id), run)
+
+    def reasoned(approved: bool) -> Any:
+        def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+            user_id = body["user"]["id"]
+            reason = str(view_values(view).get(ids.APPROVAL_REASON) or "")
+
+            def tell(text: str) -> None:
+                ack(response_action="errors", errors={ids.APPROVAL_REASON: text[:2000]})
+
+            def run() -> None:
+                order_id = order_id_from(view)
+                decide = approval.approve if approved else approval.reject
+                try:
+                    decision = decide(services, order_id, user_id=user_id, reason=reason)
+                except FieldErrors as exc:
+                    ack(response_action="errors", errors=exc.errors)
+                    return
+                ack(response_action="clear")
+                services.background.submit(decided_after_ack, decision, user_id)
+
+            guarded(tell, run, plain=True)
+
+        return submitted
+
+    app.view(ids.REJECT_REASON)(reasoned(approved=False))
+    app.view(ids.OVERRIDE_REASON)(reasoned(approved=True))
+
+
+def waiting_answer(services: Services, user_id: str) -> tuple[str, list[Block]]:
+    """`/cert approvals`: what waits for ``user_id``'s decision (everything, for admins)."""
+    found = approval.waiting_for(services, user_id=user_id)
+    items = [(o.ref, o.id, o.requester_id, r.requested_at) for o, r in found]
+    return waiting_list(items, now=utcnow())
