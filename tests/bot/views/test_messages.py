@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -14,11 +15,20 @@ from bot.ports import Message
 from bot.views import ids
 from bot.views.messages import WATCHING, Messages, word
 
-EVENTS = [
+_DATACLASSES = [
     cls
     for _, cls in inspect.getmembers(events, inspect.isclass)
     if cls.__module__ == events.__name__ and dataclasses.is_dataclass(cls)
 ]
+#: Values carried inside events (an approval request's Application), never told on their own.
+_PARTS = {
+    cls
+    for cls in _DATACLASSES
+    for other in _DATACLASSES
+    for f in dataclasses.fields(other)
+    if re.search(rf"\b{cls.__name__}\b", str(f.type))
+}
+EVENTS = [cls for cls in _DATACLASSES if cls not in _PARTS]
 
 
 def action_ids(message: Message) -> list[str]:
@@ -28,6 +38,11 @@ def action_ids(message: Message) -> list[str]:
         if block.get("type") == "actions"
         for element in block["elements"]
     ]
+
+
+def test_the_events_are_found() -> None:
+    assert {events.Submitted, events.Issued, events.VerificationReminder} <= set(EVENTS)
+    assert events.Application in _PARTS and events.Application not in EVENTS
 
 
 @pytest.mark.parametrize("event_class", EVENTS, ids=lambda cls: cls.__name__)
