@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--token", default="xoxb-emulator-token")
     emulator.add_argument("--signing-secret", default="emulator-signing-secret")
     emulator.add_argument("--request-url", default="http://127.0.0.1:3000/slack/events")
+    emulator.add_argument("--app-token", default="xapp-1-A0001-1-emulator")
+    emulator.add_argument(
+        "--socket", action="store_true", help="act as people over Socket Mode, not --request-url"
+    )
     emulator.set_defaults(run=_emulator)
 
     demo = commands.add_parser("demo", help="walk through the whole journey offline")
@@ -137,6 +141,8 @@ def _emulator(args: argparse.Namespace) -> int:
         token=args.token,
         signing_secret=args.signing_secret,
         request_url=args.request_url,
+        app_token=args.app_token,
+        socket_mode=args.socket,
     )
     return 0
 

@@ -15,6 +15,7 @@ from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
 from bot.edge import MAX_BODY
+from bot.socket_mode import SocketLink
 from bot.web import make_wsgi_app
 
 logger = logging.getLogger(__name__)
@@ -69,19 +70,31 @@ def serve(
     from bot.scheduler import start_scheduler, stop_scheduler
 
     certdesk = application.create(settings)
+    # Socket Mode connects first, so a refused SLACK_APP_TOKEN stops before anything starts.
+    link = _open_socket(certdesk) if socket_mode else None
     jobs = start_scheduler(certdesk.services) if scheduler else None
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            logger.info("certdesk: Socket Mode")
-            SocketModeHandler(certdesk.app, settings.slack_app_token).start()
-            return
         wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
-        server = create_server(wsgi, host=host, port=port, threads=8, **LIMITS)
-        logger.info("certdesk: serving http://%s:%s/slack/events", host, server.effective_port)
+        server = create_server(
+            wsgi if link is None else link.wrap(wsgi), host=host, port=port, threads=8, **LIMITS
+        )
+        path = "/healthz" if link else "/slack/events"
+        logger.info("certdesk: serving http://%s:%s%s", host, server.effective_port, path)
         server.run()
     finally:
+        if link is not None:
+            link.close()
         if jobs is not None:
             stop_scheduler(jobs)
         certdesk.services.background.shutdown()
+
+
+def _open_socket(certdesk: Certdesk) -> SocketLink:
+    """Socket Mode: Slack's requests over a WebSocket; HTTP keeps /healthz and the CA pages."""
+    try:
+        link = SocketLink.open(certdesk)
+    except BaseException:
+        certdesk.services.background.shutdown()
+        raise
+    logger.info("certdesk: Socket Mode (connected: %s)", link.connected)
+    return link

@@ -8,6 +8,8 @@ from bot.emulator.model import Call, Message, SharedFile
 from bot.emulator.render import render_message, render_state, render_view
 from bot.emulator.server import BackgroundServer, Emulator, run_wsgi_in_thread
 from bot.emulator.slack_side import Response, SlackSide
+from bot.emulator.socket_mode import SocketModeHub
+from bot.emulator.socket_side import SocketSlackSide
 
 __all__ = [
     "BackgroundServer",
@@ -17,6 +19,8 @@ __all__ = [
     "Response",
     "SharedFile",
     "SlackSide",
+    "SocketModeHub",
+    "SocketSlackSide",
     "render_message",
     "render_state",
     "render_view",
@@ -26,16 +30,38 @@ __all__ = [
 
 
 def serve_forever(
-    *, host: str, port: int, token: str, signing_secret: str, request_url: str | None
+    *,
+    host: str,
+    port: int,
+    token: str,
+    signing_secret: str,
+    request_url: str | None,
+    app_token: str = "xapp-1-A0001-1-emulator",
+    socket_mode: bool = False,
 ) -> None:
-    """Run the emulator until interrupted (``certdesk emulator``); prints where it listens."""
-    emulator = Emulator(host=host, port=port, token=token, signing_secret=signing_secret)
+    """Run the emulator until interrupted (``certdesk emulator``); prints where it listens.
+
+    With ``socket_mode``, people's actions go to the app connected over Socket Mode instead
+    of being POSTed to ``request_url``.
+    """
+    emulator = Emulator(
+        host=host, port=port, token=token, signing_secret=signing_secret, app_token=app_token
+    )
     emulator.start()
-    if request_url:
+    if socket_mode:
+        emulator.slack_side = SocketSlackSide(emulator, emulator.socket_mode)
+    elif request_url:
         emulator.slack_side = SlackSide(emulator, request_url=request_url)
     print(f"Slack Web API emulator: SLACK_API_URL={emulator.api_url}", flush=True)
     print(f"What people see: GET {emulator.base_url}/_emulator/", flush=True)
-    if request_url:
+    if socket_mode:
+        print(
+            f"Act as a person: POST {emulator.base_url}/_emulator/command "
+            "(user_id=U..., text=...) -> envelopes to the app connected with "
+            "SLACK_APP_TOKEN set to --app-token (certdesk serve --socket)",
+            flush=True,
+        )
+    elif request_url:
         print(
             f"Act as a person: POST {emulator.base_url}/_emulator/command "
             f"(user_id=U..., text=...) -> signed requests to {request_url}",

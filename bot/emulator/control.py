@@ -39,5 +39,5 @@ def handle(side: SlackSide, action: str, form: dict[str, Any]) -> tuple[int, str
     except (Error, ValueError) as exc:
         return 400, f"{exc}\n"
     except OSError as exc:
-        return 502, f"The app at {side.request_url} did not answer: {exc}\n"
+        return 502, f"The app ({side.request_url}) did not answer: {exc}\n"
     return 200, f"app answered {response.status} {response.body}\n\n{render_state(side.emulator)}"

@@ -15,8 +15,10 @@ from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.emulator import control, hooks, webapi
+from bot.emulator.model import ApiError, Call
 from bot.emulator.render import render_state
 from bot.emulator.slack_side import SlackSide
+from bot.emulator.socket_mode import SocketModeHub, check_app_token
 from bot.emulator.state import State
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -103,6 +105,7 @@ class Emulator(State):
         *,
         token: str = "xoxb-test-token",
         signing_secret: str = "test-signing-secret",
+        app_token: str = "xapp-1-A0001-1-test",
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         trigger_ttl: float = 3.0,
@@ -113,6 +116,7 @@ class Emulator(State):
         super().__init__(
             token=token,
             signing_secret=signing_secret,
+            app_token=app_token,
             team_id=team_id,
             bot_user_id=bot_user_id,
             trigger_ttl=trigger_ttl,
@@ -121,6 +125,8 @@ class Emulator(State):
         self._host, self._port = host, port
         self._server: BackgroundServer | None = None
         self.api_url = ""
+        # Socket Mode: its WebSocket server starts on the first apps.connections.open.
+        self.socket_mode = SocketModeHub(self, host=host)
         # Set when run standalone with a request URL: enables POST /_emulator/<action>.
         self.slack_side: SlackSide | None = None
 
@@ -133,6 +139,7 @@ class Emulator(State):
 
     def stop(self) -> None:
         """Stop serving."""
+        self.socket_mode.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -147,6 +154,20 @@ class Emulator(State):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _connections_open(
+        self, header_token: str | None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """apps.connections.open: a single-use WebSocket URL for the app-level token."""
+        method = "apps.connections.open"
+        try:
+            check_app_token(self, header_token)
+        except ApiError as exc:
+            self.record(Call(method, {}, False, exc.code, self.clock()))
+            return 200, {}, {"ok": False, "error": exc.code}
+        url = self.socket_mode.open_url()
+        self.record(Call(method, {}, True, None, self.clock()))
+        return 200, {}, {"ok": True, "url": url}
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The WSGI entry point for every route the emulator serves."""
@@ -173,6 +194,8 @@ class Emulator(State):
                 args = _api_args(environ, body)
             except ValueError:
                 return 200, {}, {"ok": False, "error": "invalid_json"}
+            if path == "/api/apps.connections.open":
+                return self._connections_open(_bearer(environ))
             token = _bearer(environ) or args.get("token")
             return webapi.call(self, path.removeprefix("/api/"), args, token=token)
         if path.startswith("/upload/") and environ["REQUEST_METHOD"] == "POST":

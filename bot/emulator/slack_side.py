@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.emulator import hooks, modals
 from bot.emulator.model import ApiError, Call, Message
+from bot.emulator.socket_mode import Kind
 from bot.emulator.state import State
 from bot.emulator.views import (
     action_payload,
@@ -22,6 +23,8 @@ from bot.emulator.views import (
     missing_required,
 )
 from bot.errors import ValidationError
+
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,18 @@ class SlackSide:
         except urllib.error.HTTPError as error:
             return Response(error.code, error.read().decode("utf-8", "replace"))
 
+    def deliver(self, kind: Kind, payload: dict[str, Any]) -> Response:
+        """Carry one request to the app: here signed HTTP, encoded as Slack encodes each kind."""
+        if kind == "slash_commands":
+            return self.send(urlencode(payload).encode(), content_type=FORM)
+        if kind == "interactive":
+            return self.send(
+                urlencode({"payload": json.dumps(payload)}).encode(), content_type=FORM
+            )
+        return self.send(json.dumps(payload).encode(), content_type="application/json")
+
     def _send_payload(self, payload: dict[str, Any]) -> Response:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return self.send(body, content_type="application/x-www-form-urlencoded")
+        return self.deliver("interactive", payload)
 
     # ----- helpers -----
 
@@ -132,9 +144,7 @@ class SlackSide:
             "response_url": response_url,
             "trigger_id": self.emulator.new_trigger_id(user_id),
         }
-        response = self.send(
-            urlencode(form).encode(), content_type="application/x-www-form-urlencoded"
-        )
+        response = self.deliver("slash_commands", form)
         self._show_ack_message(response, user_id=user_id, channel=channel)
         return response
 
@@ -306,4 +316,4 @@ class SlackSide:
             ],
             "is_ext_shared_channel": False,
         }
-        return self.send(json.dumps(body).encode(), content_type="application/json")
+        return self.deliver("events_api", body)

@@ -42,12 +42,14 @@ class State:
         *,
         token: str = "xoxb-test-token",
         signing_secret: str = "test-signing-secret",
+        app_token: str = "xapp-1-A0001-1-test",
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         trigger_ttl: float = 3.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
+        self.app_token = app_token  # Socket Mode's app-level token (apps.connections.open)
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.bot_user_id = bot_user_id

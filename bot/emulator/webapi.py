@@ -304,6 +304,8 @@ def call(
         args = _decode(args)
         if not token:
             raise ApiError("not_authed")
+        if token == state.app_token:
+            raise ApiError("not_allowed_token_type")  # an app-level token opens sockets only
         if token != state.token:
             raise ApiError("invalid_auth")
         handler = METHODS.get(method)
