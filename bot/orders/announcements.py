@@ -1,4 +1,4 @@
-"""Announcing a submission, a failure or an issuance: each part once, owed when Slack fails.
+"""Announcing a submission, failure, issuance or expiry: each part once, owed when Slack fails.
 
 An announcement is the DM to the requester (with watchers and the team channel) and a file
 into the requester's DM (the CSR, the certificate chain). Each part is recorded when done,
@@ -99,6 +99,8 @@ def _announce(services: Services, order_id: int) -> None:
         _announce_submission(services, order_id)
     elif state == workflow.State.FAILED:
         _announce_failure(services, order_id)
+    elif state == workflow.State.EXPIRED:
+        _announce_expiry(services, order_id)
 
 
 def _announce_submission(services: Services, order_id: int) -> None:
@@ -175,6 +177,20 @@ def _announce_failure(services: Services, order_id: int) -> None:
     if not announced:
         tell_people(services, order_id, events.Failed(ref=ref, order_id=order_id, reason=reason))
         _mark(services, order_id, "failure_announced")
+
+
+def _announce_expiry(services: Services, order_id: int) -> None:
+    """Tell the order's people its certificate expired (offering renewal), once."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None and order.not_after is not None
+        ref, not_after = order.ref, order.not_after
+        announced = queries.audit_has(session, order_id, "expiry_announced", since=None)
+    if not announced:
+        tell_people(
+            services, order_id, events.Expired(ref=ref, order_id=order_id, not_after=not_after)
+        )
+        _mark(services, order_id, "expiry_announced")
 
 
 def _mark(services: Services, order_id: int, action: str) -> None:

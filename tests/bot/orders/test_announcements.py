@@ -15,6 +15,7 @@ from bot.orders import complete
 from bot.orders.announcements import announce, deliver_owed
 from bot.orders.failure import fail_order
 from bot.orders.issuance import issue_order
+from bot.orders.renewal import expire_due
 from bot.orders.submission import send_to_ca
 from storage import queries
 from storage.models import utcnow
@@ -233,3 +234,24 @@ def test_an_owed_notice_of_an_order_resubmitted_meanwhile_tells_nothing_stale(
     assert deliver_owed(services, now=due) == 1
     assert notifier.posted == [] and notifier.uploads == []
     assert due_at(fake_desk, order.order_id) is None
+
+
+def test_an_expiry_notice_lost_to_slack_is_owed_and_the_sweep_goes_on(fake_desk: FakeDesk) -> None:
+    services, notifier = fake_desk.services, fake_desk.notifier
+    first, second = order_at_ca(fake_desk, ca_ref="FAKE-1"), order_at_ca(fake_desk, ca_ref="FAKE-2")
+    for order in (first, second):
+        fake_desk.ca.certificates[order.ca_ref] = order.chain()
+        assert issue_order(services, order.order_id, ca_ref=order.ca_ref, now=utcnow())
+    told = len(notifier.dms_to(ALICE))
+    notifier.fail_next("dm", to=ALICE, retryable=True)  # the first expiry DM
+    later = utcnow() + timedelta(days=120)
+    assert expire_due(services, now=later) == 2, "both expire in one sweep"
+    expired = [m.text for m in notifier.dms_to(ALICE)[told:] if "expired" in m.text]
+    assert len(expired) == 1
+    owed = [o.order_id for o in (first, second) if due_at(fake_desk, o.order_id)]
+    assert len(owed) == 1
+    assert deliver_owed(services, now=later) == 1
+    expired = [m.text for m in notifier.dms_to(ALICE)[told:] if "expired" in m.text]
+    assert sorted(text[:7] for text in expired) == ["CD-0001", "CD-0002"]
+    announce(services, owed[0])
+    assert len([m for m in notifier.dms_to(ALICE)[told:] if "expired" in m.text]) == 2, "once"
