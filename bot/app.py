@@ -61,6 +61,20 @@ def interactive_client(settings: Settings) -> WebClient:
     )
 
 
+def tagged_post_client(settings: Settings) -> WebClient:
+    """For messages posted with a tag (reminders, announcements): retries a 429 only.
+
+    A 5xx or a dropped connection may come after Slack stored the message; a blind retry would
+    post it twice, so certdesk looks for the tag in the conversation before posting again.
+    """
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
 def attachment_client(settings: Settings) -> WebClient:
     """For the file look-up made before a modal's ack: fails fast instead of waiting out a 429."""
     return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=2)
@@ -111,7 +125,11 @@ def build_services(
         engine=engine,
         sessions=sessions,
         notifier=SlackNotifier(
-            client, sessions, quick=attachment_client(settings), api_url=settings.slack_api_url
+            client,
+            sessions,
+            quick=attachment_client(settings),
+            careful=tagged_post_client(settings),
+            api_url=settings.slack_api_url,
         ),
         presenter=Messages(),
         background=Background(),

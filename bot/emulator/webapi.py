@@ -320,6 +320,8 @@ def call(
             body["response_metadata"] = {"messages": exc.messages}
         return 200, {}, body
     state.record(Call(method, args, True, None, state.clock()))
+    if state.take_lost_answer(method):
+        return 500, {}, {"ok": False, "error": "internal_error"}  # it took effect all the same
     delay = state.take_delay(method)
     if delay:
         time.sleep(delay)  # the call took effect; only the answer is late (outside the lock)

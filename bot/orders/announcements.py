@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot import crypto, events, workflow
 from bot.orders.telling import tell_people
+from bot.ports import Tag
 from bot.services import Services
 from storage import queries
 from storage.claims import claim_due
@@ -48,7 +49,7 @@ def deliver_owed(services: Services, *, now: datetime) -> int:
     done = 0
     for order_id in claim_due(services.sessions, Order, Order.delivery_due_at, now=now):
         try:
-            _announce(services, order_id)
+            _announce(services, order_id, again=True)
         except Exception:
             logger.exception("order %s: delivering to Slack failed again; retrying later", order_id)
             with services.sessions.begin() as session:
@@ -88,22 +89,28 @@ def upload_private(
         )
 
 
-def _announce(services: Services, order_id: int) -> None:
+def _announce(services: Services, order_id: int, *, again: bool = False) -> None:
+    """Everything owed: the submission (even if the order has moved on since: what was owed
+    before issuance is never dropped), then the issuance. ``again``: a retry, which looks for
+    a DM that may have reached Slack before posting it."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
         state = order.state if order else None
-        at_ca = bool(order and order.ca_ref)
+        sent_to_ca = order is not None and queries.audit_has(
+            session, order_id, "sent_to_ca", since=order.submitted_at
+        )
+    # Not yet sent (an owed notice of an order resubmitted since): send_to_ca announces it.
+    if sent_to_ca and (state in workflow.IN_FLIGHT or state == workflow.State.ISSUED):
+        _announce_submission(services, order_id, again=again)
     if state == workflow.State.ISSUED:
-        _announce_issuance(services, order_id)
-    elif state in workflow.IN_FLIGHT and at_ca:  # not yet sent: send_to_ca announces it
-        _announce_submission(services, order_id)
+        _announce_issuance(services, order_id, again=again)
     elif state == workflow.State.FAILED:
-        _announce_failure(services, order_id)
+        _announce_failure(services, order_id, again=again)
     elif state == workflow.State.EXPIRED:
-        _announce_expiry(services, order_id)
+        _announce_expiry(services, order_id, again=again)
 
 
-def _announce_submission(services: Services, order_id: int) -> None:
+def _announce_submission(services: Services, order_id: int, *, again: bool) -> None:
     """Tell the requester the order went to the CA, and hand them the CSR."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -122,6 +129,8 @@ def _announce_submission(services: Services, order_id: int) -> None:
             events.Submitted(
                 ref=ref, order_id=order_id, mailbox=mailbox, by_email=by_email, notes=notes
             ),
+            tag=_tag("submitted", order_id, since),
+            look_first=again,
         )
         _mark(services, order_id, "submission_announced")
     if not csr_sent:
@@ -136,7 +145,7 @@ def _announce_submission(services: Services, order_id: int) -> None:
         )
 
 
-def _announce_issuance(services: Services, order_id: int) -> None:
+def _announce_issuance(services: Services, order_id: int, *, again: bool) -> None:
     """DM the certificate's details and upload the chain into the requester's DM only."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -152,6 +161,8 @@ def _announce_issuance(services: Services, order_id: int) -> None:
             services,
             order_id,
             events.Issued(ref=ref, order_id=order_id, info=info, offer_key=offer_key),
+            tag=_tag("issued", order_id, issued_at),
+            look_first=again,
         )
         _mark(services, order_id, "issuance_announced")
     if not chain_sent:
@@ -166,7 +177,7 @@ def _announce_issuance(services: Services, order_id: int) -> None:
         )
 
 
-def _announce_failure(services: Services, order_id: int) -> None:
+def _announce_failure(services: Services, order_id: int, *, again: bool) -> None:
     """Tell the requester (and watchers, the channel) why the order failed, once per failure."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -175,11 +186,17 @@ def _announce_failure(services: Services, order_id: int) -> None:
         failed_at = queries.last_audit_at(session, order_id, "failed")
         announced = queries.audit_has(session, order_id, "failure_announced", since=failed_at)
     if not announced:
-        tell_people(services, order_id, events.Failed(ref=ref, order_id=order_id, reason=reason))
+        tell_people(
+            services,
+            order_id,
+            events.Failed(ref=ref, order_id=order_id, reason=reason),
+            tag=_tag("failed", order_id, failed_at),
+            look_first=again,
+        )
         _mark(services, order_id, "failure_announced")
 
 
-def _announce_expiry(services: Services, order_id: int) -> None:
+def _announce_expiry(services: Services, order_id: int, *, again: bool) -> None:
     """Tell the order's people its certificate expired (offering renewal), once."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -188,9 +205,19 @@ def _announce_expiry(services: Services, order_id: int) -> None:
         announced = queries.audit_has(session, order_id, "expiry_announced", since=None)
     if not announced:
         tell_people(
-            services, order_id, events.Expired(ref=ref, order_id=order_id, not_after=not_after)
+            services,
+            order_id,
+            events.Expired(ref=ref, order_id=order_id, not_after=not_after),
+            tag=_tag("expired", order_id, not_after),
+            look_first=again,
         )
         _mark(services, order_id, "expiry_announced")
+
+
+def _tag(what: str, order_id: int, since: datetime | None) -> Tag:
+    """The tag of one announcement: which, for which order, in which round (a resubmission
+    or a reissue is announced anew)."""
+    return Tag(f"{what}_{int(since.timestamp()) if since else 0}", order_id)
 
 
 def _mark(services: Services, order_id: int, action: str) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from bot import events
 from bot.errors import SlackError
 from bot.orders.home import refresh_home
-from bot.ports import Notice
+from bot.ports import Notice, Tag
 from bot.services import Services
 from storage import queries
 
@@ -28,12 +29,27 @@ def people_of(services: Services, order_id: int) -> tuple[str, list[str]]:
         return order.requester_id, [w.user_id for w in order.watchers]
 
 
-def tell_people(services: Services, order_id: int, event: object) -> None:
+def tell_people(
+    services: Services,
+    order_id: int,
+    event: object,
+    *,
+    tag: Tag | None = None,
+    look_first: bool = False,
+) -> None:
     """DM the requester (raises SlackError if that fails), each watcher (plain words, no
-    buttons to act), and post the channel line to CERTDESK_NOTIFY_CHANNEL; refresh Homes."""
+    buttons to act), and post the channel line to CERTDESK_NOTIFY_CHANNEL; refresh Homes.
+
+    ``tag`` marks the requester's DM so it can be found again; with ``look_first`` (telling
+    again after a failure that may have reached Slack) a DM already carrying the tag is not
+    posted twice. Only the requester's DM can fail the call: a watcher or a channel that
+    cannot be reached is logged (and a refusing channel reported to the admins once).
+    """
     notice = services.presenter.notice(event)
     requester, watchers = people_of(services, order_id)
-    services.notifier.dm(requester, notice.main)
+    channel = services.notifier.dm_channel(requester)
+    if not (look_first and tag and _already_posted(services, channel, tag)):
+        services.notifier.post(channel, notice.main, tag=tag)
     for watcher in watchers:
         try:
             services.notifier.dm(watcher, notice.watchers or notice.main)
@@ -41,6 +57,19 @@ def tell_people(services: Services, order_id: int, event: object) -> None:
             logger.warning("could not DM watcher %s about order %s", watcher, order_id)
     _post_channel(services, notice)
     refresh_homes(services, [requester, *watchers])
+
+
+def _already_posted(services: Services, channel: str, tag: Tag) -> bool:
+    """Whether a message carrying ``tag`` is in the conversation. Raises SlackError for an
+    outage; if certdesk may not read the history (no im:history), it says so in the log and
+    answers False: a possible double beats a loss."""
+    try:
+        return services.notifier.find_tagged(channel, tag) is not None
+    except SlackError as exc:
+        if exc.retryable:
+            raise
+        logger.error("cannot read %s to look for %s: %s", channel, tag, exc.code or exc)
+        return False
 
 
 def tell_person(services: Services, user_id: str, event: object, *, required: bool = True) -> None:
@@ -60,13 +89,30 @@ def tell_channel(services: Services, event: object) -> None:
 
 def _post_channel(services: Services, notice: Notice) -> None:
     channel = services.settings.notify_channel
-    if channel and notice.channel is not None:
-        try:
-            services.notifier.post(channel, notice.channel)
-        except SlackError as exc:
-            # The channel line is a courtesy: raising here would make the caller owe (and
-            # so repeat) the requester's DM, forever when certdesk is not in the channel.
-            logger.warning("could not post to %s: %s", channel, exc.code or exc)
+    if not channel or notice.channel is None:
+        return
+    try:
+        services.notifier.post(channel, notice.channel)
+    except SlackError as exc:
+        # The team channel is a courtesy copy: its failure never holds back the requester's
+        # messages and files, nor makes them be sent again.
+        logger.warning("could not post to the notify channel %s: %s", channel, exc.code or exc)
+        if not exc.retryable:
+            _report_unreachable_channel(services, channel, exc.code)
+
+
+def _report_unreachable_channel(services: Services, channel: str, code: str) -> None:
+    """Tell the admins once that CERTDESK_NOTIFY_CHANNEL refuses certdesk's posts."""
+    with services.sessions.begin() as session:
+        if queries.channel_problem_reported(session, channel):
+            return
+        queries.record(
+            session, order_id=None, actor="system", action="notify_channel_refused",
+            channel=channel, error=code,
+        )  # fmt: skip
+    event = events.NotifyChannelRefused(channel=channel, error=code)
+    for admin in sorted(services.settings.admins):
+        tell_person(services, admin, event, required=False)
 
 
 def refresh_homes(services: Services, users: Sequence[str]) -> None:

@@ -28,7 +28,10 @@ class SlackNotifier(Notifier):
     """Sends what certdesk has to say to people; caches DM channel ids in the database.
 
     ``client`` retries connection errors, 429s and 5xx (work after an ack); ``quick`` fails
-    fast, for the few calls made before an ack (downloading an attached file).
+    fast, for the few calls made before an ack (downloading an attached file); ``careful``
+    posts tagged messages and retries only what Slack surely did not do (a 429): after a 5xx
+    or a dropped connection Slack may hold the message, so the caller looks for its tag in
+    the conversation before posting again, instead of a blind retry doubling it.
     """
 
     def __init__(
@@ -37,10 +40,12 @@ class SlackNotifier(Notifier):
         sessions: sessionmaker[Session],
         *,
         quick: WebClient | None = None,
+        careful: WebClient | None = None,
         api_url: str = "https://slack.com/api/",
     ) -> None:
         self.client = client
         self._quick = quick or client
+        self._careful = careful or client
         self._sessions = sessions
         self._api_url = api_url
 
@@ -66,7 +71,7 @@ class SlackNotifier(Notifier):
             else None
         )
         with calling("a message"):
-            response = self.client.chat_postMessage(
+            response = (self._careful if tag else self.client).chat_postMessage(
                 channel=channel,
                 text=message.text,
                 blocks=list(message.blocks) or None,

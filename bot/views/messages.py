@@ -470,3 +470,14 @@ def _(event: events.ApprovalEscalation) -> Notice:
             ],
         )
     )
+
+
+@word.register
+def _(event: events.NotifyChannelRefused) -> Notice:
+    text = (
+        f"certdesk cannot post to the notify channel <#{event.channel}> (Slack says "
+        f"`{esc(event.error)}`). Invite the certdesk app to it (`/invite @certdesk` in the "
+        "channel) or change CERTDESK_NOTIFY_CHANNEL. Requesters still get every DM and file; "
+        "only the channel's copies are missing. You are told this once."
+    )
+    return Notice(main=message(text, [section(f":warning: {text}")]))

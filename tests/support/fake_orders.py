@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import crypto
+from bot.orders.announcements import announce
 from bot.orders.watchers import set_watchers
 from storage import queries
 from storage.models import utcnow
@@ -38,10 +39,15 @@ def order_at_ca(
     watchers: Sequence[str] = (),
     domains: tuple[str, ...] = DOMAINS,
     ca_ref: str = "FAKE-1",
+    announced: bool = True,
 ) -> AtCA:
     """A submitted DV order as ``send_to_ca`` leaves it: key and CSR made, the CA's reference
-    stored, polled now. The CAA pre-flight and the CA call are left out (they are tested with
-    the simulated CA and Pebble)."""
+    stored and audited, polled now. The CAA pre-flight and the CA call are left out (they
+    are tested with the simulated CA and Pebble).
+
+    ``announced``: the submission was announced, as send_to_ca does next; the fake notifier
+    then forgets it, so a test sees only what follows.
+    """
     services = desk.services
     order_id = submitted_order(services, user, domains=domains, send=False)
     if watchers:
@@ -54,4 +60,16 @@ def order_at_ca(
         order.csr_pem = csr_pem.decode()
         order.ca_name, order.ca_ref = desk.ca.name, ca_ref
         order.next_poll_at = utcnow()
+        queries.record(
+            session,
+            order_id=order_id,
+            actor="system",
+            action="sent_to_ca",
+            ca=desk.ca.name,
+            ca_ref=ca_ref,
+        )
+    if announced:
+        announce(services, order_id)
+        assert services.notifier is desk.notifier and desk.notifier.posted, "announced"
+        desk.notifier.forget()
     return AtCA(order_id=order_id, ca_ref=ca_ref, key_pem=key_pem, domains=domains)

@@ -95,6 +95,8 @@ class FakeNotifier(Notifier):
     ) -> None:
         """Make the next ``times`` calls of ``method`` (for ``to`` only, if given) raise.
 
+        ``"dm"`` failures for a person also hit ``post`` into their DM channel, so a test
+        says "messages to this person fail" whichever route the use case takes.
         ``delivered``: the message is recorded before the error is raised, as when Slack
         acted but its answer was lost (only meaningful with ``maybe_delivered``).
         """
@@ -107,13 +109,23 @@ class FakeNotifier(Notifier):
         )
         self._failures.setdefault(method, []).append(_Failure(error, to, delivered, times))
 
-    def _check(self, method: str, target: str) -> _Failure | None:
-        self.calls.append((method, target))
+    def _check(self, method: str, target: str, *, record: bool = True) -> _Failure | None:
+        if record:
+            self.calls.append((method, target))
         for failure in self._failures.get(method, []):
             if failure.target in (None, target) and failure.times > 0:
                 failure.times -= 1
                 return failure
         return None
+
+    def forget(self) -> None:
+        """Forget everything sent so far (what came before the part a test looks at)."""
+        self.posted.clear()
+        self.updates.clear()
+        self.uploads.clear()
+        self.deleted.clear()
+        self.homes.clear()
+        self.calls.clear()
 
     # --- what a test reads ---------------------------------------------------------------
 
@@ -152,7 +164,11 @@ class FakeNotifier(Notifier):
         return channel, ts
 
     def post(self, channel: str, message: Message, *, tag: Tag | None = None) -> str:
-        failure = self._check("post", channel)
+        # A message into a person's DM is a DM, whichever method the use case chose.
+        user = channel.removeprefix("D") if channel.startswith("D") else None
+        failure = (
+            self._check("post", channel) or (user and self._check("dm", user, record=False)) or None
+        )
         if failure and not failure.delivered:
             raise failure.error
         ts = self._record(channel, message, tag)
