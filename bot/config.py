@@ -21,6 +21,7 @@ CA_BACKENDS = ("simulated", "acme", "aliyun")
 DEFAULT_ALIYUN_ENDPOINT = "cas.aliyuncs.com"
 DEFAULT_ALIYUN_REGION = "cn-hangzhou"
 ACME_CHALLENGES = ("dns-01", "http-01")
+LOG_FORMATS = ("text", "json")
 
 T = TypeVar("T")
 
@@ -74,6 +75,8 @@ class Settings:
     aliyun_endpoint: str = DEFAULT_ALIYUN_ENDPOINT
     aliyun_region: str = DEFAULT_ALIYUN_REGION
     log_level: str = "INFO"
+    #: "text" (readable lines) or "json" (one object per line, for log collectors).
+    log_format: str = "text"
     #: How long a request waits on the database (connect, statement, pool) before giving up.
     db_timeout: timedelta = timedelta(seconds=2)
     #: The same for background jobs and the worker, which nobody waits on.
@@ -144,6 +147,8 @@ class Settings:
                 lambda v: _one_of(("DEBUG", "INFO", "WARNING", "ERROR"))(v.upper()),
             )
             or "INFO",
+            "log_format": _check("LOG_FORMAT", env, lambda v: _one_of(LOG_FORMATS)(v.lower()))
+            or "text",
         }
         durations = {
             "poll_interval": "CERTDESK_POLL_INTERVAL",

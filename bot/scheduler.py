@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import jobs
 from bot.config import Settings
 from bot.services import Services
+from bot.sweep_metrics import watch_scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def start_scheduler(services: Services, *, replace_jobs: bool = True) -> Backgro
     """
     jobs.set_services(services)
     scheduler = build_scheduler(services)
+    watch_scheduler(scheduler)  # certdesk_sweep_seconds
     scheduler.start()
     if replace_jobs:
         add_jobs(scheduler, services.settings)

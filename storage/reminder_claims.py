@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from storage.models import Reminder
 
 #: How long a claim holds. Longer than any one Slack call with slack_sdk's retries (a 10 s
@@ -118,6 +119,7 @@ def release(
     }
     if failed:
         values["attempts"] = Reminder.attempts + 1
+        metrics.reminder_failed(claim.kind)
     with sessions.begin() as session:
         session.execute(
             update(Reminder)
@@ -129,6 +131,7 @@ def release(
 
 def drop(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> None:
     """Cancel a claimed slot that must not be sent (the order moved on, the window closed)."""
+    metrics.reminder_skipped(claim.kind)
     with sessions.begin() as session:
         session.execute(
             update(Reminder)

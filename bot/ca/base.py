@@ -156,6 +156,12 @@ class CABackend(abc.ABC):
         """The private key PEM the CA generated for this order, or None if it holds none."""
         return None
 
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Raise CAError unless the CA can be reached now (for /readyz; must be quick).
+
+        A CA with nothing to reach (the simulated one) is always ready.
+        """
+
     def pages(self) -> dict[str, PageHandler]:
         """Web pages this CA serves through certdesk, by path prefix (none by default).
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import reminders, workflow
+from bot import metrics, reminders, workflow
 from bot.errors import SlackError
 from bot.orders.reminding import content, posting
 from bot.services import Services
@@ -225,6 +225,7 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
             to=claim.recipient_id,
             step=claim.step,
         )
+    metrics.reminder_sent(claim.kind)
     if stale is not None:  # the order moved on while this was in flight: say so in place
         posting.replace(services, channel, ts, format_ref(claim.order_id), stale)
 
