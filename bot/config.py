@@ -63,6 +63,13 @@ class Settings:
     escalate_after: timedelta = timedelta(days=3)
     key_file_ttl: timedelta = timedelta(hours=1)
     sim_review_delay: timedelta = timedelta(minutes=2)
+    #: How long a worker's claim on a due row (a reminder, a poll, a delivery) holds before
+    #: another worker may take it over: the wait after a worker dies mid-sweep.
+    claim_lease: timedelta = timedelta(minutes=5)
+    #: How long a frozen scheduler keeps the PostgreSQL scheduler lock before it is handed over.
+    leader_ttl: timedelta = timedelta(seconds=30)
+    #: How long SIGTERM waits for requests, background work and running jobs to finish.
+    shutdown_grace: timedelta = timedelta(seconds=20)
     acme_directory: str | None = None
     acme_ca_bundle: str | None = None
     acme_challenge: str = "dns-01"
@@ -157,6 +164,9 @@ class Settings:
             "escalate_after": "CERTDESK_ESCALATE_AFTER",
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
             "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
+            "claim_lease": "CERTDESK_CLAIM_LEASE",
+            "leader_ttl": "CERTDESK_LEADER_TTL",
+            "shutdown_grace": "CERTDESK_SHUTDOWN_GRACE",
             "db_timeout": "CERTDESK_DB_TIMEOUT",
             "db_job_timeout": "CERTDESK_DB_JOB_TIMEOUT",
         }

@@ -50,6 +50,9 @@ class Submission:
     #: code); Alibaba Cloud's company records require it for OV/EV. Empty when not collected.
     #: Kept beside ``organization`` so that class stays field-for-field the stored record.
     registration_number: str = ""
+    #: Names this submission attempt: a CA that honours it treats a repeat (certdesk died
+    #: after the CA accepted the order, before recording its reference) as the same order.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

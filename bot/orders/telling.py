@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from bot import events
 from bot.errors import SlackError
 from bot.orders.home import refresh_home
-from bot.ports import Notice, Tag
+from bot.ports import Message, Notice, Tag
 from bot.services import Services
 from storage import queries
 
@@ -35,41 +35,50 @@ def tell_people(
     event: object,
     *,
     tag: Tag | None = None,
-    look_first: bool = False,
+    recheck: bool = False,
 ) -> None:
     """DM the requester (raises SlackError if that fails), each watcher (plain words, no
     buttons to act), and post the channel line to CERTDESK_NOTIFY_CHANNEL; refresh Homes.
 
-    ``tag`` marks the requester's DM so it can be found again; with ``look_first`` (telling
-    again after a failure that may have reached Slack) a DM already carrying the tag is not
-    posted twice. Only the requester's DM can fail the call: a watcher or a channel that
-    cannot be reached is logged (and a refusing channel reported to the admins once).
+    Each message carries ``tag``; with ``recheck`` (telling again after a failure or a crash
+    that may have reached Slack) a conversation that already holds the tagged message is
+    skipped. Only the requester's DM can fail the call: a watcher or a channel that cannot be
+    reached is logged (and a channel that refuses certdesk is reported to the admins once).
     """
     notice = services.presenter.notice(event)
     requester, watchers = people_of(services, order_id)
-    channel = services.notifier.dm_channel(requester)
-    if not (look_first and tag and _already_posted(services, channel, tag)):
-        services.notifier.post(channel, notice.main, tag=tag)
+    once = _Once(services, tag, recheck)
+    once.post(services.notifier.dm_channel(requester), notice.main)
     for watcher in watchers:
         try:
-            services.notifier.dm(watcher, notice.watchers or notice.main)
+            once.post(services.notifier.dm_channel(watcher), notice.watchers or notice.main)
         except SlackError:
             logger.warning("could not DM watcher %s about order %s", watcher, order_id)
-    _post_channel(services, notice)
+    _post_channel(services, notice, once)
     refresh_homes(services, [requester, *watchers])
 
 
-def _already_posted(services: Services, channel: str, tag: Tag) -> bool:
-    """Whether a message carrying ``tag`` is in the conversation. Raises SlackError for an
-    outage; if certdesk may not read the history (no im:history), it says so in the log and
-    answers False: a possible double beats a loss."""
-    try:
-        return services.notifier.find_tagged(channel, tag) is not None
-    except SlackError as exc:
-        if exc.retryable:
-            raise
-        logger.error("cannot read %s to look for %s: %s", channel, tag, exc.code or exc)
-        return False
+class _Once:
+    """Posts one tagged message per conversation; on a retry, not where it already is."""
+
+    def __init__(self, services: Services, tag: Tag | None, recheck: bool) -> None:
+        self._notifier, self._tag, self._recheck = services.notifier, tag, recheck
+
+    def post(self, channel: str, message: Message) -> None:
+        if not (self._recheck and self._tag is not None and self._already(channel, self._tag)):
+            self._notifier.post(channel, message, tag=self._tag)
+
+    def _already(self, channel: str, tag: Tag) -> bool:
+        """Whether ``tag`` is in the conversation. Raises SlackError for an outage; if
+        certdesk may not read the history (no im:history), it logs that and answers False:
+        a possible double beats a loss."""
+        try:
+            return self._notifier.find_tagged(channel, tag) is not None
+        except SlackError as exc:
+            if exc.retryable:
+                raise
+            logger.error("cannot read %s to look for %s: %s", channel, tag, exc.code or exc)
+            return False
 
 
 def tell_person(services: Services, user_id: str, event: object, *, required: bool = True) -> None:
@@ -84,15 +93,15 @@ def tell_person(services: Services, user_id: str, event: object, *, required: bo
 
 def tell_channel(services: Services, event: object) -> None:
     """Post the event's channel line to CERTDESK_NOTIFY_CHANNEL, if both exist."""
-    _post_channel(services, services.presenter.notice(event))
+    _post_channel(services, services.presenter.notice(event), _Once(services, None, False))
 
 
-def _post_channel(services: Services, notice: Notice) -> None:
+def _post_channel(services: Services, notice: Notice, once: _Once) -> None:
     channel = services.settings.notify_channel
     if not channel or notice.channel is None:
         return
     try:
-        services.notifier.post(channel, notice.channel)
+        once.post(channel, notice.channel)
     except SlackError as exc:
         # The team channel is a courtesy copy: its failure never holds back the requester's
         # messages and files, nor makes them be sent again.

@@ -13,6 +13,7 @@ import itertools
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,17 @@ class FakeNotifier(Notifier):
         file_id = f"F{len(self.uploads) + 1:04d}"
         self.uploads.append(Upload(user_id, file_id, filename, content, title))
         return self.dm_channel_of(user_id), file_id
+
+    def find_file(self, channel: str, filename: str, *, since: datetime) -> str | None:
+        # Uploads carry no time here: every upload of that name in the DM counts.
+        if failure := self._check("find_file", channel):
+            raise failure.error
+        found = [
+            u.file_id
+            for u in self.uploads
+            if self.dm_channel_of(u.user_id) == channel and u.filename == filename
+        ]
+        return found[-1] if found else None
 
     def delete_file(self, file_id: str) -> bool:
         if failure := self._check("delete_file", file_id):

@@ -62,7 +62,13 @@ def send_due(services: Services, *, worker_id: str, now: datetime, limit: int | 
     sweep = Sweep(services, worker_id, now, time.monotonic(), {})
     sent, skip = 0, set[int]()
     while limit is None or sent < limit:
-        claim = claim_next(services.sessions, worker_id=worker_id, now=sweep.now(), skip=skip)
+        claim = claim_next(
+            services.sessions,
+            worker_id=worker_id,
+            now=sweep.now(),
+            skip=skip,
+            lease=services.settings.claim_lease,
+        )
         if claim is None:
             break
         skip.add(claim.id)
