@@ -11,7 +11,7 @@ from support.postgres import empty_database, postgres_cluster
 
 from storage import db
 
-pytest_plugins = ["support.app_fixtures"]
+pytest_plugins = ["support.app_fixtures", "support.fakes"]
 
 
 @pytest.fixture(scope="session")

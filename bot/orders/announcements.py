@@ -1,4 +1,4 @@
-"""Announcing a submission or an issuance: each part exactly once, and owed when Slack fails.
+"""Announcing a submission, failure, issuance or expiry: each part once, owed when Slack fails.
 
 An announcement is the DM to the requester (with watchers and the team channel) and a file
 into the requester's DM (the CSR, the certificate chain). Each part is recorded when done,
@@ -125,10 +125,15 @@ def _announce(services: Services, order_id: int, *, recheck: bool = False) -> No
         sent_to_ca = order is not None and queries.audit_has(
             session, order_id, "sent_to_ca", since=order.submitted_at
         )
-    if state in workflow.IN_FLIGHT or (state == workflow.State.ISSUED and sent_to_ca):
+    # Not yet sent (an owed notice of an order resubmitted since): send_to_ca announces it.
+    if sent_to_ca and (state in workflow.IN_FLIGHT or state == workflow.State.ISSUED):
         _announce_submission(services, order_id, recheck=recheck)
     if state == workflow.State.ISSUED:
         _announce_issuance(services, order_id, recheck=recheck)
+    elif state == workflow.State.FAILED:
+        _announce_failure(services, order_id, recheck=recheck)
+    elif state == workflow.State.EXPIRED:
+        _announce_expiry(services, order_id, recheck=recheck)
 
 
 def _announce_submission(services: Services, order_id: int, *, recheck: bool) -> None:
@@ -209,6 +214,43 @@ def _announce_issuance(services: Services, order_id: int, *, recheck: bool) -> N
             title=f"{ref} certificate chain",
             recheck_since=issued_at if recheck else None,
         )
+
+
+def _announce_failure(services: Services, order_id: int, *, recheck: bool) -> None:
+    """Tell the requester (and watchers, the channel) why the order failed, once per failure."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None
+        ref, reason = order.ref, order.failure_reason or ""
+        failed_at = queries.last_audit_at(session, order_id, "failed")
+        announced = queries.audit_has(session, order_id, "failure_announced", since=failed_at)
+    if not announced:
+        tell_people(
+            services,
+            order_id,
+            events.Failed(ref=ref, order_id=order_id, reason=reason),
+            tag=_tag("failed", order_id, failed_at),
+            recheck=recheck,
+        )
+        _mark(services, order_id, "failure_announced")
+
+
+def _announce_expiry(services: Services, order_id: int, *, recheck: bool) -> None:
+    """Tell the order's people its certificate expired (offering renewal), once."""
+    with services.sessions.begin() as session:
+        order = queries.get_order(session, order_id)
+        assert order is not None and order.not_after is not None
+        ref, not_after = order.ref, order.not_after
+        announced = queries.audit_has(session, order_id, "expiry_announced", since=None)
+    if not announced:
+        tell_people(
+            services,
+            order_id,
+            events.Expired(ref=ref, order_id=order_id, not_after=not_after),
+            tag=_tag("expired", order_id, not_after),
+            recheck=recheck,
+        )
+        _mark(services, order_id, "expiry_announced")
 
 
 def _tag(what: str, order_id: int, since: datetime | None) -> Tag:

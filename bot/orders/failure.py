@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import events, workflow
+from bot import workflow
 from bot.orders import transitions
-from bot.orders.telling import tell_people
+from bot.orders.announcements import announce
 from bot.services import Services
 from storage import queries
 from storage.models import utcnow
@@ -34,5 +34,5 @@ def fail_order(
             action="failed",
             reason=reason,
         )
-        ref = order.ref
-    tell_people(services, order_id, events.Failed(ref=ref, order_id=order_id, reason=reason))
+    # Told through announce: a Slack outage then owes the notice instead of losing it.
+    announce(services, order_id)

@@ -7,14 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import events, workflow
+from bot import workflow
 from bot.access import Need
 from bot.errors import Error, IllegalTransition
 from bot.orders import transitions
+from bot.orders.announcements import announce
 from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
 from bot.orders.register import register_order
-from bot.orders.telling import tell_people
 from bot.products import Purchase
 from bot.services import Services
 from storage import queries
@@ -39,8 +39,9 @@ def expire_due(services: Services, *, now: datetime) -> int:
         if not_after is None:
             continue
         expired += 1
-        event = events.Expired(ref=format_ref(order_id), order_id=order_id, not_after=not_after)
-        tell_people(services, order_id, event)
+        # Told through announce: a Slack failure owes this notice instead of losing it and
+        # ending the sweep before the other due orders.
+        announce(services, order_id)
     return expired
 
 

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import dns.flags
 import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
+from support.pebble import Pebble, start_pebble
 
-# tests/ for `support`, and the repo root so `bot` is never mistaken for tests/bot.
-_TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(_TESTS), str(_TESTS.parent)]
-
-from support.pebble import Pebble, start_pebble  # noqa: E402
-
-from bot.dnscheck import Resolver, check_all_caa, check_caa, check_txt_visible  # noqa: E402
-from bot.errors import ConfigError, PreflightError  # noqa: E402
+from bot.dnscheck import Resolver, check_all_caa, check_caa, check_txt_visible
+from bot.errors import ConfigError, PreflightError
 
 ME = ("pebble.invalid",)
 

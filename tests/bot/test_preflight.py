@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from support.pebble import Pebble, free_port, start_pebble
 
-# tests/ for `support`, and the repo root so `bot` is never mistaken for tests/bot.
-_TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(_TESTS), str(_TESTS.parent)]
-
-from support.pebble import Pebble, free_port, start_pebble  # noqa: E402
-
-from bot import preflight  # noqa: E402
-from bot.ca.base import Submission  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.errors import CAError, PreflightError  # noqa: E402
+from bot import preflight
+from bot.ca.base import Submission
+from bot.config import Settings
+from bot.errors import CAError, PreflightError
 
 
 @pytest.fixture(scope="module")

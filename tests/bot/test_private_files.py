@@ -5,23 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from support.app_fixtures import ALICE, Running
+from support.journeys import complete_and_submit, register
 
-sys.path.append(str(Path(__file__).resolve().parents[1] / "handlers"))
-from test_commands import register  # noqa: E402
-from test_complete import complete_and_submit  # noqa: E402
-
-from bot.ca.simulated import mailer  # noqa: E402
-from bot.demo import browser  # noqa: E402
-from bot.orders.polling import poll_order  # noqa: E402
-from bot.private_files import loose_files, warn_if_loose  # noqa: E402
-from storage import db, queries  # noqa: E402
+from bot.ca.simulated import mailer
+from bot.demo import browser
+from bot.orders.polling import poll_order
+from bot.private_files import loose_files, warn_if_loose
+from storage import db, queries
 
 
 def ca_ref(certdesk: Running, ref: str) -> str:

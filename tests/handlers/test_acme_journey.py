@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from support.app_fixtures import ADMIN, ALICE, BOB, Running, wait_for
+from support.forms import GOOD_DV
+from support.journeys import open_complete, order_state, register
 from support.pebble import CHALLTESTSRV, Pebble, free_port, start_pebble
-from test_commands import register
-from test_complete import GOOD_DV, open_complete, order_state
 
 from bot.ca.acme_setup import account_key, secret_name
 from bot.ca.base import CAState

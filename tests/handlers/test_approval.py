@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from support.ca_flow import actions, load_order
-from test_commands import register
-from test_complete import complete_and_submit
+from support.journeys import complete_and_submit, register
 
 from bot.emulator.model import Message
 from bot.orders.reminding import send_due

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from support.app_fixtures import ALICE, BOB, CAROL, Running, wait_for
-from test_commands import register
-from test_complete import GOOD_DV, complete_and_submit, open_complete
-from test_watchers import set_watchers
+from support.forms import GOOD_DV
+from support.journeys import complete_and_submit, open_complete, register, set_watchers
 
 from bot.emulator.views import build_state_values, stateful_elements
 from bot.views import ids

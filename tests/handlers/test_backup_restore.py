@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from support.app_fixtures import ALICE, Running, certdesk_env
-from test_keys import (
+from support.keys import (
     PASSPHRASE,
     issue_certificate,
     key_files,

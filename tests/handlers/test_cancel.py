@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support.app_fixtures import ADMIN, ALICE, BOB, Running, wait_for
-from test_commands import register
-from test_complete import complete_and_submit, order_state
-from test_watchers import audit_actions, set_watchers
+from support.journeys import audit_actions, complete_and_submit, order_state, register, set_watchers
 
 from bot.ca.base import CAState
 from bot.errors import CAError

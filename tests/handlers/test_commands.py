@@ -2,37 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-from support.app_fixtures import ADMIN, ALICE, BOB, Running, wait_for
+from support.app_fixtures import ADMIN, ALICE, BOB, Running
+from support.journeys import register
 
 from bot.views import ids
-
-
-def register(certdesk: Running, user: str, **values: object) -> str:
-    """Register an order as ``user`` through the modal; return its ID from the DM."""
-
-    def registered() -> list:
-        return [m for m in certdesk.emulator.dms_to(user) if "registered" in m.text]
-
-    before = len(registered())
-    response = certdesk.slack.slash_command(user, "new")
-    assert response.status == 200
-    view = certdesk.emulator.current_view(user)
-    assert view is not None and view["callback_id"] == ids.NEW_ORDER
-    given = {
-        ids.PRODUCT: "dv",
-        ids.DOMAIN_TYPE: "multi",
-        ids.DOMAIN_COUNT: "3",
-        ids.VALIDITY: "200",
-    }
-    given.update(values)
-    response = certdesk.slack.submit_view(user, given)
-    assert response.status == 200 and response.json() in (None, {}), response.body
-    dm = wait_for(lambda: registered()[before:], what="registration DM")
-    match = re.search(r"CD-\d{4}", dm[-1].text)
-    assert match
-    return match.group(0)
 
 
 def test_help_and_unknown_subcommands_answer_ephemerally(certdesk: Running) -> None:

@@ -5,32 +5,10 @@ from __future__ import annotations
 import pytest
 from support.app_fixtures import ALICE, BOB, Running, wait_for
 from support.forms import GOOD_DV, GOOD_ORG
-from test_commands import register
+from support.journeys import complete_and_submit, open_complete, order_state, register
 
 from bot.views import ids
 from storage import queries
-
-
-def open_complete(certdesk: Running, user: str, ref: str) -> dict:
-    response = certdesk.slack.slash_command(user, f"complete {ref}")
-    assert response.status == 200
-    view = certdesk.emulator.current_view(user)
-    assert view is not None and view["callback_id"] == ids.COMPLETE, response.body
-    return view
-
-
-def complete_and_submit(certdesk: Running, user: str, ref: str) -> None:
-    """Complete ``ref`` with GOOD_DV and confirm the submission, as ``user``."""
-    open_complete(certdesk, user, ref)
-    assert certdesk.slack.submit_view(user, GOOD_DV).json()["response_action"] == "push"
-    assert certdesk.slack.submit_view(user, {}).json() == {"response_action": "clear"}
-
-
-def order_state(certdesk: Running, ref: str) -> str:
-    with certdesk.services.sessions.begin() as session:
-        order = queries.get_order(session, int(ref[3:]))
-        assert order is not None
-        return order.state
 
 
 def test_complete_and_submit_a_dv_order(certdesk: Running) -> None:

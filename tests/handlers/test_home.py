@@ -7,8 +7,7 @@ import time
 import urllib.request
 
 from support.app_fixtures import ADMIN, ALICE, BOB, TEAM, Running, wait_for
-from test_commands import register
-from test_complete import complete_and_submit
+from support.journeys import complete_and_submit, register
 
 from bot.views import ids
 from storage.models import Order

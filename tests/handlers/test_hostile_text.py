@@ -9,9 +9,8 @@ from collections.abc import Callable
 from support.app_fixtures import ALICE, BOB, Running, wait_for
 from support.ca_flow import latest_link, load_order
 from support.forms import GOOD_ORG
+from support.journeys import open_complete, register
 from support.markup import live_markup
-from test_commands import register
-from test_complete import open_complete
 
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.views import ids

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
-from support.app_fixtures import ALICE, BOB, Running, wait_for
+from support.app_fixtures import ALICE, BOB, NOTIFY, Running, wait_for
 from support.ca_flow import actions, load_order, verify_chain
-from test_commands import register
-from test_complete import GOOD_DV, open_complete
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
 
 from bot import crypto
 from bot.ca.simulated import mailer
@@ -25,25 +24,6 @@ from bot.orders import renewal
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.views import ids
 from storage.models import Reminder, Watcher
-
-NOTIFY = "CNOTIFY"
-
-
-@pytest.fixture
-def journey(start_certdesk: Callable[..., Running]) -> Callable[..., Running]:
-    """certdesk with hours compressed into seconds and a team channel."""
-
-    def start(**extra: str) -> Running:
-        return start_certdesk(
-            CERTDESK_NOTIFY_CHANNEL=NOTIFY,
-            CERTDESK_SIM_REVIEW_DELAY="1s",
-            CERTDESK_POLL_INTERVAL="1s",
-            CERTDESK_TICK="1s",
-            CERTDESK_REMINDER_SCHEDULE="1s,2s",
-            **extra,
-        )
-
-    return start
 
 
 def buttons(message: object) -> set[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,70 +12,23 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlalchemy import select, text
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
-from test_commands import register
-from test_complete import GOOD_DV, open_complete
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
+from support.keys import (
+    PASSPHRASE,
+    issue_certificate,
+    key_files,
+    open_download,
+    status_message,
+    stored_key_pem,
+    submitted_order,
+)
 
 from bot import key_download as keys
-from bot.crypto import Sealed
-from bot.crypto import order_key_context as key_context
-from bot.emulator import Message
 from bot.orders.key_files import delete_expired_key_files
 from bot.views import ids
 from storage import queries
-from storage.models import DeliveredFile, Order, PrivateKey, Watcher, utcnow
-
-PASSPHRASE = "correct horse battery staple"
-# The crypto tests' CSR and certificate makers (tests/bot/crypto/csrs.py).
-CRYPTO_TESTS = str(Path(__file__).resolve().parents[1] / "bot" / "crypto")
-if CRYPTO_TESTS not in sys.path:
-    sys.path.append(CRYPTO_TESTS)
-
-
-def submitted_order(certdesk: Running, *, user: str = ALICE, algorithm: str = "p256") -> int:
-    """Register, complete with a certdesk-made key and submit; the key exists once settled."""
-    ref = register(certdesk, user)
-    open_complete(certdesk, user, ref)
-    assert certdesk.slack.submit_view(user, {**GOOD_DV, ids.KEY_ALGORITHM: algorithm}).json()
-    assert certdesk.slack.submit_view(user, {}).json() == {"response_action": "clear"}
-    certdesk.settle()
-    return int(ref[3:])
-
-
-def stored_key_pem(certdesk: Running, order_id: int) -> bytes:
-    with certdesk.services.sessions.begin() as session:
-        row = session.get(PrivateKey, order_id)
-        assert row is not None and row.ciphertext is not None
-        sealed = Sealed(key_id=row.key_id, nonce=row.nonce, ciphertext=row.ciphertext)
-    return certdesk.services.custody.open(sealed, context=key_context(order_id))
-
-
-def status_message(certdesk: Running, user: str, order_id: int) -> Message:
-    """`/cert status` as ``user``: the ephemeral card with the order's buttons."""
-    certdesk.slack.slash_command(user, f"status CD-{order_id:04d}")
-    return certdesk.emulator.ephemerals_to(user)[-1]
-
-
-def open_download(certdesk: Running, order_id: int, *, user: str = ALICE) -> dict:
-    certdesk.slack.click(user, ids.DOWNLOAD_KEY, message=status_message(certdesk, user, order_id))
-    view = certdesk.emulator.current_view(user)
-    assert view is not None and view["callback_id"] == ids.KEY_DOWNLOAD
-    return view
-
-
-def key_files(certdesk: Running) -> list:
-    return [f for f in certdesk.emulator.files if ".key.pem" in f.filename or ".pfx" in f.filename]
-
-
-def issue_certificate(certdesk: Running, order_id: int) -> bytes:
-    """Pretend the CA issued: a real chain for the stored key (the polling code does this)."""
-    from csrs import issue
-
-    chain, _ca = issue(stored_key_pem(certdesk, order_id), ["example.com", "www.example.com"])
-    with certdesk.services.sessions.begin() as session:
-        order = session.get(Order, order_id)
-        assert order is not None
-        order.certificate_pem, order.state = chain.decode(), "issued"
-    return chain
+from storage.models import DeliveredFile, PrivateKey, Watcher, utcnow
 
 
 def test_owner_gets_a_passphrase_protected_key_in_their_dm_only(
@@ -325,7 +277,7 @@ def test_certdesk_started_with_another_master_key_says_so(start_certdesk) -> Non
 def bad_csrs(maker: str, tmp: Path) -> list[tuple[bytes, str]]:
     """(CSR bytes, words the field error must contain) for every error class, made by ``maker``."""
     from cryptography.hazmat.primitives.asymmetric import ec
-    from csrs import (
+    from support.csrs import (
         corrupt_signature,
         crypto_csr,
         issue,
@@ -408,7 +360,7 @@ def test_every_bad_csr_gets_a_field_error_on_its_own_input(
 def test_a_good_der_csr_file_is_accepted_and_comes_back_only_to_the_owner(
     certdesk: Running, tmp_path: Path
 ) -> None:
-    from csrs import openssl_csr
+    from support.csrs import openssl_csr
 
     ref = single_domain_order(certdesk)
     der = openssl_csr(tmp_path, subj="/CN=shop.example.com", outform="DER")
@@ -432,7 +384,7 @@ def test_a_good_der_csr_file_is_accepted_and_comes_back_only_to_the_owner(
 
 
 def test_pasting_and_attaching_at_once_is_refused(certdesk: Running, tmp_path: Path) -> None:
-    from csrs import openssl_csr
+    from support.csrs import openssl_csr
 
     single_domain_order(certdesk)
     pem = openssl_csr(tmp_path, subj="/CN=shop.example.com")

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
-from support.app_fixtures import ALICE, SECRET, TOKEN, Running, wait_for
+from support.app_fixtures import ALICE, NOTIFY, SECRET, TOKEN, Running, wait_for
 from support.ca_flow import load_order
-from test_commands import register
-from test_complete import GOOD_DV, open_complete
-from test_journey import NOTIFY, journey  # noqa: F401 - the fixture: hours compressed into seconds
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
 
 from bot.ca.simulated import mailer
 from bot.demo import browser
@@ -43,7 +42,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_metrics_show_the_journey(journey: Callable[..., Running]) -> None:  # noqa: F811
+def test_metrics_show_the_journey(journey: Callable[..., Running]) -> None:
     desk = journey()
     emu, services = desk.emulator, desk.services
     emu.add_channel(NOTIFY)

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from support.app_fixtures import ADMIN, ALICE, Running, wait_for
 from support.ca_flow import latest_link, load_order
-from test_commands import register
-from test_complete import complete_and_submit
+from support.journeys import complete_and_submit, register
 
 from bot.orders.announcements import deliver_owed
 from bot.orders.polling import poll_order

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from support.app_fixtures import ALICE, Running
-from test_commands import register
+from support.journeys import register
 
 from bot.views import ids
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from support.app_fixtures import ALICE, certdesk_env, wait_for
-from test_commands import register
-from test_complete import GOOD_DV, open_complete
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
 
 from bot import crypto
 from bot.ca.simulated import mailer

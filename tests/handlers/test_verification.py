@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
-from test_commands import register
-from test_complete import complete_and_submit, order_state
+from support.journeys import complete_and_submit, order_state, register
 
 from bot.ca.simulated import mailer
 from bot.orders.polling import poll_order

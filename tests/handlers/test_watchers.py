@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
-from test_commands import register
-from test_complete import complete_and_submit, order_state
+from support.journeys import (
+    audit_actions,
+    complete_and_submit,
+    open_watchers,
+    order_state,
+    register,
+    set_watchers,
+    watcher_ids,
+)
 
 from bot.views import ids
-from storage import queries
-
-
-def open_watchers(certdesk: Running, user: str, ref: str) -> dict:
-    """`/cert watchers ID` as ``user``; the watchers modal they now see."""
-    certdesk.slack.slash_command(user, f"watchers {ref}")
-    view = certdesk.emulator.current_view(user)
-    assert view is not None and view["callback_id"] == ids.ADD_WATCHER
-    return view
-
-
-def set_watchers(certdesk: Running, user: str, ref: str, watchers: list[str]) -> dict | None:
-    """Open the watchers modal and save ``watchers``; the ack's body."""
-    open_watchers(certdesk, user, ref)
-    response = certdesk.slack.submit_view(user, {ids.WATCHER_USERS: watchers})
-    assert response.status == 200, response.body
-    certdesk.settle()
-    return response.json()
-
-
-def watcher_ids(certdesk: Running, ref: str) -> list[str]:
-    with certdesk.services.sessions.begin() as session:
-        order = queries.get_order(session, int(ref[3:]))
-        assert order is not None
-        return sorted(w.user_id for w in order.watchers)
-
-
-def audit_actions(certdesk: Running, ref: str) -> list[tuple[str, str, dict]]:
-    with certdesk.services.sessions.begin() as session:
-        return [
-            (e.actor, e.action, dict(e.detail)) for e in queries.audit_trail(session, int(ref[3:]))
-        ]
 
 
 def test_owner_adds_a_watcher_who_is_told_sees_the_order_and_cannot_change_it(

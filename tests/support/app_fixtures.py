@@ -21,6 +21,8 @@ TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"
 TEAM = "T0001"
 ALICE, BOB, CAROL, ADMIN = "UALICE", "UBOB", "UCAROL", "UADMIN"
+#: The team channel of the ``journey`` fixture.
+NOTIFY = "CNOTIFY"
 
 
 def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -115,3 +117,20 @@ def start_certdesk(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[...,
 def certdesk(start_certdesk: Callable[..., Running]) -> Running:
     """certdesk on a SQLite file with the simulated CA."""
     return start_certdesk()
+
+
+@pytest.fixture
+def journey(start_certdesk: Callable[..., Running]) -> Callable[..., Running]:
+    """certdesk with hours compressed into seconds and a team channel."""
+
+    def start(**extra: str) -> Running:
+        return start_certdesk(
+            CERTDESK_NOTIFY_CHANNEL=NOTIFY,
+            CERTDESK_SIM_REVIEW_DELAY="1s",
+            CERTDESK_POLL_INTERVAL="1s",
+            CERTDESK_TICK="1s",
+            CERTDESK_REMINDER_SCHEDULE="1s,2s",
+            **extra,
+        )
+
+    return start

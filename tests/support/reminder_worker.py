@@ -1,8 +1,9 @@
-"""Reminder test helpers, and a worker process: ``python reminder_worker.py ID OFFSET_SECONDS``.
+"""Reminder test helpers, and a worker process: ``python -m support.reminder_worker ID OFFSET``.
 
 As a script it builds certdesk's services from the environment (pointing at the emulator and
 the shared database, as ``certdesk worker`` would), runs one ``send_due`` sweep with the clock
-moved ``OFFSET_SECONDS`` ahead, and prints ``sent=N``.
+moved ``OFFSET`` seconds ahead, and prints ``sent=N``. The test that starts it puts tests/ and
+the project on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-if __name__ == "__main__":  # run as a script: make the project importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot import workflow
 from bot.services import Services

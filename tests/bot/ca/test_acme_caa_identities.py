@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import ssl
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,19 +20,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from support.pebble import Pebble, free_port, start_pebble
 
-# tests/ for `support`, and the repo root so `bot` is never mistaken for tests/bot.
-_TESTS = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(_TESTS), str(_TESTS.parent)]
-
-from support.pebble import Pebble, free_port, start_pebble  # noqa: E402
-
-from bot import preflight  # noqa: E402
-from bot.ca.acme import AcmeBackend, generate_account_key  # noqa: E402
-from bot.ca.acme.caa import known_identities  # noqa: E402
-from bot.ca.base import MemoryStateStore, Submission  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.errors import CAError, PreflightError  # noqa: E402
+from bot import preflight
+from bot.ca.acme import AcmeBackend, generate_account_key
+from bot.ca.acme.caa import known_identities
+from bot.ca.base import MemoryStateStore, Submission
+from bot.config import Settings
+from bot.errors import CAError, PreflightError
 
 
 class DirectoryServer:

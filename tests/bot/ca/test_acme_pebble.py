@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from support.pebble import Pebble, free_port, start_pebble
 
-# tests/ for `support`, and the repo root so `bot` is never mistaken for tests/bot.
-_TESTS = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(_TESTS), str(_TESTS.parent)]
-
-from support.pebble import Pebble, free_port, start_pebble  # noqa: E402
-
-from bot.ca.acme import AcmeBackend, generate_account_key  # noqa: E402
-from bot.ca.base import CAState, CAStatus, MemoryStateStore, Submission  # noqa: E402
-from bot.dnscheck import Resolver  # noqa: E402
-from bot.errors import CAError, PreflightError  # noqa: E402
+from bot.ca.acme import AcmeBackend, generate_account_key
+from bot.ca.base import CAState, CAStatus, MemoryStateStore, Submission
+from bot.dnscheck import Resolver
+from bot.errors import CAError, PreflightError
 
 
 @pytest.fixture(scope="module")

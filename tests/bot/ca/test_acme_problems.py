@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from acme import messages
 
-# The repo root, so `bot` is never mistaken for tests/bot (a namespace package).
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-
-from bot.ca.acme.problems import describe_problem, validation_failure  # noqa: E402
+from bot.ca.acme.problems import describe_problem, validation_failure
 
 
 def problem(code: str, detail: str | None = None, **extra: object) -> messages.Error:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlencode
 
 from support.app_fixtures import ALICE, Running
+from support.journeys import complete_and_submit, register
 
-sys.path.append(str(Path(__file__).resolve().parents[2] / "handlers"))
-from test_commands import register  # noqa: E402
-from test_complete import complete_and_submit  # noqa: E402
-
-from bot.ca.simulated import mailer  # noqa: E402
-from bot.ca.simulated.verify_page import FORM_FIELD, FormTokens  # noqa: E402
-from bot.demo import browser  # noqa: E402
-from bot.orders.polling import poll_order  # noqa: E402
-from storage import queries  # noqa: E402
+from bot.ca.simulated import mailer
+from bot.ca.simulated.verify_page import FORM_FIELD, FormTokens
+from bot.demo import browser
+from bot.orders.polling import poll_order
+from storage import queries
 
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",

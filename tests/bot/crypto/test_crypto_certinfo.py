@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from csrs import issue, openssl
+from support.csrs import issue, openssl
 
 from bot import crypto
 from bot.errors import ValidationError

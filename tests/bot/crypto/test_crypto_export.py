@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from csrs import issue, openssl
+from support.csrs import issue, openssl
 
 from bot import crypto
 from bot.crypto import der

@@ -23,7 +23,8 @@ from bot.services import Services
 from storage.models import Reminder
 from storage.reminder_claims import LEASE
 
-WORKER = Path(__file__).parent / "support" / "reminder_worker.py"
+#: Where the worker module (support.reminder_worker) and the project are imported from.
+TESTS = Path(__file__).resolve().parents[2]
 PEOPLE = [f"UW{i:03d}" for i in range(30)]
 
 
@@ -55,9 +56,17 @@ def start_worker(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CERTDESK_", "SLACK_"))},
         **certdesk_env(emulator, tmp_path / name, DATABASE_URL=database_url),
+        "PYTHONPATH": os.pathsep.join([str(TESTS.parent), str(TESTS)]),
     }
     return subprocess.Popen(
-        [sys.executable, str(WORKER), name, str(offset), *([str(gate)] if gate else [])],
+        [
+            sys.executable,
+            "-m",
+            "support.reminder_worker",
+            name,
+            str(offset),
+            *([str(gate)] if gate else []),
+        ],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from bot.crypto import der
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 _SIGNATURE_OIDS = {"sha1": "1.2.840.113549.1.1.5", "md5": "1.2.840.113549.1.1.4"}
 

@@ -13,29 +13,25 @@ import base64
 import io
 import json
 import logging
-import sys
 import traceback
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from support.app_fixtures import ALICE, SECRET, TEAM, TOKEN, Running, wait_for
+from support.forms import GOOD_DV
+from support.journeys import open_complete, register
 
-sys.path.append(str(Path(__file__).resolve().parent / "handlers"))
-from test_commands import register  # noqa: E402
-from test_complete import GOOD_DV, open_complete  # noqa: E402
-
-from bot import key_download as keys  # noqa: E402
-from bot import logs  # noqa: E402
-from bot.ca.simulated import mailer  # noqa: E402
-from bot.crypto import Sealed  # noqa: E402
-from bot.crypto import order_key_context as key_context  # noqa: E402
-from bot.demo import browser  # noqa: E402
-from bot.orders.polling import poll_order  # noqa: E402
-from bot.views import ids  # noqa: E402
-from storage.models import Order, PrivateKey  # noqa: E402
+from bot import key_download as keys
+from bot import logs
+from bot.ca.simulated import mailer
+from bot.crypto import Sealed
+from bot.crypto import order_key_context as key_context
+from bot.demo import browser
+from bot.orders.polling import poll_order
+from bot.views import ids
+from storage.models import Order, PrivateKey
 
 PASSPHRASES = {keys.PEM_ENCRYPTED: "ribbon-lantern-quartz-47", keys.PFX: "mosaic-harbor-velvet-93"}
 NOISY = ("", "slack_sdk", "slack_bolt", "urllib3", "sqlalchemy.engine", "sqlalchemy.pool", "bot")
