@@ -16,7 +16,7 @@ from bot.views.common import section, to_dicts
 from bot.views.new_order import new_order_modal
 from handlers import approval
 from handlers.opening import OrderCommands
-from handlers.replies import guarded
+from handlers.replies import SLOW, Reply, ack_in_time, guarded
 
 
 def register(app: App, services: Services, *, order_commands: OrderCommands) -> None:
@@ -24,26 +24,29 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
 
     @app.command(ids.COMMAND)
     def cert(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        word, _, rest = str(command.get("text") or "").strip().partition(" ")
         word = word.lower()
-        user_id, team_id = command["user_id"], command["team_id"]
+        user_id, team_id = str(command.get("user_id") or ""), str(command.get("team_id") or "")
+        # The work answers through ``reply``; the ack goes out here, on time, whatever the
+        # database does: the answer when it came in time, else a polite sentence.
+        reply = Reply()
 
         def tell(text: str) -> None:
-            ack(text=text, response_type="ephemeral")
+            reply(text=text, response_type="ephemeral")
 
         def run() -> None:
             if word == "new":
-                ack()
+                reply()
                 client.views_open(trigger_id=command["trigger_id"], view=new_order_modal())
             elif word == "approvals":
                 text, blocks = approval.waiting_answer(services, user_id)
-                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+                reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "list":
                 found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
                 text, blocks = orders.order_list(
                     found, user_id=user_id, admin=services.is_admin(user_id)
                 )
-                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+                reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "status" or word in order_commands:
                 if not rest.strip():
                     raise Error(
@@ -51,21 +54,23 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                     )
                 order_id = parse_ref(rest)
                 if word == "status":
-                    show_status(ack, order_id, user_id=user_id)
+                    show_status(reply, order_id, user_id=user_id)
                 else:
-                    order_commands[word](ack=ack, client=client, command=command, order_id=order_id)
+                    order_commands[word](
+                        reply=reply, client=client, command=command, order_id=order_id
+                    )
             else:
                 text, blocks = orders.help_message()
                 if word and word != "help":
                     text = f"I don't know `/cert {word}`. Here is what I can do."
                     blocks = [*blocks]
                     blocks.insert(0, section(text))
-                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+                reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
 
-        guarded(tell, run)
+        ack_in_time(ack, reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral")
 
-    def show_status(ack: Ack, order_id: int, *, user_id: str) -> None:
+    def show_status(reply: Reply, order_id: int, *, user_id: str) -> None:
         order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
         can_act = services.may_act(order, user_id)
         text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
-        ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+        reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")

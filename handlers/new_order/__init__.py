@@ -11,8 +11,9 @@ from bot.orders.register import register_order
 from bot.products import parse_purchase
 from bot.services import Services
 from bot.views import ids, orders
-from handlers.replies import dm, guarded
-from handlers.values import view_values
+from handlers.replies import SLOW_FORM, Reply, ack_in_time, dm, guarded, keep_open
+from handlers.values import team_id, text, view_values
+from handlers.values import user_id as acting_user
 
 
 def register(app: App, services: Services) -> None:
@@ -20,26 +21,28 @@ def register(app: App, services: Services) -> None:
 
     @app.view(ids.NEW_ORDER)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id, team_id = body["user"]["id"], body["team"]["id"]
-        values = view_values(view)
-        try:
-            purchase = parse_purchase(
-                product=values.get(ids.PRODUCT),
-                domain_type=values.get(ids.DOMAIN_TYPE),
-                domain_count=values.get(ids.DOMAIN_COUNT),
-                validity=values.get(ids.VALIDITY),
-            )
-        except FieldErrors as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
+        reply = Reply()
+        values = {k: text(v) for k, v in view_values(view).items()}
 
         def run() -> None:
-            order = register_order(services, team_id=team_id, user_id=user_id, purchase=purchase)
-            ack()
-            text, blocks = orders.registered_message(order)
-            services.background.submit(dm, services, user_id, text, blocks)
+            user_id, team = acting_user(body), team_id(body)
+            try:
+                purchase = parse_purchase(
+                    product=values.get(ids.PRODUCT),
+                    domain_type=values.get(ids.DOMAIN_TYPE),
+                    domain_count=values.get(ids.DOMAIN_COUNT),
+                    validity=values.get(ids.VALIDITY),
+                )
+            except FieldErrors as exc:
+                reply(**keep_open(exc.errors))
+                return
+            order = register_order(services, team_id=team, user_id=user_id, purchase=purchase)
+            reply()
+            words, blocks = orders.registered_message(order)
+            services.background.submit(dm, services, user_id, words, blocks)
 
         def tell(message: str) -> None:
-            ack(response_action="errors", errors={ids.PRODUCT: message[:150]})
+            reply(**keep_open({ids.PRODUCT: message[:150]}))
 
-        guarded(tell, run, plain=True)
+        late = keep_open({ids.PRODUCT: SLOW_FORM})
+        ack_in_time(ack, reply, lambda: guarded(tell, run, plain=True), **late)
