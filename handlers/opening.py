@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
 from bot.services import Services
-from handlers.replies import Reply, later
+from handlers.replies import Reply, later, open_modal
 from handlers.values import order_id
 
 #: Builds the modal for (order id, acting user); raises bot.errors.Error to refuse.
@@ -41,21 +41,21 @@ def open_order_modal(
         *, reply: Reply, client: WebClient, command: dict[str, Any], order_id: int
     ) -> None:
         view = build(order_id, str(command.get("user_id") or ""))
-        client.views_open(trigger_id=command.get("trigger_id"), view=view)
+        open_modal(client, command.get("trigger_id"), view)
         reply()
 
     def from_button(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        later(services, body, lambda user_id: open_modal(body, action, client, user_id))
+        later(services, body, lambda user_id: build_and_open(body, action, client, user_id))
 
-    def open_modal(
+    def build_and_open(
         body: dict[str, Any], action: dict[str, Any], client: WebClient, user_id: str
     ) -> None:
         # Built after the ack, within the trigger's ~3 s: the database may be slow or down.
         view = build(order_id(action.get("value")), user_id)
-        client.views_open(trigger_id=body.get("trigger_id"), view=view)
+        open_modal(client, body.get("trigger_id"), view)
 
     for action_id in action_ids:
         app.action(action_id)(from_button)

@@ -9,11 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.errors import Error, NotFound
+from bot.errors import Error, NotFound, SlackError
 from bot.services import Services
 from bot.views.common import esc
 from bot.views.messages import message
@@ -145,6 +148,23 @@ def later(services: Services, body: dict[str, Any], work: Callable[[str], Any]) 
     except NotFound:
         logger.warning("an interaction without a user: nobody to answer")
         return
-    services.background.submit(
-        guarded, lambda text: dm(services, user_id, text), lambda: work(user_id)
-    )
+
+    def tell(text: str) -> None:
+        try:
+            dm(services, user_id, text)
+        except SlackError as exc:  # e.g. a user id Slack does not know: one line, no traceback
+            logger.warning("could not DM %.40s: %s", user_id, exc.code or type(exc).__name__)
+
+    services.background.submit(guarded, tell, lambda: work(user_id))
+
+
+def open_modal(client: WebClient, trigger_id: object, view: View) -> None:
+    """``views.open``; a refusal (an expired or unknown trigger) becomes a sentence to show."""
+    try:
+        client.views_open(trigger_id=str(trigger_id or ""), view=view)
+    except SlackApiError as exc:
+        logger.warning("views.open refused: %s", exc.response.get("error"))
+        raise Error(
+            "Slack did not let me open the form (the click may have been too long ago). "
+            "Press the button again."
+        ) from None

@@ -14,7 +14,16 @@ from bot.orders import approval
 from bot.services import Services
 from bot.views import ids
 from bot.views.approvals import reason_modal, waiting_list
-from handlers.replies import SLOW_FORM, Reply, ack_in_time, dm, guarded, keep_open, later
+from handlers.replies import (
+    SLOW_FORM,
+    Reply,
+    ack_in_time,
+    dm,
+    guarded,
+    keep_open,
+    later,
+    open_modal,
+)
 from handlers.values import order_id as button_order
 from handlers.values import user_id as acting_user
 from handlers.values import view_order_id, view_values
@@ -39,7 +48,7 @@ def register(app: App, services: Services) -> None:
             role = approval.check_may_decide(services, order_id, user_id=user_id)
             if role is Role.OVERRIDE:  # an admin in the approvers' place: ask why first
                 view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=True)
-                client.views_open(trigger_id=body.get("trigger_id"), view=view)
+                open_modal(client, body.get("trigger_id"), view)
                 return
             decision = approval.approve(services, order_id, user_id=user_id)
             decided_after_ack(decision, user_id)
@@ -54,7 +63,7 @@ def register(app: App, services: Services) -> None:
             order_id = button_order(action.get("value"))
             approval.check_may_decide(services, order_id, user_id=user_id)
             view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=False)
-            client.views_open(trigger_id=body.get("trigger_id"), view=view)
+            open_modal(client, body.get("trigger_id"), view)
 
         later(services, body, run)
 

@@ -16,7 +16,7 @@ from bot.views.common import section, to_dicts
 from bot.views.new_order import new_order_modal
 from handlers import approval
 from handlers.opening import OrderCommands
-from handlers.replies import SLOW, Reply, ack_in_time, guarded
+from handlers.replies import SLOW, Reply, ack_in_time, guarded, open_modal
 
 
 def register(app: App, services: Services, *, order_commands: OrderCommands) -> None:
@@ -37,7 +37,7 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
         def run() -> None:
             if word == "new":
                 reply()
-                client.views_open(trigger_id=command["trigger_id"], view=new_order_modal())
+                open_modal(client, command.get("trigger_id"), new_order_modal())
             elif word == "approvals":
                 text, blocks = approval.waiting_answer(services, user_id)
                 reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.views import ids
 from bot.views.home import unavailable_home
 from bot.views.new_order import new_order_modal
-from handlers.replies import later
+from handlers.replies import later, open_modal
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,5 @@ def register(app: App, services: Services) -> None:
         later(
             services,
             body,
-            lambda _user: client.views_open(
-                trigger_id=body.get("trigger_id"), view=new_order_modal()
-            ),
+            lambda _user: open_modal(client, body.get("trigger_id"), new_order_modal()),
         )

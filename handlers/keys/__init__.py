@@ -19,7 +19,17 @@ from bot.views.keys import (
 )
 from handlers.complete import field_errors
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import SLOW, SLOW_FORM, Reply, ack_in_time, dm, guarded, keep_open, later
+from handlers.replies import (
+    SLOW,
+    SLOW_FORM,
+    Reply,
+    ack_in_time,
+    dm,
+    guarded,
+    keep_open,
+    later,
+    open_modal,
+)
 from handlers.values import order_id as button_order
 from handlers.values import user_id as acting_user
 from handlers.values import view_order_id, view_values
@@ -87,7 +97,7 @@ def register(app: App, services: Services) -> OrderCommands:
             order = key_files.open_purge(
                 services, button_order(action.get("value")), user_id=user_id
             )
-            client.views_open(trigger_id=body.get("trigger_id"), view=purge_modal(order))
+            open_modal(client, body.get("trigger_id"), purge_modal(order))
 
         later(services, body, run)
 
