@@ -40,6 +40,9 @@ SLOW_FORM = (
     "still here: try again in a minute (`/cert list` shows what went through)."
 )
 
+#: What the engine raises when the database is down, frozen or its pool exhausted.
+DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
+
 # Request work runs here so that the request's thread can answer on time whatever the
 # database does; a frozen database holds at most these threads, never the web server's.
 _PROMPT = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certdesk-prompt")
@@ -112,7 +115,7 @@ def guarded(tell: Callable[[str], Any], work: Callable[[], Any], *, plain: bool 
         return work()
     except Error as exc:
         tell(str(exc) if plain else mrkdwn_words(exc))
-    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+    except DATABASE_AWAY as exc:
         # The database is down or frozen: one short line, and words instead of an incident.
         logger.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
         tell(SLOW)
@@ -126,15 +129,6 @@ def guarded(tell: Callable[[str], Any], work: Callable[[], Any], *, plain: bool 
 def dm(services: Services, user_id: str, text: str, blocks: Sequence[Block] = ()) -> None:
     """DM the user now (from work already done after the ack)."""
     services.notifier.dm(user_id, message(text, blocks))
-
-
-def dm_later(services: Services, user_id: str) -> Callable[[str], None]:
-    """Tell the user something in a DM, after the ack (for buttons, which have no reply)."""
-
-    def tell(text: str) -> None:
-        services.background.submit(dm, services, user_id, text)
-
-    return tell
 
 
 def later(services: Services, body: dict[str, Any], work: Callable[[str], Any]) -> None:

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk.models.views import View
 
 from bot import workflow
-from bot.errors import FieldErrors
+from bot.errors import Error, FieldErrors
 from bot.orders import approval, complete
 from bot.orders.submission import send_to_ca
 from bot.services import Services
@@ -16,9 +16,24 @@ from bot.views import ids
 from bot.views.common import plain, section
 from bot.views.complete import complete_modal, confirm_view
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import SLOW, SLOW_FORM, Reply, ack_in_time, guarded, keep_open
+from handlers.replies import (
+    DATABASE_AWAY,
+    SLOW,
+    SLOW_FORM,
+    Reply,
+    ack_in_time,
+    guarded,
+    keep_open,
+    later,
+)
 from handlers.values import user_id as acting_user
 from handlers.values import view_order_id, view_values
+
+#: Said by DM when a closed Complete modal could not be kept as a draft.
+DRAFT_NOT_SAVED = (
+    "certdesk's database is not answering, so what you typed in the form you just closed "
+    "was not kept as a draft. Open it again in a minute (`/cert list` shows your orders)."
+)
 
 
 def notice_view(title: str, text: str) -> View:
@@ -90,14 +105,18 @@ def register(app: App, services: Services) -> OrderCommands:
     @app.view_closed(ids.COMPLETE)
     def closed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
-        # Saved after the ack: nobody waits on a closed modal, and a late save loses nothing.
-        services.background.submit(
-            guarded,
-            lambda _text: None,
-            lambda: complete.save_draft(
-                services, view_order_id(view), user_id=acting_user(body), raw=view_values(view)
-            ),
-        )
+
+        def save(user_id: str) -> None:
+            try:
+                complete.save_draft(services, view_order_id(view), user_id=user_id, raw=raw)
+            except DATABASE_AWAY:
+                raise Error(DRAFT_NOT_SAVED) from None
+            except Error:
+                return  # a stale or someone else's modal: there is nothing of theirs to keep
+
+        # Saved after the ack: nobody waits on a closed modal; only a lost draft is told.
+        raw = view_values(view)
+        later(services, body, save)
 
     @app.view(ids.CONFIRM_SUBMIT)
     def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

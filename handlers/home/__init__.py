@@ -7,8 +7,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.errors import SlackError
 from bot.orders.home import first_delivery, refresh_home
@@ -16,7 +14,7 @@ from bot.services import Services
 from bot.views import ids
 from bot.views.home import unavailable_home
 from bot.views.new_order import new_order_modal
-from handlers.replies import later, open_modal
+from handlers.replies import DATABASE_AWAY, later, open_modal
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ def register(app: App, services: Services) -> None:
         try:
             if first_delivery(services, event_id):
                 refresh_home(services, user_id, team_id=team_id)
-        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+        except DATABASE_AWAY as exc:
             # The tab says so in words; the next opening publishes it in full again.
             logger.warning("home tab not refreshed, database unavailable: %s", type(exc).__name__)
             try:

@@ -79,3 +79,20 @@ def test_each_kind_of_request_is_answered_while_the_database_is_frozen(
     desk.slack.timeout = 10
     again = desk.slack.submit_view(ALICE, GOOD_DV)
     assert again.status == 200 and (again.json() or {}).get("response_action") == "push"
+
+
+def test_a_modal_closed_while_the_database_is_frozen_says_the_draft_was_not_kept(
+    start_certdesk: Callable[..., Running], own_postgres: str
+) -> None:
+    desk = start_certdesk(DATABASE_URL=own_postgres)
+    ref = register(desk, ALICE)
+    open_complete(desk, ALICE, ref)
+    desk.settle()
+    with frozen(own_postgres):
+        desk.slack.timeout = 3
+        assert desk.slack.close_view(ALICE).status == 200
+        told = wait_for(
+            lambda: [m for m in desk.emulator.dms_to(ALICE) if "not kept as a draft" in m.text],
+            what="a DM saying the draft was not kept",
+        )
+        assert len(told) == 1
