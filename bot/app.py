@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation, private_files
+from bot import keys_rotation, private_files, request_context
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
@@ -24,6 +24,7 @@ from bot.crypto import Custody
 from bot.errors import ConfigError
 from bot.services import Services
 from bot.slack import SlackNotifier
+from bot.slack_metrics import CountingHandler
 from bot.views.messages import Messages
 from storage import db
 
@@ -40,6 +41,7 @@ def slack_client(settings: Settings) -> WebClient:
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
+            CountingHandler(),
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
@@ -57,13 +59,42 @@ def interactive_client(settings: Settings) -> WebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=2,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def probe_client(settings: Settings) -> WebClient:
+    """The client readiness probes check the token with: short timeout, no retries."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[CountingHandler()],
+    )
+
+
+def tagged_post_client(settings: Settings) -> WebClient:
+    """For messages posted with a tag (reminders, announcements): retries a 429 only.
+
+    A 5xx or a dropped connection may come after Slack stored the message; a blind retry would
+    post it twice, so certdesk looks for the tag in the conversation before posting again.
+    """
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[CountingHandler(), RateLimitErrorRetryHandler(max_retry_count=3)],
     )
 
 
 def attachment_client(settings: Settings) -> WebClient:
     """For the file look-up made before a modal's ack: fails fast instead of waiting out a 429."""
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=2)
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
 
 
 def db_timeouts(settings: Settings, *, jobs: bool = False) -> db.Timeouts:
@@ -111,7 +142,11 @@ def build_services(
         engine=engine,
         sessions=sessions,
         notifier=SlackNotifier(
-            client, sessions, quick=attachment_client(settings), api_url=settings.slack_api_url
+            client,
+            sessions,
+            quick=attachment_client(settings),
+            careful=tagged_post_client(settings),
+            api_url=settings.slack_api_url,
         ),
         presenter=Messages(),
         background=Background(),
@@ -162,6 +197,7 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         process_before_response=True,
         token_verification_enabled=verify_token,
     )
+    app.use(request_context.bind_request)
     handlers.register_all(app, services)
     return app
 

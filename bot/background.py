@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+from bot import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +26,14 @@ class Background:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` in the pool."""
-        future = self._pool.submit(self._run, fn, args, kwargs)
+        # The log context (order, request, team) of the request that handed this work over.
+        context = contextvars.copy_context()
+        metrics.background_queued()
+        try:
+            future = self._pool.submit(context.run, self._run, fn, args, kwargs)
+        except BaseException:  # shut down: nothing was queued after all
+            metrics.background_done()
+            raise
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
@@ -47,6 +57,7 @@ class Background:
         self._pool.shutdown(wait=True)
 
     def _forget(self, future: Future[Any]) -> None:
+        metrics.background_done()
         with self._lock:
             self._pending.discard(future)
 

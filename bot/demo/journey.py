@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
 from bot import crypto
 from bot.ca.simulated import mailer
 from bot.demo import browser
-from bot.demo.narrator import ALICE, BOB, Narrator
+from bot.demo.narrator import ALICE, BOB, CAROL, Narrator
+from bot.orders.reminding import send_due
 from bot.views import ids
 from storage import queries
 
@@ -48,6 +54,14 @@ def confirm(n: Narrator) -> None:
     n.show_view(ALICE)
     n.submit(ALICE, {}, say="presses [Submit for review]")
     n.show_dms(ALICE)
+
+
+def approve(n: Narrator, ref: str) -> None:
+    """Carol approves the application waiting for her."""
+    n.show_dms(CAROL)
+    request = n.wait(lambda: n.dm_with(CAROL, ids.APPROVE, containing=ref), what="the request")
+    n.click(CAROL, ids.APPROVE, request, "Approve")
+    n.show_dms(CAROL)
 
 
 def state_of(n: Narrator, ref: str) -> str:
@@ -154,6 +168,27 @@ def simulated_journey(n: Narrator) -> None:
     n.submit(ALICE, {**org, ids.ORG_COUNTRY: "GB"})
     confirm(n)
 
+    n.title(f"{ov} names the company, so Carol must approve it first; she sends it back")
+    n.note("CERTDESK_APPROVAL defaults to ov,ev; CERTDESK_APPROVERS names Carol")
+    n.show_dms(CAROL)
+    request = n.wait(lambda: n.dm_with(CAROL, ids.REJECT, containing=ov), what="the request")
+    n.click(CAROL, ids.REJECT, request, "Reject…")
+    n.show_view(CAROL)
+    reason = "The registered legal name is “Example Widgets Limited”, not “Ltd”."
+    n.submit(CAROL, {ids.APPROVAL_REASON: reason})
+    n.show_dms(CAROL)
+    n.show_dms(ALICE)
+
+    n.title(f"Alice revises {ov}; Carol approves the new application and it goes to the CA")
+    sent_back = n.wait(lambda: n.dm_with(ALICE, ids.REVISE, containing=ov), what="the rejection")
+    n.click(ALICE, ids.REVISE, sent_back, "Revise and resubmit")
+    org = {**org, ids.ORG_COUNTRY: "GB", ids.ORG_LEGAL_NAME: "Example Widgets Limited"}
+    n.submit(ALICE, org)
+    confirm(n)
+    approve(n, ov)
+    n.wait(lambda: state_of(n, ov) != "awaiting_approval", what="the approval")
+    n.show_dms(ALICE)
+
     n.title("A rejection: the CA turns an order down; Alice sees why and can revise")
     n.note("the simulated CA rejects organizations whose name starts with 'reject-'")
     rejected = register(n, product="ov", domain_type="single", count=1)
@@ -168,6 +203,7 @@ def simulated_journey(n: Narrator) -> None:
         },
     )
     confirm(n)
+    approve(n, rejected)
     n.wait(lambda: state_of(n, rejected) == "failed", what="the rejection")
     n.wait(lambda: n.dm_with(ALICE, ids.REVISE, containing=rejected), what="the failure DM")
     n.show_dms(ALICE)
@@ -178,8 +214,6 @@ def simulated_journey(n: Narrator) -> None:
     n.command(BOB, f"status {dv}")
 
     n.title(f"Sixty days later: {dv} expires in 30 days, and certdesk offers to renew")
-    from bot.orders.reminding import send_due
-
     with n.services.sessions.begin() as session:
         order = queries.get_order(session, int(dv[3:]))
         assert order is not None and order.not_after is not None
@@ -198,9 +232,6 @@ def _ca_ref(n: Narrator, ref: str) -> str:
 
 
 def _rsa_1024_key() -> bytes:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -211,10 +242,6 @@ def _rsa_1024_key() -> bytes:
 
 def _csr(key_pem: bytes, name: str) -> str:
     """A CSR signed by ``key_pem`` (make_csr refuses weak keys, so build it directly)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import NameOID
-
     key = serialization.load_pem_private_key(key_pem, password=None)
     csr = (
         x509.CertificateSigningRequestBuilder()

@@ -95,7 +95,12 @@ def register(app: App, services: Services) -> OrderCommands:
             except FieldErrors as exc:
                 reply(**keep_open(field_errors(view, exc.errors)))
                 return
-            confirm = confirm_view(order, application, by_email=services.ca.emails_applicant)
+            confirm = confirm_view(
+                order,
+                application,
+                by_email=services.ca.emails_applicant,
+                needs_approval=services.settings.needs_approval(order.product),
+            )
             reply(response_action="push", view=confirm)
 
         # Late or failed, the modal stays open with what was typed and a sentence on top.
