@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
 
 from bot.access import Need, parse_ref
 from bot.errors import Error
+from bot.list_query import parse_list_query
 from bot.orders import lookup
 from bot.services import Services
 from bot.views import ids, orders
@@ -16,7 +18,8 @@ from bot.views.common import section, to_dicts
 from bot.views.new_order import new_order_modal
 from handlers import approval
 from handlers.opening import OrderCommands
-from handlers.replies import SLOW, Reply, ack_in_time, guarded, open_modal
+from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded, later, open_modal
+from handlers.values import team_id as acting_team
 
 
 def register(app: App, services: Services, *, order_commands: OrderCommands) -> None:
@@ -42,10 +45,7 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                 text, blocks = approval.waiting_answer(services, user_id)
                 reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "list":
-                found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
-                text, blocks = orders.order_list(
-                    found, user_id=user_id, admin=services.is_admin(user_id)
-                )
+                text, blocks = list_answer(services, team_id=team_id, user_id=user_id, words=rest)
                 reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "status" or word in order_commands:
                 if not rest.strip():
@@ -69,8 +69,57 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
 
         ack_in_time(ack, reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral")
 
+    def paged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()  # the page is read after the ack; a refusal comes by DM
+
+        def run(user_id: str) -> None:
+            words, before, after = orders.read_list_cursor(str(action.get("value") or ""))
+            text, blocks = list_answer(
+                services,
+                team_id=acting_team(body),
+                user_id=user_id,
+                words=words,
+                before=before,
+                after=after,
+            )
+            if respond is None:  # no response_url: the page goes to the DM instead
+                dm(services, user_id, text, blocks)
+            else:
+                respond(text=text, blocks=to_dicts(blocks), replace_original=True)
+
+        later(services, body, run)
+
+    app.action(ids.LIST_OLDER)(paged)
+    app.action(ids.LIST_NEWER)(paged)
+
     def show_status(reply: Reply, order_id: int, *, user_id: str) -> None:
         order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
         can_act = services.may_act(order, user_id)
         text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
         reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+
+
+def list_answer(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    words: str,
+    before: int | None = None,
+    after: int | None = None,
+) -> tuple[str, list[Block]]:
+    """One page of `/cert list [filter]` (ValidationError for a filter it cannot read)."""
+    query = parse_list_query(words)
+    found = lookup.list_page(
+        services, team_id=team_id, user_id=user_id, query=query, before=before, after=after
+    )
+    return orders.list_page(
+        found.page.orders,
+        total=found.total,
+        words=query.words,
+        older=found.page.older,
+        newer=found.page.newer,
+        user_id=user_id,
+        admin=services.is_admin(user_id),
+        capped=found.total >= lookup.COUNT_CAP,
+    )

@@ -50,6 +50,8 @@ BUTTONS = [
     ids.APPROVE,
     ids.REJECT,
     ids.OPEN_NEW_ORDER,
+    ids.LIST_OLDER,
+    ids.LIST_NEWER,
 ]
 INPUTS = [
     ids.PRODUCT,
