@@ -1,10 +1,12 @@
 """How long certdesk takes to answer while its PostgreSQL is frozen (SIGSTOP), and the edge's cost.
 
 Starts a throwaway cluster and certdesk over real HTTP, freezes the cluster's postmaster and
-backends, and times /healthz, /readyz, a signed `/cert help` and `/cert list` (each answer
-must come back: no hang). Then, unfrozen, compares signed `/cert help` round trips with the
-edge's overhead: the verification of a request before Bolt sees it. Run (as root or the
-cluster's owner, PostgreSQL installed):
+backends, and times /healthz, /readyz, a signed `/cert help` and `/cert list`, a button press,
+a new-order modal's submission and the Home tab's event (each answer must come back: no
+hang), and how long the button's presser waits for the DM that says the database is away.
+Then, unfrozen, compares signed `/cert help` round trips with the edge's overhead: the
+verification of a request before Bolt sees it. Run (as root or the cluster's owner,
+PostgreSQL installed):
 
     .venv/bin/python bench/frozen_database.py [--rounds 5]
 """
@@ -32,8 +34,9 @@ from support.postgres import postgres_cluster  # noqa: E402
 from bot.app import create  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.edge import SlackEdge  # noqa: E402
-from bot.emulator import Emulator  # noqa: E402
+from bot.emulator import Emulator, SlackSide  # noqa: E402
 from bot.serve import start_http  # noqa: E402
+from bot.views import ids  # noqa: E402
 from storage import db  # noqa: E402
 
 TOKEN, SECRET, USER, TEAM = "xoxb-bench", "bench-secret", "UBENCH", "T0001"
@@ -128,11 +131,29 @@ def main() -> None:
         base = server.url
         try:
             cert(base, "list")  # a pooled connection, as in a running service
+            slack = SlackSide(emu, request_url=f"{base}/slack/events", signing_secret=SECRET)
+            slack.slash_command(USER, "new")  # the new-order modal, open while frozen
+            new_order = {
+                ids.PRODUCT: "dv",
+                ids.DOMAIN_TYPE: "single",
+                ids.DOMAIN_COUNT: "1",
+                ids.VALIDITY: "200",
+            }
+            press = {
+                "type": "block_actions",
+                "team": {"id": TEAM},
+                "user": {"id": USER},
+                "trigger_id": "1.2.3",
+                "actions": [{"action_id": ids.SHOW_STATUS, "type": "button", "value": "1"}],
+            }
             probes = {
                 "/healthz": lambda: get(base, "/healthz"),
                 "/readyz": lambda: get(base, "/readyz"),
                 "/cert help": lambda: cert(base, "help"),
                 "/cert list": lambda: cert(base, "list"),
+                "button": lambda: slack.deliver("interactive", press).status,
+                "modal submit": lambda: slack.submit_view(USER, new_order).status,
+                "Home opened": lambda: slack.app_home_opened(USER).status,
             }
             print(f"Frozen PostgreSQL, {args.rounds} rounds (seconds to answer, status):")
             with frozen(url):
@@ -141,9 +162,17 @@ def main() -> None:
                     times = [t for t, _ in results]
                     statuses = sorted({s for _, s in results})
                     print(
-                        f"  {name:<11} median {statistics.median(times):.3f}  "
+                        f"  {name:<12} median {statistics.median(times):.3f}  "
                         f"max {max(times):.3f}  status {statuses}"
                     )
+                server.certdesk.services.background.drain(timeout=120)
+                told = len(emu.dms_to(USER))
+                start = time.perf_counter()
+                slack.deliver("interactive", press)
+                while len(emu.dms_to(USER)) == told and time.perf_counter() - start < 30:
+                    time.sleep(0.01)
+                waited = time.perf_counter() - start
+                print(f"  button press to the DM that says so: {waited:.3f} s")
             seconds, status = timed(lambda: cert(base, "list"))
             print(f"Thawed: /cert list {seconds:.3f} s, status {status}")
             round_trips = [timed(lambda: cert(base, "help"))[0] for _ in range(200)]

@@ -65,7 +65,11 @@ def parse_purchase(
             errors["domain_count"] = "A multi-domain certificate covers 2 or more domains."
     if product == "ev" and domain_type == "wildcard":
         errors["domain_type"] = "EV (Advanced) certificates cannot cover wildcard names."
-    days = int(validity) if validity and validity.strip().isdigit() else 0
+    days = (
+        int(validity)
+        if validity and validity.strip().isascii() and validity.strip().isdigit()
+        else 0
+    )
     if days not in VALIDITY_DAYS:
         errors["validity"] = "Choose the validity you bought."
     if errors:

@@ -10,11 +10,12 @@ from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
 from bot.services import Services
-from handlers.replies import dm_later, guarded
+from handlers.replies import Reply, later, open_modal
+from handlers.values import order_id
 
 #: Builds the modal for (order id, acting user); raises bot.errors.Error to refuse.
 ModalBuilder = Callable[[int, str], View]
-#: Runs `/cert <word> ID` for one order: (ack, client, command, order id).
+#: Runs `/cert <word> ID` for one order: (reply, client, command, order id).
 OrderCommand = Callable[..., None]
 #: What a surface handles of `/cert`: word -> handler.
 OrderCommands = dict[str, OrderCommand]
@@ -31,28 +32,30 @@ def open_order_modal(
     """Register buttons (value = order id) that open ``build``'s modal; return the `/cert`
     words that open it too, for the command surface to route.
 
-    The trigger is used at once (it lives ~3 s); a refusal from ``build`` reaches the person
-    as the command's ephemeral answer, or as a DM for a button.
+    A button is acked at once and the modal built and opened after it, within the trigger's
+    life (~3 s); a refusal from ``build`` reaches the person as the command's ephemeral
+    answer, or as a DM for a button.
     """
 
     def from_command(
-        *, ack: Ack, client: WebClient, command: dict[str, Any], order_id: int
+        *, reply: Reply, client: WebClient, command: dict[str, Any], order_id: int
     ) -> None:
-        view = build(order_id, command["user_id"])
-        client.views_open(trigger_id=command["trigger_id"], view=view)
-        ack()
+        view = build(order_id, str(command.get("user_id") or ""))
+        open_modal(client, command.get("trigger_id"), view)
+        reply()
 
     def from_button(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        user_id = body["user"]["id"]
+        later(services, body, lambda user_id: build_and_open(body, action, client, user_id))
 
-        def run() -> None:
-            view = build(int(action["value"]), user_id)
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-
-        guarded(dm_later(services, user_id), run)
+    def build_and_open(
+        body: dict[str, Any], action: dict[str, Any], client: WebClient, user_id: str
+    ) -> None:
+        # Built after the ack, within the trigger's ~3 s: the database may be slow or down.
+        view = build(order_id(action.get("value")), user_id)
+        open_modal(client, body.get("trigger_id"), view)
 
     for action_id in action_ids:
         app.action(action_id)(from_button)

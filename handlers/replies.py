@@ -5,16 +5,86 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.errors import Error
+from bot.errors import Error, NotFound, SlackError
 from bot.services import Services
 from bot.views.common import esc
 from bot.views.messages import message
+from handlers.values import user_id as acting_user
 
 logger = logging.getLogger(__name__)
+
+
+#: How long a request's own work may take before the person gets a polite answer instead:
+#: Slack waits 3 s for the ack, and the engine's request timeouts end most waits sooner.
+ANSWER_WITHIN = 2.5
+
+#: Said when the database did not answer within ANSWER_WITHIN.
+SLOW = (
+    "certdesk's database is not answering just now, so I could not do that. Try again in a "
+    "minute; if it keeps happening, tell whoever runs certdesk."
+)
+#: Said in a modal kept open when the database did not answer in time.
+SLOW_FORM = (
+    "certdesk's database did not answer in time, so this may not be saved. What you typed is "
+    "still here: try again in a minute (`/cert list` shows what went through)."
+)
+
+#: What the engine raises when the database is down, frozen or its pool exhausted.
+DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
+
+# Request work runs here so that the request's thread can answer on time whatever the
+# database does; a frozen database holds at most these threads, never the web server's.
+_PROMPT = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certdesk-prompt")
+
+
+class Reply:
+    """Stands in for ``ack`` in work that may finish late: the listener acks once, on time."""
+
+    def __init__(self) -> None:
+        self.kwargs: dict[str, Any] = {}
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+
+def in_time(work: Callable[[], Any], *, seconds: float = ANSWER_WITHIN) -> bool:
+    """Run ``work`` (already ``guarded``); False when it has not finished within ``seconds``.
+
+    Late work goes on and its effects stand (a modal it opens, a DM), but its answer to the
+    request is dropped: the person has been told to try again.
+    """
+    try:
+        _PROMPT.submit(work).result(timeout=seconds)
+    except Late:
+        logger.warning("request work took over %.1f s (database slow?): answered politely", seconds)
+        return False
+    return True
+
+
+def ack_in_time(
+    ack: Callable[..., Any], reply: Reply, work: Callable[[], Any], **late: Any
+) -> None:
+    """Ack with what ``work`` (already guarded) gave ``reply`` in time, else with ``late``."""
+    if in_time(work):
+        ack(**reply.kwargs)
+    else:
+        ack(**late)
+
+
+def keep_open(errors: dict[str, str]) -> dict[str, Any]:
+    """A view_submission ack that keeps the modal (and what was typed) open with ``errors``."""
+    return {"response_action": "errors", "errors": errors}
 
 
 def incident_id() -> str:
@@ -45,6 +115,10 @@ def guarded(tell: Callable[[str], Any], work: Callable[[], Any], *, plain: bool 
         return work()
     except Error as exc:
         tell(str(exc) if plain else mrkdwn_words(exc))
+    except DATABASE_AWAY as exc:
+        # The database is down or frozen: one short line, and words instead of an incident.
+        logger.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+        tell(SLOW)
     except Exception:
         incident = incident_id()
         logger.exception("incident %s", incident)
@@ -57,10 +131,34 @@ def dm(services: Services, user_id: str, text: str, blocks: Sequence[Block] = ()
     services.notifier.dm(user_id, message(text, blocks))
 
 
-def dm_later(services: Services, user_id: str) -> Callable[[str], None]:
-    """Tell the user something in a DM, after the ack (for buttons, which have no reply)."""
+def later(services: Services, body: dict[str, Any], work: Callable[[str], Any]) -> None:
+    """After the ack: run ``work(user_id)`` in the background; its refusals reach the user by DM.
+
+    A button's listener acks and returns at once (the ack is the whole HTTP answer); the
+    database is touched only here, and a failure is told in words, never silence.
+    """
+    try:
+        user_id = acting_user(body)
+    except NotFound:
+        logger.warning("an interaction without a user: nobody to answer")
+        return
 
     def tell(text: str) -> None:
-        services.background.submit(dm, services, user_id, text)
+        try:
+            dm(services, user_id, text)
+        except SlackError as exc:  # e.g. a user id Slack does not know: one line, no traceback
+            logger.warning("could not DM %.40s: %s", user_id, exc.code or type(exc).__name__)
 
-    return tell
+    services.background.submit(guarded, tell, lambda: work(user_id))
+
+
+def open_modal(client: WebClient, trigger_id: object, view: View) -> None:
+    """``views.open``; a refusal (an expired or unknown trigger) becomes a sentence to show."""
+    try:
+        client.views_open(trigger_id=str(trigger_id or ""), view=view)
+    except SlackApiError as exc:
+        logger.warning("views.open refused: %s", exc.response.get("error"))
+        raise Error(
+            "Slack did not let me open the form (the click may have been too long ago). "
+            "Press the button again."
+        ) from None

@@ -53,6 +53,8 @@ class SlackSide:
         self.emulator = emulator
         self.request_url = request_url
         self.verifier = SignatureVerifier(signing_secret or emulator.signing_secret)
+        #: Seconds to wait for the app's answer (Slack itself gives up after 3).
+        self.timeout = 10.0
 
     # ----- transport -----
 
@@ -80,7 +82,7 @@ class SlackSide:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 return Response(answer.status, answer.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
             return Response(error.code, error.read().decode("utf-8", "replace"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.application_form import UploadedFile
@@ -17,6 +19,9 @@ from bot.slack import attachments
 from bot.slack.failures import calling
 from storage.models import SlackUser, utcnow
 
+logger = logging.getLogger(__name__)
+#: The database being away (down, frozen, pool exhausted): a DM goes out without its cache.
+_DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
 #: Message metadata event type that carries a certdesk tag.
 EVENT_TYPE = "certdesk_reminder"
 #: Slack errors meaning a file is already gone.
@@ -49,16 +54,28 @@ class SlackNotifier(Notifier):
         self._careful = careful or client
         self._sessions = sessions
         self._api_url = api_url
+        # DM channels seen by this process: a DM saying the database is away needs none of it.
+        self._dm_channels: dict[str, str] = {}
 
     def dm_channel(self, user_id: str) -> str:
         """The DM channel with ``user_id`` (conversations.open once, then cached)."""
-        with self._sessions.begin() as session:
-            user = session.get(SlackUser, user_id)
-            if user and user.dm_channel_id:
-                return user.dm_channel_id
+        if user_id in self._dm_channels:
+            return self._dm_channels[user_id]
+        try:
+            with self._sessions.begin() as session:
+                user = session.get(SlackUser, user_id)
+                if user and user.dm_channel_id:
+                    self._dm_channels[user_id] = user.dm_channel_id
+                    return user.dm_channel_id
+        except _DATABASE_AWAY as exc:  # conversations.open finds the same channel again
+            logger.warning("DM channel cache unavailable: %s", type(exc).__name__)
         with calling("opening a DM"):
             channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
-        self._remember(user_id, dm_channel_id=channel)
+        self._dm_channels[user_id] = channel
+        try:
+            self._remember(user_id, dm_channel_id=channel)
+        except _DATABASE_AWAY as exc:
+            logger.warning("DM channel not cached: %s", type(exc).__name__)
         return channel
 
     def dm(self, user_id: str, message: Message, *, tag: Tag | None = None) -> tuple[str, str]:

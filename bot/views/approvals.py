@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextInputElement
 from slack_sdk.models.views import View
@@ -13,7 +12,6 @@ from slack_sdk.models.views import View
 from bot import crypto, events
 from bot.approval_form import MAX_REASON
 from bot.csr_method import certdesk_makes_key
-from bot.errors import NotFound
 from bot.products import PRODUCTS
 from bot.views import ids
 from bot.views.common import button, context, esc, plain, section
@@ -117,17 +115,6 @@ def reason_modal(*, ref: str, order_id: int, override: bool) -> View:
             ),
         ],
     )
-
-
-def order_id_from(view: Mapping[str, Any]) -> int:
-    """The order a reason modal is about; NotFound for a modal that names none."""
-    try:
-        value = json.loads(view.get("private_metadata") or "{}").get("order_id")
-    except (ValueError, AttributeError):
-        value = None
-    if not isinstance(value, int):
-        raise NotFound("That form does not name an order. Open it again from the order.")
-    return value
 
 
 def waiting_list(

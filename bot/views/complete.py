@@ -65,11 +65,6 @@ def metadata(order_id: int) -> str:
     return json.dumps({"order_id": order_id})
 
 
-def order_id_from(view: Mapping[str, Any]) -> int:
-    """The order a submitted modal belongs to (from its private_metadata)."""
-    return int(json.loads(view.get("private_metadata") or "{}")["order_id"])
-
-
 def _text_input(
     block_id: str,
     label: str,

@@ -134,3 +134,17 @@ def _approvals(waiting: Sequence[Waiting], *, now: datetime) -> list[Block]:
     if len(waiting) > _HOME_APPROVALS:
         blocks.append(context("`/cert approvals` lists the rest."))
     return blocks
+
+
+def unavailable_home() -> View:
+    """The Home tab while the database does not answer: says so instead of staying blank."""
+    return View(
+        type="home",
+        blocks=[
+            HeaderBlock(text=plain("Your certificate orders")),
+            section(
+                "certdesk's database is not answering just now, so your orders cannot be "
+                "shown. Open this tab again in a minute; nothing of yours is lost."
+            ),
+        ],
+    )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -33,11 +31,6 @@ FORMAT_LABELS = {
 def metadata(order_id: int) -> str:
     """private_metadata naming the order a key modal belongs to."""
     return json.dumps({"order_id": order_id})
-
-
-def order_id_from(view: Mapping[str, Any]) -> int:
-    """The order a submitted key modal belongs to."""
-    return int(json.loads(view.get("private_metadata") or "{}")["order_id"])
 
 
 def download_modal(order: Order) -> View:

@@ -13,9 +13,20 @@ from bot.errors import FieldErrors
 from bot.orders import approval
 from bot.services import Services
 from bot.views import ids
-from bot.views.approvals import order_id_from, reason_modal, waiting_list
-from handlers.replies import dm, dm_later, guarded
-from handlers.values import view_values
+from bot.views.approvals import reason_modal, waiting_list
+from handlers.replies import (
+    SLOW_FORM,
+    Reply,
+    ack_in_time,
+    dm,
+    guarded,
+    keep_open,
+    later,
+    open_modal,
+)
+from handlers.values import order_id as button_order
+from handlers.values import user_id as acting_user
+from handlers.values import view_order_id, view_values
 from storage.models import format_ref, utcnow
 
 
@@ -31,53 +42,53 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        user_id = body["user"]["id"]
 
-        def run() -> None:
-            order_id = int(action["value"])
+        def run(user_id: str) -> None:
+            order_id = button_order(action.get("value"))
             role = approval.check_may_decide(services, order_id, user_id=user_id)
             if role is Role.OVERRIDE:  # an admin in the approvers' place: ask why first
                 view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=True)
-                client.views_open(trigger_id=body["trigger_id"], view=view)
+                open_modal(client, body.get("trigger_id"), view)
                 return
             decision = approval.approve(services, order_id, user_id=user_id)
-            services.background.submit(decided_after_ack, decision, user_id)
+            decided_after_ack(decision, user_id)
 
-        guarded(dm_later(services, user_id), run)
+        later(services, body, run)
 
     @app.action(ids.REJECT)
     def reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        user_id = body["user"]["id"]
 
-        def run() -> None:
-            order_id = int(action["value"])
+        def run(user_id: str) -> None:
+            order_id = button_order(action.get("value"))
             approval.check_may_decide(services, order_id, user_id=user_id)
             view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=False)
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+            open_modal(client, body.get("trigger_id"), view)
 
-        guarded(dm_later(services, user_id), run)
+        later(services, body, run)
 
     def reasoned(approved: bool) -> Any:
         def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-            user_id = body["user"]["id"]
+            reply = Reply()
             reason = str(view_values(view).get(ids.APPROVAL_REASON) or "")
 
             def tell(text: str) -> None:
-                ack(response_action="errors", errors={ids.APPROVAL_REASON: text[:2000]})
+                reply(response_action="errors", errors={ids.APPROVAL_REASON: text[:2000]})
 
             def run() -> None:
-                order_id = order_id_from(view)
+                user_id = acting_user(body)
+                order_id = view_order_id(view)
                 decide = approval.approve if approved else approval.reject
                 try:
                     decision = decide(services, order_id, user_id=user_id, reason=reason)
                 except FieldErrors as exc:
-                    ack(response_action="errors", errors=exc.errors)
+                    reply(response_action="errors", errors=exc.errors)
                     return
-                ack(response_action="clear")
+                reply(response_action="clear")
                 services.background.submit(decided_after_ack, decision, user_id)
 
-            guarded(tell, run, plain=True)
+            slow = {ids.APPROVAL_REASON: SLOW_FORM}
+            ack_in_time(ack, reply, lambda: guarded(tell, run, plain=True), **keep_open(slow))
 
         return submitted
 

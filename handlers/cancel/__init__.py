@@ -10,10 +10,11 @@ from bot.orders.cancel import cancel_and_tell, check_cancellable
 from bot.services import Services
 from bot.views import ids
 from bot.views.cancel import cancel_modal
-from bot.views.complete import order_id_from
 from handlers.complete import notice_view
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import dm, guarded
+from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded
+from handlers.values import user_id as acting_user
+from handlers.values import view_order_id
 
 
 def register(app: App, services: Services) -> OrderCommands:
@@ -37,18 +38,19 @@ def register(app: App, services: Services) -> OrderCommands:
 
     @app.view(ids.CONFIRM_CANCEL)
     def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
+        reply = Reply()
 
         def tell(text: str) -> None:
-            ack(response_action="update", view=notice_view("Not cancelled", text))
+            reply(response_action="update", view=notice_view("Not cancelled", text))
 
         def run() -> None:
-            order_id = order_id_from(view)
+            user_id, order_id = acting_user(body), view_order_id(view)
             # Checked again here: the confirmation may be replayed, or the order moved on.
             check_cancellable(services, order_id, user_id=user_id)
-            ack(response_action="clear")
+            reply(response_action="clear")
             services.background.submit(cancel_after_ack, order_id, user_id)
 
-        guarded(tell, run)
+        late = notice_view("Not cancelled", SLOW)
+        ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
 
     return commands

@@ -18,7 +18,8 @@ from bot.views.common import esc, section, to_dicts
 from handlers import approval
 from handlers.new_order import open_new_order
 from handlers.opening import OrderCommands
-from handlers.replies import guarded
+from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded, later
+from handlers.values import team_id as acting_team
 
 
 def register(app: App, services: Services, *, order_commands: OrderCommands) -> None:
@@ -26,23 +27,26 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
 
     @app.command(ids.COMMAND)
     def cert(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        word, _, rest = str(command.get("text") or "").strip().partition(" ")
         word = word.lower()
-        user_id, team_id = command["user_id"], command["team_id"]
+        user_id, team_id = str(command.get("user_id") or ""), str(command.get("team_id") or "")
+        # The work answers through ``reply``; the ack goes out here, on time, whatever the
+        # database does: the answer when it came in time, else a polite sentence.
+        reply = Reply()
 
         def tell(text: str) -> None:
-            ack(text=text, response_type="ephemeral")
+            reply(text=text, response_type="ephemeral")
 
         def run() -> None:
             if word == "new":
-                ack()
-                open_new_order(services, client, trigger_id=command["trigger_id"])
+                reply()
+                open_new_order(services, client, trigger_id=command.get("trigger_id"))
             elif word == "approvals":
                 text, blocks = approval.waiting_answer(services, user_id)
-                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+                reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "list":
                 text, blocks = list_answer(services, team_id=team_id, user_id=user_id, words=rest)
-                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+                reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "status" or word in order_commands:
                 if not rest.strip():
                     raise Error(
@@ -50,40 +54,48 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                     )
                 order_id = parse_ref(rest)
                 if word == "status":
-                    show_status(ack, order_id, user_id=user_id)
+                    show_status(reply, order_id, user_id=user_id)
                 else:
-                    order_commands[word](ack=ack, client=client, command=command, order_id=order_id)
+                    order_commands[word](
+                        reply=reply, client=client, command=command, order_id=order_id
+                    )
             else:
                 help_text, help_blocks = orders.help_reply()
                 if word and word != "help":
                     help_text = f"I don't know `/cert {esc(word[:40])}`. Here is what I can do."
                     help_blocks = (section(help_text).to_dict(), *help_blocks)
-                ack(text=help_text, blocks=list(help_blocks), response_type="ephemeral")
+                reply(text=help_text, blocks=list(help_blocks), response_type="ephemeral")
 
-        guarded(tell, run)
+        ack_in_time(ack, reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral")
 
     def paged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        team_id = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
+        ack()  # the page is read after the ack; a refusal comes by DM
 
-        def run() -> None:
+        def run(user_id: str) -> None:
             words, before, after = orders.read_list_cursor(str(action.get("value") or ""))
             text, blocks = list_answer(
-                services, team_id=team_id, user_id=user_id, words=words, before=before, after=after
+                services,
+                team_id=acting_team(body),
+                user_id=user_id,
+                words=words,
+                before=before,
+                after=after,
             )
-            respond(text=text, blocks=to_dicts(blocks), replace_original=True)
+            if respond is None:  # no response_url: the page goes to the DM instead
+                dm(services, user_id, text, blocks)
+            else:
+                respond(text=text, blocks=to_dicts(blocks), replace_original=True)
 
-        guarded(lambda text: respond(text=text, replace_original=False), run)
+        later(services, body, run)
 
     app.action(ids.LIST_OLDER)(paged)
     app.action(ids.LIST_NEWER)(paged)
 
-    def show_status(ack: Ack, order_id: int, *, user_id: str) -> None:
+    def show_status(reply: Reply, order_id: int, *, user_id: str) -> None:
         order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
         can_act = services.may_act(order, user_id)
         text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
-        ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+        reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
 
 
 def list_answer(

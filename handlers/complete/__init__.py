@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -15,13 +14,27 @@ from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import plain, section
-from bot.views.complete import CAOffer, complete_modal, confirm_view, order_id_from
+from bot.views.complete import CAOffer, complete_modal, confirm_view
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import guarded, incident_id, something_went_wrong
-from handlers.values import view_values
+from handlers.replies import (
+    DATABASE_AWAY,
+    SLOW,
+    SLOW_FORM,
+    Reply,
+    ack_in_time,
+    guarded,
+    keep_open,
+    later,
+)
+from handlers.values import user_id as acting_user
+from handlers.values import view_order_id, view_values
 from storage.models import Order
 
-logger = logging.getLogger(__name__)
+#: Said by DM when a closed Complete modal could not be kept as a draft.
+DRAFT_NOT_SAVED = (
+    "certdesk's database is not answering, so what you typed in the form you just closed "
+    "was not kept as a draft. Open it again in a minute (`/cert list` shows your orders)."
+)
 
 
 def notice_view(title: str, text: str) -> View:
@@ -31,7 +44,12 @@ def notice_view(title: str, text: str) -> View:
 
 def field_errors(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
     """Errors keyed by block ids that exist in ``view`` (Slack rejects any other key)."""
-    present = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    present: set[str] = {
+        b["block_id"]
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)
+    }
     shown = {k: v[:2000] for k, v in errors.items() if k in present}
     stray = [v for k, v in errors.items() if k not in present]
     if stray:
@@ -76,61 +94,66 @@ def register(app: App, services: Services) -> OrderCommands:
 
     @app.view(ids.COMPLETE)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        order_id = order_id_from(view)
-        try:
-            order, application = complete.check_and_save(
-                services, order_id, user_id=user_id, raw=view_values(view)
+        reply = Reply()
+
+        def tell(text: str) -> None:
+            reply(**keep_open(field_errors(view, {"": text})))
+
+        def run() -> None:
+            user_id, order_id = acting_user(body), view_order_id(view)
+            try:
+                order, application = complete.check_and_save(
+                    services, order_id, user_id=user_id, raw=view_values(view)
+                )
+            except FieldErrors as exc:
+                reply(**keep_open(field_errors(view, exc.errors)))
+                return
+            confirm = confirm_view(
+                order,
+                application,
+                by_email=services.ca.emails_applicant,
+                needs_approval=services.settings.needs_approval(order.product),
+                ca_title=services.ca.display_name or services.ca.name,
             )
-        except FieldErrors as exc:
-            ack(response_action="errors", errors=field_errors(view, exc.errors))
-            return
-        except Error as exc:
-            ack(response_action="errors", errors=field_errors(view, {"": str(exc)}))
-            return
-        except Exception:
-            incident = incident_id()
-            logger.exception("incident %s", incident)
-            ack(
-                response_action="errors",
-                errors=field_errors(view, {"": something_went_wrong(incident)}),
-            )
-            return
-        confirm = confirm_view(
-            order,
-            application,
-            by_email=services.ca.emails_applicant,
-            needs_approval=services.settings.needs_approval(order.product),
-            ca_title=services.ca.display_name or services.ca.name,
-        )
-        ack(response_action="push", view=confirm)
+            reply(response_action="push", view=confirm)
+
+        # Late or failed, the modal stays open with what was typed and a sentence on top.
+        late = keep_open(field_errors(view, {"": SLOW_FORM}))
+        ack_in_time(ack, reply, lambda: guarded(tell, run, plain=True), **late)
 
     @app.view_closed(ids.COMPLETE)
     def closed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
-        user_id = body["user"]["id"]
-        guarded(
-            lambda _text: None,
-            lambda: complete.save_draft(
-                services, order_id_from(view), user_id=user_id, raw=view_values(view)
-            ),
-        )
+
+        def save(user_id: str) -> None:
+            try:
+                complete.save_draft(services, view_order_id(view), user_id=user_id, raw=raw)
+            except DATABASE_AWAY:
+                raise Error(DRAFT_NOT_SAVED) from None
+            except Error:
+                return  # a stale or someone else's modal: there is nothing of theirs to keep
+
+        # Saved after the ack: nobody waits on a closed modal; only a lost draft is told.
+        raw = view_values(view)
+        later(services, body, save)
 
     @app.view(ids.CONFIRM_SUBMIT)
     def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
+        reply = Reply()
 
         def tell(text: str) -> None:
-            ack(response_action="update", view=notice_view("Not submitted", text))
+            reply(response_action="update", view=notice_view("Not submitted", text))
 
         def run() -> None:
-            order = complete.submit(services, order_id_from(view), user_id=user_id)
-            ack(response_action="clear")
+            order = complete.submit(services, view_order_id(view), user_id=acting_user(body))
+            reply(response_action="clear")
             if order.state == workflow.State.AWAITING_APPROVAL:
                 services.background.submit(approval.ask_approvers, services, order.id)
             else:
                 services.background.submit(send_to_ca, services, order.id)
 
-        guarded(tell, run)
+        # The draft is saved already: a late answer loses nothing the person typed.
+        late = notice_view("Not submitted yet", SLOW)
+        ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
 
     return commands

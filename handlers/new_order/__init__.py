@@ -21,28 +21,34 @@ from bot.views.new_order import (
     problem_modal,
 )
 from handlers.replies import (
+    SLOW_FORM,
+    Reply,
+    ack_in_time,
     dm,
-    dm_later,
     guarded,
     incident_id,
+    keep_open,
+    later,
     mrkdwn_words,
+    open_modal,
     something_went_wrong,
 )
-from handlers.values import view_values
+from handlers.values import team_id, text, view_values
+from handlers.values import user_id as acting_user
 
 logger = logging.getLogger(__name__)
 
 
-def open_new_order(services: Services, client: WebClient, *, trigger_id: str) -> None:
+def open_new_order(services: Services, client: WebClient, *, trigger_id: object) -> None:
     """Open the new-order modal; for a CA that sells purchases, list the account's first.
 
     The trigger lives ~3 s and the CA may take longer: a "Loading…" modal opens at once and
     is replaced (views.update) once the CA has answered, after the ack.
     """
     if not services.ca.sells_purchases:
-        client.views_open(trigger_id=trigger_id, view=new_order_modal())
+        open_modal(client, trigger_id, new_order_modal())
         return
-    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
+    opened = client.views_open(trigger_id=str(trigger_id or ""), view=loading_modal())
     view_id = opened["view"]["id"]
     services.background.submit(_offer_purchases, services, client, view_id)
 
@@ -73,50 +79,45 @@ def register(app: App, services: Services) -> None:
 
     @app.view(ids.NEW_ORDER)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id, team_id = body["user"]["id"], body["team"]["id"]
-        values = view_values(view)
-        try:
-            purchase = parse_purchase(
-                product=values.get(ids.PRODUCT),
-                domain_type=values.get(ids.DOMAIN_TYPE),
-                domain_count=values.get(ids.DOMAIN_COUNT),
-                validity=values.get(ids.VALIDITY),
-            )
-        except FieldErrors as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
+        reply = Reply()
+        values = {k: text(v) for k, v in view_values(view).items()}
 
         def run() -> None:
-            order = register_order(services, team_id=team_id, user_id=user_id, purchase=purchase)
-            ack()
-            text, blocks = orders.registered_message(order)
-            services.background.submit(dm, services, user_id, text, blocks)
+            user_id, team = acting_user(body), team_id(body)
+            try:
+                purchase = parse_purchase(
+                    product=values.get(ids.PRODUCT),
+                    domain_type=values.get(ids.DOMAIN_TYPE),
+                    domain_count=values.get(ids.DOMAIN_COUNT),
+                    validity=values.get(ids.VALIDITY),
+                )
+            except FieldErrors as exc:
+                reply(**keep_open(exc.errors))
+                return
+            order = register_order(services, team_id=team, user_id=user_id, purchase=purchase)
+            reply()
+            words, blocks = orders.registered_message(order)
+            services.background.submit(dm, services, user_id, words, blocks)
 
         def tell(message: str) -> None:
-            ack(response_action="errors", errors={ids.PRODUCT: message[:150]})
+            reply(**keep_open({ids.PRODUCT: message[:150]}))
 
-        guarded(tell, run, plain=True)
+        late = keep_open({ids.PRODUCT: SLOW_FORM})
+        ack_in_time(ack, reply, lambda: guarded(tell, run, plain=True), **late)
 
     @app.view(ids.PICK_PURCHASE)
     def picked(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id, team_id = body["user"]["id"], body["team"]["id"]
-        ref = view_values(view).get(ids.PURCHASE_REF)
-        if not isinstance(ref, str) or not ref:
+        ref = text(view_values(view).get(ids.PURCHASE_REF))
+        if not ref:
             ack(response_action="errors", errors={ids.PURCHASE_REF: "Choose a purchase."})
             return
         ack()  # the CA is asked again (what was bought, still unused?) after the ack
 
-        def run() -> None:
+        def run(user_id: str) -> None:
             order = register_from_account(
-                services, team_id=team_id, user_id=user_id, purchase_ref=ref
+                services, team_id=team_id(body), user_id=user_id, purchase_ref=ref
             )
-            text, blocks = orders.registered_message(order)
-            dm(services, user_id, text, blocks)
+            words, blocks = orders.registered_message(order)
+            dm(services, user_id, words, blocks)
 
-        def work() -> None:
-            try:
-                guarded(dm_later(services, user_id), run)
-            except Exception:  # the DM itself failed: guarded logged what it could
-                logger.exception("registering purchase %s for %s failed", ref, user_id)
-
-        services.background.submit(work)
+        later(services, body, run)

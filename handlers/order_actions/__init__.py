@@ -10,7 +10,8 @@ from bot.access import Need
 from bot.orders import lookup, renewal
 from bot.services import Services
 from bot.views import ids, orders
-from handlers.replies import dm, dm_later, guarded
+from handlers.replies import dm, later
+from handlers.values import order_id as button_order
 from storage.models import format_ref
 
 
@@ -20,32 +21,25 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.SHOW_STATUS)
     def show_status(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        user_id = body["user"]["id"]
 
-        tell = dm_later(services, user_id)
-
-        def run() -> None:
-            order = lookup.order_for(
-                services, int(action["value"]), user_id=user_id, need=Need.VIEW
-            )
+        def run(user_id: str) -> None:
+            order_id = button_order(action.get("value"))
+            order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
             can_act = services.may_act(order, user_id)
             text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
-            services.background.submit(dm, services, user_id, text, blocks)
+            dm(services, user_id, text, blocks)
 
-        guarded(tell, run)
+        later(services, body, run)
 
     @app.action(ids.RENEW)
     def renew(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        user_id = body["user"]["id"]
 
-        tell = dm_later(services, user_id)
-
-        def run() -> None:
-            old_id = int(action["value"])
+        def run(user_id: str) -> None:
+            old_id = button_order(action.get("value"))
             new = renewal.renew_order(services, old_id, user_id=user_id)
             text, blocks = orders.renewal_message(new, old_ref=format_ref(old_id))
             for person in dict.fromkeys([new.requester_id, user_id]):
                 services.background.submit(dm, services, person, text, blocks)
 
-        guarded(tell, run)
+        later(services, body, run)

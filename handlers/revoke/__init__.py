@@ -9,12 +9,12 @@ from slack_bolt import Ack, App
 from bot.orders.revocation import REASONS, check_revocable, reason_code, revoke_and_tell
 from bot.services import Services
 from bot.views import ids
-from bot.views.complete import order_id_from
 from bot.views.revocation import revoke_modal
 from handlers.complete import notice_view
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import dm, guarded
-from handlers.values import view_values
+from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded
+from handlers.values import user_id as acting_user
+from handlers.values import view_order_id, view_values
 
 #: The reasons as the modal offers them.
 CHOICES = {code: words for code, (_name, words) in REASONS.items()}
@@ -42,19 +42,20 @@ def register(app: App, services: Services) -> OrderCommands:
 
     @app.view(ids.CONFIRM_REVOKE)
     def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
+        reply = Reply()
 
         def tell(text: str) -> None:
-            ack(response_action="update", view=notice_view("Not revoked", text))
+            reply(response_action="update", view=notice_view("Not revoked", text))
 
         def run() -> None:
-            order_id = order_id_from(view)
+            user_id, order_id = acting_user(body), view_order_id(view)
             # Checked again here (first): the confirmation may be replayed, or the order moved on.
             check_revocable(services, order_id, user_id=user_id)
             reason = reason_code(str(view_values(view).get(ids.REVOKE_REASON)))
-            ack(response_action="clear")
+            reply(response_action="clear")
             services.background.submit(revoke_after_ack, order_id, user_id, reason)
 
-        guarded(tell, run)
+        late = notice_view("Not revoked", SLOW)
+        ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
 
     return commands

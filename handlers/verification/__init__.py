@@ -10,7 +10,8 @@ from slack_bolt import Ack, App
 from bot.orders import verifying as actions
 from bot.services import Services
 from bot.views import ids
-from handlers.replies import dm, guarded
+from handlers.replies import dm, later
+from handlers.values import order_id as button_order
 
 Action = Callable[..., object]
 
@@ -22,20 +23,11 @@ def register(app: App, services: Services) -> None:
         @app.action(action_id)
         def pressed(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
             ack()
-            user_id = body["user"]["id"]
-            services.background.submit(run, user_id, str(action.get("value") or ""), work)
+            later(services, body, lambda user_id: run(user_id, action.get("value"), work))
 
-    def run(user_id: str, value: str, work: Action) -> None:
-        def tell(text: str) -> None:
-            dm(services, user_id, text)
-
-        def act() -> None:
-            if not value.isdigit():
-                tell("That button does not name an order. Use `/cert list` to find yours.")
-                return
-            tell(services.presenter.notice(work(services, int(value), user_id=user_id)).main.text)
-
-        guarded(tell, act)
+    def run(user_id: str, value: object, work: Action) -> None:
+        event = work(services, button_order(value), user_id=user_id)
+        dm(services, user_id, services.presenter.notice(event).main.text)
 
     listen(ids.CHECK_NOW, actions.check_now)
     listen(ids.RESEND_VERIFICATION, actions.resend)

@@ -10,11 +10,11 @@ from bot.errors import FieldErrors
 from bot.orders.watchers import open_watchers, set_watchers, tell_watchers
 from bot.services import Services
 from bot.views import ids
-from bot.views.complete import order_id_from
 from bot.views.watchers import watchers_modal
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import guarded
-from handlers.values import view_values
+from handlers.replies import SLOW_FORM, Reply, ack_in_time, guarded, keep_open
+from handlers.values import user_id as acting_user
+from handlers.values import view_order_id, view_values
 
 
 def register(app: App, services: Services) -> OrderCommands:
@@ -32,21 +32,24 @@ def register(app: App, services: Services) -> OrderCommands:
 
     @app.view(ids.ADD_WATCHER)
     def saved(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        wanted = view_values(view).get(ids.WATCHER_USERS) or []
+        reply = Reply()
+        chosen = view_values(view).get(ids.WATCHER_USERS)
+        wanted = [u for u in chosen if isinstance(u, str)] if isinstance(chosen, list) else []
 
         def tell(text: str) -> None:
-            ack(response_action="errors", errors={ids.WATCHER_USERS: text[:2000]})
+            reply(**keep_open({ids.WATCHER_USERS: text[:2000]}))
 
         def run() -> None:
+            user_id, order_id = acting_user(body), view_order_id(view)
             try:
-                change = set_watchers(services, order_id_from(view), user_id=user_id, wanted=wanted)
+                change = set_watchers(services, order_id, user_id=user_id, wanted=wanted)
             except FieldErrors as exc:
-                ack(response_action="errors", errors=exc.errors)
+                reply(**keep_open(exc.errors))
                 return
-            ack()
+            reply()
             services.background.submit(tell_watchers, services, change)
 
-        guarded(tell, run, plain=True)
+        late = keep_open({ids.WATCHER_USERS: SLOW_FORM})
+        ack_in_time(ack, reply, lambda: guarded(tell, run, plain=True), **late)
 
     return commands

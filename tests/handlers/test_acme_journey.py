@@ -83,7 +83,7 @@ def shown_to_alice(running: Running, order_id: int) -> str:
 
 def check_now(running: Running, order_id: int) -> None:
     """Alice presses *I've verified — check now* on her reminder."""
-    response = running.slack.click(ALICE, ids.CHECK_NOW, value=str(order_id))
+    response = running.click(ALICE, ids.CHECK_NOW, value=str(order_id))
     assert response.status == 200, response.body
     running.settle()
 
@@ -263,12 +263,12 @@ def test_revoke_from_slack_by_the_owner_not_by_others(
         m for m in reversed(running.emulator.messages()) if ids.REVOKE in json.dumps(m.blocks)
     )
     # Bob replays Alice's button: he may not even open the confirmation.
-    assert running.slack.click(BOB, ids.REVOKE, value=str(order_id), message=card).status == 200
+    assert running.click(BOB, ids.REVOKE, value=str(order_id), message=card).status == 200
     running.settle()
     assert running.emulator.current_view(BOB) is None
     assert any("don't have access" in m.text for m in running.emulator.dms_to(BOB))
 
-    assert running.slack.click(ALICE, ids.REVOKE, value=str(order_id), message=card).status == 200
+    assert running.click(ALICE, ids.REVOKE, value=str(order_id), message=card).status == 200
     modal = running.emulator.current_view(ALICE)
     assert modal is not None and modal["callback_id"] == ids.CONFIRM_REVOKE
     assert running.slack.submit_view(ALICE, {ids.REVOKE_REASON: "4"}).json() == {
@@ -314,7 +314,7 @@ def test_admin_can_revoke_on_the_simulated_ca(start_certdesk: Callable[..., Runn
     assert poll_until(running, order_id, {"issued"}) == "issued"
     running.slack.slash_command(ADMIN, f"status CD-{order_id:04d}")  # the admin's own card
     running.settle()
-    assert running.slack.click(ADMIN, ids.REVOKE, value=str(order_id)).status == 200
+    assert running.click(ADMIN, ids.REVOKE, value=str(order_id)).status == 200
     assert running.slack.submit_view(ADMIN, {ids.REVOKE_REASON: "1"}).json() == {
         "response_action": "clear"
     }

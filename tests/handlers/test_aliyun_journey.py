@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from support.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, standin
 from support.app_fixtures import ALICE, BOB, Running, wait_for
-from test_complete import order_state
+from support.journeys import order_state
 
 from bot.crypto import Sealed, key_matches_certificate, order_key_context
 from bot.devtools.aliyun import CasStandIn
@@ -182,7 +182,7 @@ def test_dv_two_domains_picked_from_the_account_is_issued_after_publishing_the_r
         cas.cas.publish(
             f"{record['ValidationKey']}.{record['RootDomain']}", record["ValidationValue"]
         )
-    assert running.slack.click(ALICE, ids.CHECK_NOW, value=str(order_id), message=dm).status == 200
+    assert running.click(ALICE, ids.CHECK_NOW, value=str(order_id), message=dm).status == 200
     running.settle()
     assert order_state(running, f"CD-{order_id:04d}") == "issued"
     ref = f"CD-{order_id:04d}"
@@ -249,7 +249,7 @@ def test_ov_company_record_rejection_reason_and_resubmission(
     assert "does not match the business licence" in failed.text
 
     # Revise and resubmit: the prefilled modal, the same instance, applied again.
-    assert running.slack.click(ALICE, ids.REVISE, value=str(order_id), message=failed).status == 200
+    assert running.click(ALICE, ids.REVISE, value=str(order_id), message=failed).status == 200
     running.settle()
     view = running.emulator.current_view(ALICE)
     assert view is not None and view["callback_id"] == ids.COMPLETE
@@ -298,7 +298,7 @@ def test_a_key_made_by_alibaba_is_fetched_sealed_and_downloadable(
         ]
     )
     # Renewing needs a new purchase: certdesk says so and links the console, starts nothing.
-    click = running.slack.click(ALICE, ids.RENEW, value=str(order_id), message=issued[-1])
+    click = running.click(ALICE, ids.RENEW, value=str(order_id), message=issued[-1])
     assert click.status == 200
     running.settle()
     told = wait_for(

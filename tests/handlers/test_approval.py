@@ -64,12 +64,12 @@ def test_the_first_approver_wins_and_the_other_sees_who_decided(
     assert waiting and f"<@{BOB}>" in waiting[0].text and f"<@{CAROL}>" in waiting[0].text
 
     # The requester replays an approver's Approve: refused, nothing changes.
-    desk.slack.click(ALICE, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
+    desk.click(ALICE, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
     desk.settle()
     assert load_order(desk.services, order_id).state == "awaiting_approval"
     assert any("your own order" in m.text for m in desk.emulator.dms_to(ALICE))
 
-    desk.slack.click(BOB, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
+    desk.click(BOB, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
     desk.settle()
     order = load_order(desk.services, order_id)
     assert order.state in ("submitted", "awaiting_verification") and order.ca_ref
@@ -78,7 +78,7 @@ def test_the_first_approver_wins_and_the_other_sees_who_decided(
     assert carols.edits == 1
     # A late click on a copy of the old message gets a plain answer and changes nothing.
     stale = Message(ts=carols.ts, channel=carols.channel, text="", blocks=_buttons(order_id))
-    desk.slack.click(CAROL, ids.APPROVE, value=str(order_id), message=stale)
+    desk.click(CAROL, ids.APPROVE, value=str(order_id), message=stale)
     desk.settle()
     assert any(f"already approved by <@{BOB}>" in m.text for m in desk.emulator.dms_to(CAROL))
     trail = actions(desk.services, order_id)
@@ -91,7 +91,7 @@ def test_a_rejection_reaches_the_requester_who_revises_and_asks_again(
 ) -> None:
     desk = start_certdesk(**TWO_APPROVERS)
     ref, order_id = submitted_for_approval(desk)
-    desk.slack.click(CAROL, ids.REJECT, value=str(order_id), message=request_dm(desk, CAROL, ref))
+    desk.click(CAROL, ids.REJECT, value=str(order_id), message=request_dm(desk, CAROL, ref))
     view = desk.emulator.current_view(CAROL)
     assert view is not None and view["callback_id"] == ids.REJECT_REASON
     empty = desk.slack.submit_view(CAROL, {ids.APPROVAL_REASON: "  "}).json()
@@ -107,7 +107,7 @@ def test_a_rejection_reaches_the_requester_who_revises_and_asks_again(
     assert told and reason in str(told[0].blocks) and ids.REVISE in str(told[0].blocks)
     assert "Rejected" in str(request_dm(desk, BOB, ref).blocks)  # the other approver sees it
 
-    desk.slack.click(ALICE, ids.REVISE, value=str(order_id), message=told[0])
+    desk.click(ALICE, ids.REVISE, value=str(order_id), message=told[0])
     view = desk.emulator.current_view(ALICE)
     assert view is not None and view["callback_id"] == ids.COMPLETE
     assert desk.slack.submit_view(ALICE, {}).json()["response_action"] == "push"
@@ -135,7 +135,7 @@ def test_strangers_requesters_and_other_orders_replays_change_nothing(
         (BOB, ids.APPROVE, other[3:]),  # an approver, but another order
         (BOB, ids.APPROVE, "not-a-number"),
     ]:
-        desk.slack.click(user, action, value=value, message=bobs)
+        desk.click(user, action, value=value, message=bobs)
     desk.settle()
     assert load_order(desk.services, order_id).state == "awaiting_approval"
     assert load_order(desk.services, int(other[3:])).state == "purchased"
@@ -148,7 +148,7 @@ def test_an_admin_may_approve_in_the_approvers_place_with_a_reason(
 ) -> None:
     desk = start_certdesk(CERTDESK_APPROVAL="all", CERTDESK_APPROVERS=BOB)
     ref, order_id = submitted_for_approval(desk)
-    desk.slack.click(ADMIN, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
+    desk.click(ADMIN, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
     view = desk.emulator.current_view(ADMIN)
     assert view is not None and view["callback_id"] == ids.OVERRIDE_REASON
     assert load_order(desk.services, order_id).state == "awaiting_approval"
@@ -170,7 +170,7 @@ def test_editing_while_waiting_withdraws_the_request(
     desk.settle()
     assert load_order(desk.services, order_id).state == "purchased"
     assert "Withdrawn" in str(request_dm(desk, BOB, ref).blocks)
-    desk.slack.click(BOB, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
+    desk.click(BOB, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
     desk.settle()
     assert load_order(desk.services, order_id).state == "purchased"
 
@@ -239,7 +239,7 @@ def test_waiting_approvals_are_reminded_escalated_and_listed(
     home = desk.emulator.home_view(BOB)
     assert home is not None and "Waiting for your approval (1)" in str(home["blocks"])
 
-    desk.slack.click(BOB, ids.APPROVE, value=str(order_id), message=first)
+    desk.click(BOB, ids.APPROVE, value=str(order_id), message=first)
     desk.settle()
     later = asked + timedelta(hours=9)
     assert send_due(desk.services, worker_id="w", now=later) == 0  # reminders stopped

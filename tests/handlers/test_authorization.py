@@ -163,7 +163,7 @@ def test_a_replayed_button_is_refused_and_changes_nothing(certdesk: Running, nam
     before = snapshot(certdesk)
     for user in (BOB, CAROL):
         dms_before = len(certdesk.emulator.dms_to(user))
-        response = certdesk.slack.click(user, action_id, value=value, message=message)
+        response = certdesk.click(user, action_id, value=value, message=message)
         if response.status == 404:
             pytest.fail(f"no listener for the {name} button")
         assert response.status == 200, response.body
@@ -192,7 +192,7 @@ def owners_modal(certdesk: Running, name: str, ref: str, order_id: int) -> dict[
         certdesk.slack.submit_view(ALICE, GOOD_DV)
     elif how.startswith("button:"):
         action_id = getattr(ids, how.removeprefix("button:"))
-        opened = certdesk.slack.click(
+        opened = certdesk.click(
             ALICE, action_id, value=str(order_id), message=owner_message(certdesk, action_id)
         )
     elif how:

@@ -61,7 +61,7 @@ def test_a_submitted_order_is_withdrawn_at_the_ca_first(certdesk: Running) -> No
     assert ca_ref
     status = certdesk.slack.slash_command(ALICE, f"status {ref}").json()
     assert status is not None and ids.CANCEL_ORDER in str(status["blocks"])
-    certdesk.slack.click(ALICE, ids.CANCEL_ORDER, value=str(int(ref[3:])))
+    certdesk.click(ALICE, ids.CANCEL_ORDER, value=str(int(ref[3:])))
     view = certdesk.emulator.current_view(ALICE)
     assert view is not None and "ask the CA to withdraw it" in str(view["blocks"])
     confirm(certdesk, ALICE)

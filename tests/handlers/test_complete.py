@@ -127,7 +127,7 @@ def test_another_user_can_neither_open_nor_submit_nor_replay(certdesk: Running) 
     # A replayed button click from Alice's DM opens nothing for Bob.
     alices_dm = next(m for m in certdesk.emulator.dms_to(ALICE) if "registered" in m.text)
     opened = len(certdesk.emulator.calls_to("views.open"))
-    certdesk.slack.click(BOB, ids.OPEN_COMPLETE, message=alices_dm)
+    certdesk.click(BOB, ids.OPEN_COMPLETE, message=alices_dm)
     certdesk.settle()
     assert len(certdesk.emulator.calls_to("views.open")) == opened
     assert any("don't have access" in m.text for m in certdesk.emulator.dms_to(BOB))

@@ -83,7 +83,7 @@ def test_home_is_refreshed_when_an_order_changes(certdesk: Running) -> None:
 
 def test_new_order_button_opens_the_new_order_modal(certdesk: Running) -> None:
     open_home(certdesk, ALICE)
-    response = certdesk.slack.click(ALICE, ids.OPEN_NEW_ORDER, source="home")
+    response = certdesk.click(ALICE, ids.OPEN_NEW_ORDER, source="home")
     assert response.status == 200
     view = certdesk.emulator.current_view(ALICE)
     assert view is not None and view["callback_id"] == ids.NEW_ORDER

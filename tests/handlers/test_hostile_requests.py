@@ -14,7 +14,6 @@ import http.client
 import json
 import logging
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 from support.app_fixtures import ALICE, SECRET, TEAM, Running
+from support.logs import Lines
 
 from bot.edge import MAX_BODY
 from bot.views import ids
@@ -38,22 +38,6 @@ class Shot:
     body: bytes
     headers: dict[str, str]
     allowed: frozenset[int]
-
-
-class Lines(logging.Handler):
-    """Every record as it would be written, traceback included."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + "".join(traceback.format_exception(*record.exc_info))
-        self.records.append(record)
-        self.texts.append(text)
 
 
 @pytest.fixture

@@ -137,12 +137,12 @@ def test_the_whole_journey_with_the_real_scheduler(journey: Callable[..., Runnin
     assert renewal.expire_due(services, now=order.not_after + timedelta(seconds=1)) == 1
     assert load_order(services, order_id).state == "expired"
     # Renew → a DM with Complete → the modal opens prefilled from the old order.
-    desk.slack.click(ALICE, ids.RENEW, message=expiry[-1])
+    desk.click(ALICE, ids.RENEW, message=expiry[-1])
     desk.settle()
     renewed = wait_for(lambda: [m for m in emu.dms_to(ALICE) if "Renewal of" in m.text])
     new_ref = renewed[-1].text.split(" started as ")[1][:7]
     assert new_ref != ref and load_order(services, int(new_ref[3:])).renewed_from_id == order_id
-    desk.slack.click(ALICE, ids.OPEN_COMPLETE, message=renewed[-1])
+    desk.click(ALICE, ids.OPEN_COMPLETE, message=renewed[-1])
     desk.settle()
     view = emu.current_view(ALICE)
     assert view is not None and view["callback_id"] == ids.COMPLETE

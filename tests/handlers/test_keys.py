@@ -153,7 +153,7 @@ def test_watcher_stranger_and_admin_get_a_refusal_and_no_file(certdesk: Running)
     for other, words in ((CAROL, "watching"), (BOB, "don't have access"), (ADMIN, "belongs to")):
         opened = len(certdesk.emulator.calls_to("views.open"))
         # A replayed button from Alice's message...
-        certdesk.slack.click(other, ids.DOWNLOAD_KEY, message=alices)
+        certdesk.click(other, ids.DOWNLOAD_KEY, message=alices)
         certdesk.settle()
         assert len(certdesk.emulator.calls_to("views.open")) == opened
         assert certdesk.emulator.current_view(other) is None
@@ -180,26 +180,26 @@ def test_owner_deletes_the_file_then_purges_the_key(certdesk: Running) -> None:
     order_id = submitted_order(certdesk)
     # Nothing to purge before a download.
     card = status_message(certdesk, ALICE, order_id)
-    certdesk.slack.click(ALICE, ids.PURGE_KEY, value=str(order_id), message=card)
+    certdesk.click(ALICE, ids.PURGE_KEY, value=str(order_id), message=card)
     certdesk.settle()
     assert "before purging" in certdesk.emulator.dms_to(ALICE)[-1].text
     download(certdesk, order_id)
     delivery = certdesk.emulator.dms_to(ALICE)[-1]
     (key_file,) = key_files(certdesk)
     # Bob replays the delete button: refused, the file stays.
-    certdesk.slack.click(BOB, ids.DELETE_KEY_FILE, message=delivery)
+    certdesk.click(BOB, ids.DELETE_KEY_FILE, message=delivery)
     certdesk.settle()
     assert not certdesk.emulator.files[-1].deleted
     assert "don't have access" in certdesk.emulator.dms_to(BOB)[-1].text
-    certdesk.slack.click(ALICE, ids.DELETE_KEY_FILE, message=delivery)
+    certdesk.click(ALICE, ids.DELETE_KEY_FILE, message=delivery)
     certdesk.settle()
     assert next(f for f in certdesk.emulator.files if f.id == key_file.id).deleted
     assert "Deleted" in certdesk.emulator.dms_to(ALICE)[-1].text
     # The admin cannot purge; the owner can, after a plain warning.
-    certdesk.slack.click(ADMIN, ids.PURGE_KEY, message=delivery)
+    certdesk.click(ADMIN, ids.PURGE_KEY, message=delivery)
     certdesk.settle()
     assert certdesk.emulator.current_view(ADMIN) is None
-    certdesk.slack.click(ALICE, ids.PURGE_KEY, message=delivery)
+    certdesk.click(ALICE, ids.PURGE_KEY, message=delivery)
     view = certdesk.emulator.current_view(ALICE)
     assert view is not None and view["callback_id"] == ids.CONFIRM_PURGE_KEY
     assert "nobody can download" in str(view["blocks"])
@@ -213,7 +213,7 @@ def test_owner_deletes_the_file_then_purges_the_key(certdesk: Running) -> None:
     assert {"key_requested", "key_delivered", "key_file_deleted", "key_purged"} <= set(actions)
     assert deleted.deleted_at is not None
     assert ids.DOWNLOAD_KEY not in str(status_message(certdesk, ALICE, order_id).blocks)
-    certdesk.slack.click(ALICE, ids.DOWNLOAD_KEY, value=str(order_id), message=delivery)
+    certdesk.click(ALICE, ids.DOWNLOAD_KEY, value=str(order_id), message=delivery)
     certdesk.settle()
     assert "was purged" in certdesk.emulator.dms_to(ALICE)[-1].text
 

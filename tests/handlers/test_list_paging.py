@@ -51,7 +51,7 @@ def test_an_admin_pages_through_every_order_exactly_once_both_ways(certdesk: Run
         message = certdesk.emulator.ephemerals_to(ADMIN)[-1]
         if ids.LIST_OLDER not in str(message.blocks):
             break
-        certdesk.slack.click(ADMIN, ids.LIST_OLDER, message=message)
+        certdesk.click(ADMIN, ids.LIST_OLDER, message=message)
         pages.append(shown(certdesk.emulator.ephemerals_to(ADMIN)[-1].text))
     seen = [ref for page in pages for ref in page]
     assert sorted(seen) == sorted(refs) and len(seen) == len(set(seen)) == 23
@@ -60,7 +60,7 @@ def test_an_admin_pages_through_every_order_exactly_once_both_ways(certdesk: Run
     back: list[str] = []
     message = certdesk.emulator.ephemerals_to(ADMIN)[-1]
     while ids.LIST_NEWER in str(message.blocks):
-        certdesk.slack.click(ADMIN, ids.LIST_NEWER, message=message)
+        certdesk.click(ADMIN, ids.LIST_NEWER, message=message)
         message = certdesk.emulator.ephemerals_to(ADMIN)[-1]
         back += shown(message.text)
     assert sorted(back) == sorted(pages[0] + pages[1])

@@ -99,7 +99,7 @@ def secrets_of(key_pem: bytes) -> set[str]:
 
 def download(desk: Running, order_id: int, fmt: str) -> None:
     desk.slack.slash_command(ALICE, f"status CD-{order_id:04d}")
-    desk.slack.click(ALICE, ids.DOWNLOAD_KEY, message=desk.emulator.ephemerals_to(ALICE)[-1])
+    desk.click(ALICE, ids.DOWNLOAD_KEY, message=desk.emulator.ephemerals_to(ALICE)[-1])
     values: dict[str, object] = {ids.KEY_FORMAT: fmt}
     if fmt == keys.PEM_PLAIN:
         values[ids.KEY_PLAIN_OK] = ["yes"]

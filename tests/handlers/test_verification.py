@@ -67,21 +67,21 @@ def test_buttons_check_resend_and_snooze_for_the_people_allowed(start_certdesk) 
 
     # A stranger replaying the owner's buttons is refused, and nothing happens.
     for action in (ids.CHECK_NOW, ids.RESEND_VERIFICATION, ids.SNOOZE):
-        certdesk.slack.click(CAROL, action, value=str(order_id), message=reminder)
+        certdesk.click(CAROL, action, value=str(order_id), message=reminder)
         certdesk.settle()  # one at a time: Notifier.dm_channel races on a user's first DM
     refusals = [m.text for m in certdesk.emulator.dms_to(CAROL)]
     assert len(refusals) == 3 and all("don't have access to " + ref in t for t in refusals)
     assert len(mailer.verification_links(mail_dir, ca_ref=sim_ref)) == 1
     # A watcher may snooze their own reminders, not resend.
-    certdesk.slack.click(BOB, ids.RESEND_VERIFICATION, value=str(order_id), message=reminder)
+    certdesk.click(BOB, ids.RESEND_VERIFICATION, value=str(order_id), message=reminder)
     assert "watching " + ref in answer(certdesk, BOB, "watching")
-    certdesk.slack.click(BOB, ids.SNOOZE)
+    certdesk.click(BOB, ids.SNOOZE)
     assert ref in answer(certdesk, BOB, "Snoozed")
 
-    certdesk.slack.click(ALICE, ids.RESEND_VERIFICATION)
+    certdesk.click(ALICE, ids.RESEND_VERIFICATION)
     assert "admin@example.com" in answer(certdesk, ALICE, "fresh verification email")
     assert len(mailer.verification_links(mail_dir, ca_ref=sim_ref)) == 2
-    certdesk.slack.click(ALICE, ids.CHECK_NOW)
+    certdesk.click(ALICE, ids.CHECK_NOW)
     assert ref in answer(certdesk, ALICE, "still waiting")
 
     with certdesk.services.sessions.begin() as session:
@@ -93,7 +93,7 @@ def test_buttons_check_resend_and_snooze_for_the_people_allowed(start_certdesk) 
     # The admin may act too; following the newest link issues, and check now says so.
     link = mailer.verification_links(mail_dir, ca_ref=sim_ref)[-1]
     certdesk.services.ca.confirm(link.rsplit("/", 1)[1])  # type: ignore[attr-defined]
-    certdesk.slack.click(ADMIN, ids.CHECK_NOW, value=str(order_id), message=reminder)
+    certdesk.click(ADMIN, ids.CHECK_NOW, value=str(order_id), message=reminder)
     assert ref in answer(certdesk, ADMIN, "I asked the CA")
     certdesk.settle()
     assert order_state(certdesk, ref) != "awaiting_verification"

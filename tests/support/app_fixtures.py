@@ -14,6 +14,7 @@ from bot.app import create
 from bot.config import Settings
 from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
+from bot.emulator.slack_side import Response
 from bot.serve import HttpServer, start_http
 from storage import db
 
@@ -51,6 +52,13 @@ class Running:
     def settle(self) -> None:
         """Wait for work done after acks (DMs, uploads, CA calls)."""
         self.services.background.drain()
+
+    def click(self, user_id: str, action_id: str, **kwargs: Any) -> Response:
+        """Press a button as ``slack.click`` does, then wait for what it does after the ack
+        (a button's listener acks at once; the modal it opens comes a moment later)."""
+        response = self.slack.click(user_id, action_id, **kwargs)
+        self.settle()
+        return response
 
 
 @pytest.fixture

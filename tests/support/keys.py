@@ -42,7 +42,7 @@ def status_message(certdesk: Running, user: str, order_id: int) -> Message:
 
 def open_download(certdesk: Running, order_id: int, *, user: str = ALICE) -> dict:
     """Click Download private key on the status card; the modal ``user`` now sees."""
-    certdesk.slack.click(user, ids.DOWNLOAD_KEY, message=status_message(certdesk, user, order_id))
+    certdesk.click(user, ids.DOWNLOAD_KEY, message=status_message(certdesk, user, order_id))
     view = certdesk.emulator.current_view(user)
     assert view is not None and view["callback_id"] == ids.KEY_DOWNLOAD
     return view
