@@ -56,6 +56,21 @@ def _to_people(text: str, blocks: Sequence[Block] = (), *, channel: str | None =
     )
 
 
+def _revise(headline: str, order_id: int) -> list[Block]:
+    """A turned-down order: why, and the way back (everything typed is kept)."""
+    value = str(order_id)
+    return [
+        section(headline),
+        section("Fix what the reason names and submit again — everything you entered is kept."),
+        ActionsBlock(
+            elements=[
+                button("Revise and resubmit", ids.REVISE, value, style="primary"),
+                button("Details", ids.SHOW_STATUS, value),
+            ]
+        ),
+    ]
+
+
 @singledispatch
 def word(event: object) -> Notice:
     """The Notice for ``event``."""
@@ -143,17 +158,8 @@ def _(event: events.StateReached) -> Notice:
 
 @word.register
 def _(event: events.Failed) -> Notice:
-    ref, order_id, reason = event.ref, str(event.order_id), esc(event.reason)
-    blocks: list[Block] = [
-        section(f":x: *{ref}* did not pass the CA's review.\n*Why:* {reason}"),
-        section("Fix what the reason names and submit again — everything you entered is kept."),
-        ActionsBlock(
-            elements=[
-                button("Revise and resubmit", ids.REVISE, order_id, style="primary"),
-                button("Details", ids.SHOW_STATUS, order_id),
-            ]
-        ),
-    ]
+    ref, reason = event.ref, esc(event.reason)
+    blocks = _revise(f":x: *{ref}* did not pass the CA's review.\n*Why:* {reason}", event.order_id)
     return _to_people(f"{ref} failed: {reason}", blocks, channel=f"{ref} failed review: {reason}")
 
 
@@ -418,17 +424,10 @@ def _(event: events.Approved) -> Notice:
 
 @word.register
 def _(event: events.Rejected) -> Notice:
-    ref, order_id, reason = event.ref, str(event.order_id), esc(event.reason)
-    blocks: list[Block] = [
-        section(f":x: *{ref}* was not approved by <@{event.by}>.\n*Why:* {reason}"),
-        section("Fix what the reason names and submit again — everything you entered is kept."),
-        ActionsBlock(
-            elements=[
-                button("Revise and resubmit", ids.REVISE, order_id, style="primary"),
-                button("Details", ids.SHOW_STATUS, order_id),
-            ]
-        ),
-    ]
+    ref, reason = event.ref, esc(event.reason)
+    blocks = _revise(
+        f":x: *{ref}* was not approved by <@{event.by}>.\n*Why:* {reason}", event.order_id
+    )
     return _to_people(
         f"{ref} was not approved: {reason}",
         blocks,
