@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -22,8 +23,12 @@ class Background:
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run ``fn(*args, **kwargs)`` in the pool."""
-        future = self._pool.submit(self._run, fn, args, kwargs)
+        """Run ``fn(*args, **kwargs)`` in the pool, in a copy of the caller's context.
+
+        The copy carries the workspace being served (bot.teams) into the pool's thread.
+        """
+        context = contextvars.copy_context()
+        future = self._pool.submit(context.run, self._run, fn, args, kwargs)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)

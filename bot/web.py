@@ -49,6 +49,12 @@ def make_wsgi_app(
         signing_secret=services.settings.slack_signing_secret or "",
         max_body=MAX_BODY,
     )
+    # OAuth mode: Bolt's install page and redirect (GET, no signature: Slack's OAuth state
+    # cookie and the one-time code are what protects them).
+    oauth = SlackRequestHandler(app) if app.oauth_flow is not None else None
+    oauth_paths = (
+        {app.oauth_flow.install_path, app.oauth_flow.redirect_uri_path} if app.oauth_flow else set()
+    )
     readiness = Readiness(services.engine)
     extra = dict(pages or {})
 
@@ -57,6 +63,8 @@ def make_wsgi_app(
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events":
             return slack(environ, start_response)
+        if oauth is not None and path in oauth_paths and method == "GET":
+            return oauth(environ, start_response)
         if path == "/healthz" and method == "GET":
             # Alive: answers without the database, so a hung database never hangs it.
             return _json(start_response, "200 OK", {"ok": True})

@@ -38,8 +38,12 @@ class SlackNotifier(Notifier):
         *,
         quick: WebClient | None = None,
         api_url: str = "https://slack.com/api/",
+        team_id: str | None = None,
     ) -> None:
         self.client = client
+        # With many workspaces one user id may open a different DM in each (Enterprise Grid):
+        # the cached DM channel and time zone are kept per workspace.
+        self._prefix = f"{team_id}:" if team_id else ""
         self._quick = quick or client
         self._sessions = sessions
         self._api_url = api_url
@@ -47,7 +51,7 @@ class SlackNotifier(Notifier):
     def dm_channel(self, user_id: str) -> str:
         """The DM channel with ``user_id`` (conversations.open once, then cached)."""
         with self._sessions.begin() as session:
-            user = session.get(SlackUser, user_id)
+            user = session.get(SlackUser, self._prefix + user_id)
             if user and user.dm_channel_id:
                 return user.dm_channel_id
         with calling("opening a DM"):
@@ -119,7 +123,7 @@ class SlackNotifier(Notifier):
     def time_zone(self, user_id: str) -> str:
         """The user's IANA time zone from users.info, cached for a day; UTC when unknown."""
         with self._sessions.begin() as session:
-            user = session.get(SlackUser, user_id)
+            user = session.get(SlackUser, self._prefix + user_id)
             if user and user.tz and user.fetched_at and (utcnow() - user.fetched_at).days < 1:
                 return user.tz
         with calling("looking up a time zone"):
@@ -143,6 +147,7 @@ class SlackNotifier(Notifier):
 
     def _remember(self, user_id: str, **values: object) -> None:
         """Cache facts about a user; two threads may race to create the row, and both win."""
+        user_id = self._prefix + user_id
         for _ in range(2):
             try:
                 with self._sessions.begin() as session:
