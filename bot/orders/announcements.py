@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 
 from bot import crypto, events, workflow
 from bot.orders.telling import tell_people
+from bot.orders.workspaces import acting_for_order
 from bot.services import Services
 from storage import queries
 from storage.claims import claim_due
 from storage.models import DeliveredFile, Order, utcnow
+from storage.workspaces import paused_orders
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +48,13 @@ def owe(services: Services, order_id: int, *, problem: str) -> None:
 def deliver_owed(services: Services, *, now: datetime) -> int:
     """Announce again for every order whose delivery is due; return how many succeeded."""
     done = 0
-    for order_id in claim_due(services.sessions, Order, Order.delivery_due_at, now=now):
+    paused = [Order.id.not_in(paused_orders())]  # an uninstalled workspace's wait
+    for order_id in claim_due(
+        services.sessions, Order, Order.delivery_due_at, now=now, where=paused
+    ):
         try:
-            _announce(services, order_id)
+            with acting_for_order(services, order_id):
+                _announce(services, order_id)
         except Exception:
             logger.exception("order %s: delivering to Slack failed again; retrying later", order_id)
             with services.sessions.begin() as session:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot import approvals, events, reminders, workflow
+from bot import approvals, events, reminders, teams, workflow
 from bot.approval_form import MAX_REASON, REASON
 from bot.approvals import Role
 from bot.csr_method import CSRMethod
-from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, SlackError
+from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackError
 from bot.orders import transitions
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import refresh_homes, tell_people
@@ -167,6 +167,8 @@ def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role
     """How ``user_id`` may decide on the order's open request; raise if they may not."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
+        if order is not None and teams.current() not in (None, order.team_id):
+            raise NotFound(f"There is no order {format_ref(order_id)}.")  # another workspace's
         request = requests.open_request(session, order_id) if order else None
         if order is None or request is None or order.state != workflow.State.AWAITING_APPROVAL:
             raise AlreadyDecided(_late(session, order_id))
@@ -314,7 +316,7 @@ def waiting_for(services: Services, *, user_id: str) -> Sequence[tuple[Order, Ap
         found = []
         for request in requests.waiting_for(session, user_id=user_id, everyone=admin):
             order = queries.get_order(session, request.order_id)
-            if order is not None:
+            if order is not None and teams.current() in (None, order.team_id):
                 found.append((order, request))
         return found
 

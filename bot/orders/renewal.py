@@ -15,6 +15,7 @@ from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
 from bot.orders.register import register_order
 from bot.orders.telling import tell_people
+from bot.orders.workspaces import acting_for_order
 from bot.products import Purchase
 from bot.services import Services
 from storage import queries
@@ -40,7 +41,8 @@ def expire_due(services: Services, *, now: datetime) -> int:
             continue
         expired += 1
         event = events.Expired(ref=format_ref(order_id), order_id=order_id, not_after=not_after)
-        tell_people(services, order_id, event)
+        with acting_for_order(services, order_id):
+            tell_people(services, order_id, event)
     return expired
 
 

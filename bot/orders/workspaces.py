@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from bot import teams
 from bot.services import Services
 from storage import workspaces
 
@@ -27,3 +30,12 @@ def uninstalled(services: Services, team_id: str, *, why: str) -> None:
         workspaces.uninstalled(session, team_id)
     services.notifier.forget_workspace(team_id)
     logger.info("workspace %s paused: %s", team_id, why)
+
+
+@contextmanager
+def acting_for_order(services: Services, order_id: int) -> Iterator[None]:
+    """Run a sweep's work on one order for the order's workspace (its token, its data)."""
+    with services.sessions.begin() as session:
+        team_id = workspaces.team_of_order(session, order_id)
+    with teams.acting_for(team_id or teams.current()):
+        yield

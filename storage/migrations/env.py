@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from storage.db import FOREIGN_TABLES
 from storage.models import Base
-
-#: Tables in certdesk's database that belong to libraries, not to storage.models.
-FOREIGN_TABLES = frozenset(
-    {"apscheduler_jobs", "slack_bots", "slack_installations", "slack_oauth_states"}
-)
 
 config = context.config
 engine = config.attributes["engine"]

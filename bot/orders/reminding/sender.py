@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot import reminders, workflow
 from bot.errors import SlackError
 from bot.orders.reminding import content, posting
+from bot.orders.workspaces import acting_for_order
 from bot.services import Services
 from storage import queries
 from storage import reminder_slots as slots
@@ -67,7 +68,8 @@ def send_due(services: Services, *, worker_id: str, now: datetime, limit: int | 
             break
         skip.add(claim.id)
         try:
-            sent += deliver(sweep, claim)
+            with acting_for_order(services, claim.order_id):
+                sent += deliver(sweep, claim)
         except Exception:
             logger.exception(
                 "reminder %s for order %s failed; it is retried later", claim.id, claim.order_id
