@@ -241,7 +241,7 @@ def _build_oauth_app(services: Services) -> App:
     flow.services = services
     # The store goes to App as well: otherwise Bolt's token rotation on requests uses a
     # client of its own, pointed at slack.com.
-    app = App(
+    app = _WorkspaceApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
         process_before_response=True,
@@ -256,8 +256,16 @@ def _build_oauth_app(services: Services) -> App:
 
 def _serve_team(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
     """Act for the request's workspace: the Notifier and order look-ups follow it."""
-    with teams.acting_for(context.team_id):
-        return next()
+    teams.enter(context.team_id)
+    return next()
+
+
+class _WorkspaceApp(App):
+    """A Bolt app whose requests each act for their own workspace (see ``_serve_team``)."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with teams.acting_for(None):
+            return super().dispatch(req)
 
 
 def create(settings: Settings, *, verify_token: bool = True) -> Certdesk:

@@ -24,6 +24,15 @@ def acting_for(team_id: str | None) -> Iterator[None]:
         _current.reset(token)
 
 
+def enter(team_id: str | None) -> None:
+    """Act for ``team_id`` until the enclosing ``acting_for`` block ends.
+
+    For Bolt's global middleware, which returns before the listeners run: the app's dispatch
+    is wrapped in ``acting_for(None)`` so the value never outlives the request.
+    """
+    _current.set(team_id)
+
+
 def current() -> str | None:
     """The workspace being served, if one was set."""
     return _current.get()
