@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, column, delete, func, select, table, update
 from sqlalchemy.orm import Session
 
-from storage.models import Order, Workspace, utcnow
+from storage.models import AuditEvent, Order, Organization, SlackUser, Workspace, utcnow
 
 
 def installed(session: Session, team_id: str, *, by: str | None) -> Workspace:
@@ -41,3 +41,41 @@ def paused_orders() -> Select[Any]:
 def team_of_order(session: Session, order_id: int) -> str | None:
     """The workspace an order belongs to."""
     return session.scalar(select(Order.team_id).where(Order.id == order_id))
+
+
+#: slack-sdk's tables holding a workspace's tokens (created by migration 0003_installations).
+_TOKEN_TABLES = ("slack_bots", "slack_installations")
+
+
+def data_of(session: Session, team_id: str) -> dict[str, int]:
+    """How many orders, organizations and audit events the workspace has (for the prompt)."""
+    orders = select(Order.id).where(Order.team_id == team_id)
+    return {
+        "orders": session.scalar(select(func.count()).select_from(orders.subquery())) or 0,
+        "organizations": session.scalar(select(func.count()).where(Organization.team_id == team_id))
+        or 0,
+        "audit events": session.scalar(select(func.count()).where(AuditEvent.order_id.in_(orders)))
+        or 0,
+    }
+
+
+def purge(session: Session, team_id: str) -> dict[str, int]:
+    """Delete everything certdesk holds for the workspace; return what was there.
+
+    Orders take their domains, contacts, keys, reminders, files and audit with them
+    (ON DELETE CASCADE); then the saved organizations, the workspace row, its tokens and the
+    per-workspace user cache.
+    """
+    counts = data_of(session, team_id)
+    ids = select(Order.id).where(Order.team_id == team_id)
+    # A renewal points at the order it renewed (same workspace): unlink before deleting.
+    session.execute(update(Order).where(Order.team_id == team_id).values(renewed_from_id=None))
+    session.execute(delete(AuditEvent).where(AuditEvent.order_id.in_(ids)))
+    session.execute(delete(Order).where(Order.team_id == team_id))
+    session.execute(delete(Organization).where(Organization.team_id == team_id))
+    session.execute(delete(Workspace).where(Workspace.team_id == team_id))
+    session.execute(delete(SlackUser).where(SlackUser.user_id.startswith(f"{team_id}:")))
+    for name in _TOKEN_TABLES:
+        tokens = table(name, column("team_id"))
+        session.execute(delete(tokens).where(tokens.c.team_id == team_id))
+    return counts

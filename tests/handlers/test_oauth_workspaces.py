@@ -19,7 +19,7 @@ from support.app_fixtures import Running
 from test_commands import register
 from test_complete import complete_and_submit
 
-from bot import workflow
+from bot import cli, workflow
 from bot.emulator import Emulator
 from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
@@ -171,3 +171,38 @@ def test_two_workspaces_installed_apart_rotated_and_one_uninstalled(
     install(certdesk, team=TEAM_A, user=ANN)
     sweep(certdesk, hours=6)
     assert len(reminders_to(emulator, ANN)) == 2
+
+
+def test_purge_deletes_one_uninstalled_workspace_after_typed_confirmation(
+    oauth: Running,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    certdesk = oauth
+    install(certdesk, team=TEAM_A, user=ANN)
+    install(certdesk, team=TEAM_B, user=BEN)
+    ref_a, ref_b = register(certdesk, ANN), register(certdesk, BEN)
+    certdesk.settle()
+    monkeypatch.setenv("DATABASE_URL", certdesk.services.settings.database_url)
+    monkeypatch.setenv("CERTDESK_DATA_DIR", str(certdesk.services.settings.data_dir))
+    answers: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt="": answers.pop(0))
+
+    def orders() -> set[str]:
+        with certdesk.services.sessions.begin() as session:
+            return {o.ref for o in session.query(Order)}
+
+    assert cli.main(["workspace", "purge", TEAM_A]) == 1  # still installed: refused
+    assert "still has certdesk installed" in capsys.readouterr().err
+    certdesk.slack.app_uninstalled(TEAM_A)
+    answers.append(TEAM_B)  # a slip of the finger deletes nothing
+    assert cli.main(["workspace", "purge", TEAM_A]) == 1
+    assert orders() == {ref_a, ref_b}
+    answers.append(TEAM_A)
+    assert cli.main(["workspace", "purge", TEAM_A]) == 0
+    assert "1 orders" in capsys.readouterr().out
+    assert orders() == {ref_b}
+    with certdesk.services.sessions.begin() as session:
+        assert session.get(Workspace, TEAM_A) is None
+        assert session.get(Workspace, TEAM_B) is not None
