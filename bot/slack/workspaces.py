@@ -30,8 +30,18 @@ from bot.slack.notifier import SlackNotifier
 
 logger = logging.getLogger(__name__)
 
-#: What certdesk asks a workspace for (FACTS: DMs, files, time zones, user groups).
-SCOPES = ("commands", "chat:write", "im:write", "files:write", "users:read", "usergroups:read")
+#: What certdesk asks a workspace for: the bot scopes of app_manifest.yml (a test keeps them equal).
+SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "files:read",
+    "files:write",
+    "users:read",
+    "im:history",
+    "channels:history",
+    "usergroups:read",
+)
 #: Refresh a rotating token this long before it expires (Bolt's default too).
 ROTATE_MINUTES = 120
 #: How long an OAuth state (the install link's nonce) stays valid.
