@@ -8,6 +8,7 @@ its own (rotated) token; uninstalling one pauses it and leaves the other working
 from __future__ import annotations
 
 import html
+import json
 import re
 import urllib.error
 import urllib.request
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from support.app_fixtures import Running
+from support.app_fixtures import ADMIN, Running
 from test_commands import register
 from test_complete import complete_and_submit
 
@@ -23,6 +24,7 @@ from bot import cli, workflow
 from bot.emulator import Emulator
 from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
+from bot.views import ids
 from storage import queries
 from storage.models import Order, Workspace, utcnow
 
@@ -206,3 +208,48 @@ def test_purge_deletes_one_uninstalled_workspace_after_typed_confirmation(
     with certdesk.services.sessions.begin() as session:
         assert session.get(Workspace, TEAM_A) is None
         assert session.get(Workspace, TEAM_B) is not None
+
+
+def test_another_workspaces_order_id_in_a_replayed_payload_changes_nothing(
+    oauth: Running, emulator: Emulator
+) -> None:
+    """Even an admin (CERTDESK_ADMINS spans workspaces) of B cannot reach A's order."""
+    certdesk = oauth
+    emulator.add_user(ADMIN, name="admin", team_id=TEAM_B)
+    install(certdesk, team=TEAM_A, user=ANN)
+    install(certdesk, team=TEAM_B, user=BEN)
+    ref_a = register(certdesk, ANN)
+    order_id = int(ref_a[3:])
+    certdesk.settle()
+    button = [m for m in emulator.dms_to(ANN) if ids.OPEN_COMPLETE in json.dumps(m.blocks)][-1]
+    with certdesk.services.sessions.begin() as session:
+        before = session.get(Order, order_id).state  # type: ignore[union-attr]
+    for user in (BEN, ADMIN):
+        response = certdesk.slack.click(
+            user, ids.OPEN_COMPLETE, value=str(order_id), message=button
+        )
+        assert response.status == 200
+        for command in (f"status {ref_a}", f"cancel {ref_a}", f"complete {ref_a}"):
+            answer = certdesk.slack.slash_command(user, command)
+            assert f"There is no order {ref_a}" in answer.body, (user, command, answer.body)
+        certdesk.settle()
+        assert emulator.current_view(user) is None  # no modal opened on A's order
+        assert all("example" not in m.text for m in emulator.dms_to(user))
+    with certdesk.services.sessions.begin() as session:
+        assert session.get(Order, order_id).state == before  # type: ignore[union-attr]
+    # The refusal went to B's people with B's token; nothing used A's token for them.
+    token_a = set(emulator.installs.tokens_of(TEAM_A))
+    theirs = {emulator.dm_channel(BEN), emulator.dm_channel(ADMIN)}
+    to_them = [c for c in emulator.calls_to("chat.postMessage") if c.args["channel"] in theirs]
+    assert to_them and all(c.token not in token_a for c in to_them)
+
+
+def test_revoked_bot_token_pauses_the_workspace(oauth: Running, emulator: Emulator) -> None:
+    certdesk = oauth
+    install(certdesk, team=TEAM_A, user=ANN)
+    assert certdesk.slack.tokens_revoked(TEAM_A).status == 200
+    with certdesk.services.sessions.begin() as session:
+        workspace = session.get(Workspace, TEAM_A)
+        assert workspace is not None and not workspace.active
+    store = certdesk.services.notifier.store  # type: ignore[attr-defined]
+    assert store.find_installation(enterprise_id=None, team_id=TEAM_A) is None
