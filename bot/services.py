@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import access
+from bot import access, teams
 from bot.background import Background
 from bot.config import Settings
+from storage import workspaces
 
 if TYPE_CHECKING:
     from bot.ca.base import CABackend
@@ -32,10 +33,21 @@ class Services:
     custody: Custody
     ca: CABackend
 
+    def admins(self, team_id: str | None = None) -> frozenset[str]:
+        """CERTDESK_ADMINS, and with many workspaces (OAuth) that workspace's own admins.
+
+        ``team_id`` defaults to the workspace being served (bot.teams).
+        """
+        team_id = team_id or teams.current()
+        if not self.settings.oauth or team_id is None:
+            return self.settings.admins
+        with self.sessions.begin() as session:
+            return self.settings.admins | workspaces.admins_of(session, team_id)
+
     def is_admin(self, user_id: str) -> bool:
-        """Whether the user is one of CERTDESK_ADMINS."""
-        return user_id in self.settings.admins
+        """Whether the user is an admin (of the workspace being served)."""
+        return user_id in self.admins()
 
     def may_act(self, order: Order, user_id: str) -> bool:
         """Whether the user may change the order (its requester or an admin)."""
-        return access.may_act(order, user_id, admins=self.settings.admins)
+        return access.may_act(order, user_id, admins=self.admins(order.team_id))

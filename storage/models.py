@@ -381,3 +381,14 @@ class Workspace(Base):
     installed_by: Mapped[str | None] = mapped_column(String(32))
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkspaceAdmin(Base):
+    """A certdesk admin of one workspace (OAuth mode); the installer is the first."""
+
+    __tablename__ = "workspace_admins"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

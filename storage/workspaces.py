@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import Select, column, delete, func, select, table, update
 from sqlalchemy.orm import Session
 
-from storage.models import AuditEvent, Order, Organization, SlackUser, Workspace, utcnow
+from storage.models import (
+    AuditEvent,
+    Order,
+    Organization,
+    SlackUser,
+    Workspace,
+    WorkspaceAdmin,
+    utcnow,
+)
 
 
 def installed(session: Session, team_id: str, *, by: str | None) -> Workspace:
@@ -24,6 +32,29 @@ def uninstalled(session: Session, team_id: str, *, at: datetime | None = None) -
     workspace = session.get(Workspace, team_id) or Workspace(team_id=team_id)
     workspace.active, workspace.uninstalled_at = False, at or utcnow()
     session.add(workspace)
+
+
+def admins_of(session: Session, team_id: str) -> frozenset[str]:
+    """The workspace's own certdesk admins."""
+    found = session.scalars(select(WorkspaceAdmin.user_id).where(WorkspaceAdmin.team_id == team_id))
+    return frozenset(found)
+
+
+def add_admin(session: Session, team_id: str, user_id: str, *, by: str) -> bool:
+    """Make ``user_id`` an admin of the workspace; False if they already were."""
+    if session.get(WorkspaceAdmin, (team_id, user_id)) is not None:
+        return False
+    session.add(WorkspaceAdmin(team_id=team_id, user_id=user_id, added_by=by))
+    return True
+
+
+def remove_admin(session: Session, team_id: str, user_id: str) -> bool:
+    """Remove an admin of the workspace; False if they were not one."""
+    found = session.get(WorkspaceAdmin, (team_id, user_id))
+    if found is None:
+        return False
+    session.delete(found)
+    return True
 
 
 def is_active(session: Session, team_id: str) -> bool:
@@ -74,6 +105,7 @@ def purge(session: Session, team_id: str) -> dict[str, int]:
     session.execute(delete(Order).where(Order.team_id == team_id))
     session.execute(delete(Organization).where(Organization.team_id == team_id))
     session.execute(delete(Workspace).where(Workspace.team_id == team_id))
+    session.execute(delete(WorkspaceAdmin).where(WorkspaceAdmin.team_id == team_id))
     session.execute(delete(SlackUser).where(SlackUser.user_id.startswith(f"{team_id}:")))
     for name in _TOKEN_TABLES:
         tokens = table(name, column("team_id"))

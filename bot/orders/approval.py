@@ -79,7 +79,7 @@ def application_of(order: Order) -> events.Application:
 def approvers_for(services: Services, requester: str) -> tuple[str, ...]:
     """Who is asked: CERTDESK_APPROVERS (user groups expanded), or the admins without them;
     never the requester."""
-    configured = services.settings.approvers or services.settings.admins
+    configured = services.settings.approvers or services.admins()
     people: set[str] = set()
     for entry in configured:
         if not entry.startswith("S"):
@@ -176,7 +176,7 @@ def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role
             user_id,
             requester=order.requester_id,
             approvers=request.approvers or [],
-            admins=services.settings.admins,
+            admins=services.admins(order.team_id),
         )
         if role is Role.NONE:
             if user_id == order.requester_id:

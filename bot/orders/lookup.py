@@ -29,7 +29,11 @@ def load(
         # Another workspace's order (a replayed or forged payload): it does not exist here.
         order = None
     return access.check(
-        order, order_id, user_id=user_id, need=need, admins=services.settings.admins
+        order,
+        order_id,
+        user_id=user_id,
+        need=need,
+        admins=services.admins(order.team_id if order else None),
     )
 
 

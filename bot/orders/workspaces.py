@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot import teams
+from bot.orders.admins import first_admin
 from bot.services import Services
 from storage import workspaces
 
@@ -17,6 +18,7 @@ def installed(services: Services, team_id: str, *, by: str | None) -> None:
     """A workspace installed certdesk (again): its reminders and polls run (resume)."""
     with services.sessions.begin() as session:
         workspaces.installed(session, team_id, by=by)
+    first_admin(services, team_id, by)
     logger.info("workspace %s installed certdesk", team_id)
 
 

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.access import Need, parse_ref
 from bot.errors import Error
-from bot.orders import lookup
+from bot.orders import admins, lookup
 from bot.services import Services
 from bot.views import ids, orders
 from bot.views.common import section, to_dicts
@@ -38,6 +38,15 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
             elif word == "approvals":
                 text, blocks = approval.waiting_answer(services, user_id)
                 ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+            elif word == "admin":
+                done = admins.admin_command(services, team_id=team_id, user_id=user_id, text=rest)
+                text = orders.admin_answer(
+                    done.action,
+                    admins=sorted(done.admins),
+                    operators=sorted(done.operators),
+                    user=done.user,
+                )
+                ack(text=text, response_type="ephemeral")
             elif word == "list":
                 found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
                 text, blocks = orders.order_list(

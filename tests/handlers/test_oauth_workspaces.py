@@ -26,7 +26,7 @@ from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
 from bot.views import ids
 from storage import queries
-from storage.models import Order, Workspace, utcnow
+from storage.models import AuditEvent, Order, Workspace, utcnow
 
 TEAM_A, TEAM_B = "TAAAA0001", "TBBBB0002"
 ANN, BEN = "UANN", "UBEN"  # Ann is in workspace A, Ben in B
@@ -253,3 +253,46 @@ def test_revoked_bot_token_pauses_the_workspace(oauth: Running, emulator: Emulat
         assert workspace is not None and not workspace.active
     store = certdesk.services.notifier.store  # type: ignore[attr-defined]
     assert store.find_installation(enterprise_id=None, team_id=TEAM_A) is None
+
+
+def test_installer_is_first_admin_and_admins_are_managed_per_workspace(
+    oauth: Running, emulator: Emulator
+) -> None:
+    certdesk = oauth
+    carol, dan = "UCAROLA", "UDANA"
+    emulator.add_user(carol, name="carol", team_id=TEAM_A)
+    emulator.add_user(dan, name="dan", team_id=TEAM_A)
+    install(certdesk, team=TEAM_A, user=ANN)
+    install(certdesk, team=TEAM_B, user=BEN)
+    ref_a = register(certdesk, ANN)
+
+    def say(user: str, text: str) -> str:
+        return certdesk.slack.slash_command(user, text).body
+
+    assert f"admins: <@{ANN}>." in say(ANN, "admin list")
+    assert f"admins: <@{BEN}>." in say(BEN, "admin")  # B's installer, B's list
+    assert "Only this workspace's certdesk admins" in say(dan, f"admin add {dan}")
+    assert f"There is no order {ref_a}" not in say(ANN, f"status {ref_a}")
+    assert "don't have access" in say(carol, f"status {ref_a}")
+    assert "is now a certdesk admin" in say(ANN, f"admin add <@{carol}|carol>")
+    assert ref_a in say(carol, f"status {ref_a}")  # an admin of A sees A's orders
+    assert f"There is no order {ref_a}" in say(BEN, f"status {ref_a}")  # B's admin does not
+    assert "Name one person" in say(ANN, "admin add @carol")
+    assert "no longer" in say(carol, f"admin remove {ANN}")
+    assert "last certdesk admin" in say(carol, f"admin remove {carol}")
+    with certdesk.services.sessions.begin() as session:
+        actions = [
+            (e.actor, e.action, e.detail.get("user_id"))
+            for e in session.query(AuditEvent).filter(AuditEvent.order_id.is_(None))
+            if e.detail.get("team_id") == TEAM_A
+        ]
+    assert actions == [
+        (ANN, "admin_added", ANN),
+        (ANN, "admin_added", carol),
+        (carol, "admin_removed", ANN),
+    ]
+
+
+def test_one_workspace_mode_keeps_its_admins_in_the_environment(certdesk: Running) -> None:
+    answer = certdesk.slack.slash_command(ADMIN, "admin add UBOB").body
+    assert "CERTDESK_ADMINS" in answer

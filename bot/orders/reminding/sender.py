@@ -147,7 +147,11 @@ def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int
         if row is None:
             return 0
         count = slots.fan_out_escalation(
-            session, row, admins=sorted(settings.admins), channel=settings.notify_channel, now=now
+            session,
+            row,
+            admins=sorted(sweep.services.admins(order.team_id)),
+            channel=settings.notify_channel,
+            now=now,
         )
         row.sent_at, row.claimed_until = now, None
         queries.record(

@@ -1,4 +1,4 @@
-"""workspaces, and slack-sdk's OAuth installation and state tables (issue 13: OAuth install)
+"""workspaces, their admins, slack-sdk's OAuth installation and state tables (issue 13)
 
 The slack_* tables are the ones slack-sdk's SQLAlchemyInstallationStore and
 SQLAlchemyOAuthStateStore define (tests/storage/test_installation_tables.py keeps them equal),
@@ -57,6 +57,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("team_id", name=op.f("pk_workspaces")),
     )
     op.create_table(
+        "workspace_admins",
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("added_by", sa.String(length=32), nullable=False),
+        sa.Column("added_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_workspace_admins")),
+    )
+    op.create_table(
         "slack_bots",
         *_token_columns(),
         *_bot_columns(),
@@ -103,4 +111,5 @@ def downgrade() -> None:
     op.drop_table("slack_installations")
     op.drop_index("slack_bots_idx", table_name="slack_bots")
     op.drop_table("slack_bots")
+    op.drop_table("workspace_admins")
     op.drop_table("workspaces")
