@@ -381,6 +381,9 @@ class Workspace(Base):
     installed_by: Mapped[str | None] = mapped_column(String(32))
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set by the workspace's admins (`/cert admin …`); None/empty: CERTDESK_* apply.
+    notify_channel: Mapped[str | None] = mapped_column(String(32))
+    approvers: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class WorkspaceAdmin(Base):

@@ -57,6 +57,28 @@ def remove_admin(session: Session, team_id: str, user_id: str) -> bool:
     return True
 
 
+def settings_of(session: Session, team_id: str) -> tuple[str | None, frozenset[str]]:
+    """The workspace's own notify channel and approvers (None and empty when unset)."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        return None, frozenset()
+    return workspace.notify_channel, frozenset(workspace.approvers or [])
+
+
+def set_notify_channel(session: Session, team_id: str, channel: str | None) -> None:
+    """Set (or, with None, clear) the workspace's notify channel."""
+    workspace = session.get(Workspace, team_id) or Workspace(team_id=team_id)
+    workspace.notify_channel = channel
+    session.add(workspace)
+
+
+def set_approvers(session: Session, team_id: str, approvers: frozenset[str]) -> None:
+    """Replace the workspace's approvers (user IDs and user group IDs)."""
+    workspace = session.get(Workspace, team_id) or Workspace(team_id=team_id)
+    workspace.approvers = sorted(approvers)
+    session.add(workspace)
+
+
 def is_active(session: Session, team_id: str) -> bool:
     """Whether the workspace may be served (unknown workspaces count as active)."""
     workspace = session.get(Workspace, team_id)

@@ -79,7 +79,7 @@ def application_of(order: Order) -> events.Application:
 def approvers_for(services: Services, requester: str) -> tuple[str, ...]:
     """Who is asked: CERTDESK_APPROVERS (user groups expanded), or the admins without them;
     never the requester."""
-    configured = services.settings.approvers or services.admins()
+    configured = services.approvers() or services.admins()
     people: set[str] = set()
     for entry in configured:
         if not entry.startswith("S"):

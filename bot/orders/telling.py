@@ -59,7 +59,7 @@ def tell_channel(services: Services, event: object) -> None:
 
 
 def _post_channel(services: Services, notice: Notice) -> None:
-    channel = services.settings.notify_channel
+    channel = services.notify_channel()
     if channel and notice.channel is not None:
         services.notifier.post(channel, notice.channel)
 

@@ -218,3 +218,13 @@ def admin_answer(
         else ""
     )
     return f"{said}This workspace's certdesk admins: {who}.{operators_line}"
+
+
+def workspace_settings(channel: str | None, approvers: Sequence[str]) -> str:
+    """`/cert admin channel|approvers`: the workspace's own settings as they stand."""
+    where = f"<#{channel}>" if channel else "none of its own (CERTDESK_NOTIFY_CHANNEL applies)"
+    who = ", ".join(f"<!subteam^{a}>" if a.startswith("S") else f"<@{a}>" for a in approvers)
+    return (
+        f"This workspace's notify channel: {where}. Its approvers: "
+        f"{who or 'none of its own (CERTDESK_APPROVERS, else the admins)'}."
+    )

@@ -40,12 +40,15 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                 ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "admin":
                 done = admins.admin_command(services, team_id=team_id, user_id=user_id, text=rest)
-                text = orders.admin_answer(
-                    done.action,
-                    admins=sorted(done.admins),
-                    operators=sorted(done.operators),
-                    user=done.user,
-                )
+                if isinstance(done, admins.SettingAnswer):
+                    text = orders.workspace_settings(done.channel, sorted(done.approvers))
+                else:
+                    text = orders.admin_answer(
+                        done.action,
+                        admins=sorted(done.admins),
+                        operators=sorted(done.operators),
+                        user=done.user,
+                    )
                 ack(text=text, response_type="ephemeral")
             elif word == "list":
                 found = lookup.list_orders(services, team_id=team_id, user_id=user_id)

@@ -296,3 +296,28 @@ def test_installer_is_first_admin_and_admins_are_managed_per_workspace(
 def test_one_workspace_mode_keeps_its_admins_in_the_environment(certdesk: Running) -> None:
     answer = certdesk.slack.slash_command(ADMIN, "admin add UBOB").body
     assert "CERTDESK_ADMINS" in answer
+
+
+def test_workspace_admins_set_their_own_channel_and_approvers(
+    oauth: Running, emulator: Emulator
+) -> None:
+    certdesk = oauth
+    install(certdesk, team=TEAM_A, user=ANN)
+    install(certdesk, team=TEAM_B, user=BEN)
+
+    def say(user: str, text: str) -> str:
+        return certdesk.slack.slash_command(user, text).body
+
+    emulator.add_user("UBOBB", name="bob", team_id=TEAM_B)
+    assert "Only this workspace's certdesk admins" in say("UBOBB", "admin channel CNOPE")
+    emulator.add_channel("CTEAMB", members=[BEN])
+    assert "<#CTEAMB>" in say(BEN, "admin channel <#CTEAMB|certs>")
+    assert "<@UCAROL>" in say(BEN, "admin approvers add <@UCAROL>")
+    assert "<!subteam^SAPPROVE>" in say(BEN, "admin approvers add <!subteam^SAPPROVE|@ok>")
+    assert "none of its own" in say(ANN, "admin channel")  # A is untouched
+    services = certdesk.services
+    assert services.notify_channel(TEAM_B) == "CTEAMB"
+    assert services.notify_channel(TEAM_A) is None
+    assert services.approvers(TEAM_B) == {"UCAROL", "SAPPROVE"} and not services.approvers(TEAM_A)
+    assert "UCAROL" not in say(BEN, "admin approvers remove UCAROL")
+    assert "Name the channel" in say(BEN, "admin channel general")

@@ -150,7 +150,7 @@ def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int
             session,
             row,
             admins=sorted(sweep.services.admins(order.team_id)),
-            channel=settings.notify_channel,
+            channel=sweep.services.notify_channel(order.team_id),
             now=now,
         )
         row.sent_at, row.claimed_until = now, None

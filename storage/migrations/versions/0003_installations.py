@@ -54,6 +54,8 @@ def upgrade() -> None:
         sa.Column("installed_by", sa.String(length=32), nullable=True),
         sa.Column("installed_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("uninstalled_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("notify_channel", sa.String(length=32), nullable=True),
+        sa.Column("approvers", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("team_id", name=op.f("pk_workspaces")),
     )
     op.create_table(
