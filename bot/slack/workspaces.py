@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -82,6 +83,7 @@ class TeamNotifier(Notifier):
         self._make_client, self._make_quick = make_client, make_quick
         self._api_url = api_url
         self._lock = threading.Lock()
+        self._rotating = threading.Lock()
         self._by_team: dict[str, SlackNotifier] = {}
 
     def for_team(self, team_id: str) -> SlackNotifier:
@@ -102,22 +104,29 @@ class TeamNotifier(Notifier):
             return notifier
 
     def _token(self, team_id: str) -> str:
-        # One rotation at a time in this process: two refreshes of one token would race.
-        with self._lock:
-            installation = self.store.find_installation(enterprise_id=None, team_id=team_id)
-            if installation is None or not installation.bot_token:
-                raise SlackError(
-                    f"certdesk is not installed in workspace {team_id}", code="not_installed"
-                )
-            with calling("refreshing a workspace's token"):
-                rotated = self._rotator.perform_token_rotation(
-                    installation=installation, minutes_before_expiration=ROTATE_MINUTES
-                )
-            if rotated is not None:
-                self.store.save(rotated)
-                installation = rotated
-                logger.info("workspace %s: bot token rotated", team_id)
-            return str(installation.bot_token)
+        installation = self._installation(team_id)
+        expires = installation.bot_token_expires_at
+        if expires is not None and expires <= time.time() + ROTATE_MINUTES * 60:
+            # One refresh at a time in this process; the loser finds the new token stored.
+            with self._rotating:
+                installation = self._installation(team_id)
+                with calling("refreshing a workspace's token"):
+                    rotated = self._rotator.perform_token_rotation(
+                        installation=installation, minutes_before_expiration=ROTATE_MINUTES
+                    )
+                if rotated is not None:
+                    self.store.save(rotated)
+                    installation = rotated
+                    logger.info("workspace %s: bot token rotated", team_id)
+        return str(installation.bot_token)
+
+    def _installation(self, team_id: str) -> Installation:
+        installation = self.store.find_installation(enterprise_id=None, team_id=team_id)
+        if installation is None or not installation.bot_token:
+            raise SlackError(
+                f"certdesk is not installed in workspace {team_id}", code="not_installed"
+            )
+        return installation
 
     def _current(self) -> SlackNotifier:
         team_id = teams.current()
@@ -168,8 +177,3 @@ class TeamNotifier(Notifier):
 
     def download(self, file: Mapping[str, Any]) -> UploadedFile:
         return self._current().download(file)
-
-
-def installer(installation: Installation) -> tuple[str | None, str | None]:
-    """The team an installation is for and the user who installed it."""
-    return installation.team_id, installation.user_id
