@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation, private_files, teams
+from bot import keys_rotation, private_files, request_context, teams
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
@@ -34,6 +34,7 @@ from bot.ports import Notifier
 from bot.services import Services
 from bot.slack import SlackNotifier
 from bot.slack import workspaces as slack_workspaces
+from bot.slack_metrics import CountingHandler
 from bot.views.messages import Messages
 from handlers import workspace as workspace_events
 from storage import db
@@ -51,6 +52,7 @@ def slack_client(settings: Settings, token: str | None = None) -> WebClient:
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
+            CountingHandler(),
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
@@ -68,14 +70,41 @@ def interactive_client(settings: Settings, token: str | None = None) -> WebClien
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=2,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def probe_client(settings: Settings) -> WebClient:
+    """The client readiness probes check the token with: short timeout, no retries."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[CountingHandler()],
+    )
+
+
+def tagged_post_client(settings: Settings, token: str | None = None) -> WebClient:
+    """For messages posted with a tag (reminders, announcements): retries a 429 only.
+
+    A 5xx or a dropped connection may come after Slack stored the message; a blind retry would
+    post it twice, so certdesk looks for the tag in the conversation before posting again.
+    """
+    return WebClient(
+        token=token or settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[CountingHandler(), RateLimitErrorRetryHandler(max_retry_count=3)],
     )
 
 
 def attachment_client(settings: Settings, token: str | None = None) -> WebClient:
     """For the file look-up made before a modal's ack: fails fast instead of waiting out a 429."""
     return WebClient(
-        token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=2
+        token=token or settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
     )
 
 
@@ -137,6 +166,7 @@ def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Se
             slack_client(settings),
             sessions,
             quick=attachment_client(settings),
+            careful=tagged_post_client(settings),
             api_url=settings.slack_api_url,
         )
     assert settings.slack_client_id and settings.slack_client_secret
@@ -150,6 +180,7 @@ def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Se
         sessions,
         make_client=lambda token: slack_client(settings, token),
         make_quick=lambda token: attachment_client(settings, token),
+        make_careful=lambda token: tagged_post_client(settings, token),
         api_url=settings.slack_api_url,
     )
 
@@ -198,6 +229,7 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         process_before_response=True,
         token_verification_enabled=verify_token,
     )
+    app.use(request_context.bind_request)
     handlers.register_all(app, services)
     return app
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from bot import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,12 +25,15 @@ class Background:
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run ``fn(*args, **kwargs)`` in the pool, in a copy of the caller's context.
-
-        The copy carries the workspace being served (bot.teams) into the pool's thread.
-        """
+        """Run ``fn(*args, **kwargs)`` in the pool."""
+        # The log context (order, request, team) of the request that handed this work over.
         context = contextvars.copy_context()
-        future = self._pool.submit(context.run, self._run, fn, args, kwargs)
+        metrics.background_queued()
+        try:
+            future = self._pool.submit(context.run, self._run, fn, args, kwargs)
+        except BaseException:  # shut down: nothing was queued after all
+            metrics.background_done()
+            raise
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
@@ -52,6 +57,7 @@ class Background:
         self._pool.shutdown(wait=True)
 
     def _forget(self, future: Future[Any]) -> None:
+        metrics.background_done()
         with self._lock:
             self._pending.discard(future)
 

@@ -1,4 +1,4 @@
-"""The `certdesk` command: serve, worker, emulator, demo, db, audit."""
+"""The `certdesk` command: serve, worker, emulator, demo, db, backup, audit, keys."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from bot import logs
 from bot.config import Settings
-from bot.errors import Error
+from bot.errors import ConfigError, Error
 
 logger = logging.getLogger("certdesk")
 
@@ -46,9 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--socket", action="store_true", help="use Socket Mode (SLACK_APP_TOKEN)")
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to a worker")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="HTTP worker processes (N > 1: gunicorn, with one scheduler process beside them)",
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="run the scheduler alone (no Slack endpoint)")
+    worker.add_argument("--metrics-host", default="0.0.0.0")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve GET /metrics on this port (serve has its own)"
+    )
     worker.set_defaults(run=_worker)
 
     emulator = commands.add_parser("emulator", help="run the local Slack Web API emulator")
@@ -80,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     current = db_commands.add_parser("current", help="print the schema revision")
     current.set_defaults(run=_db_current)
 
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite store to FILE while certdesk runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("file", help="where to write the copy (created with mode 0600)")
+    backup.set_defaults(run=_backup)
+
     audit = commands.add_parser("audit", help="print an order's audit trail")
     audit.add_argument("order", help="order ID, e.g. CD-0042")
     audit.set_defaults(run=_audit)
@@ -109,34 +127,84 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings() -> Settings:
     settings = Settings.load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(level=settings.log_level, fmt=settings.log_format)
     # Alembic narrates its plugin set-up at INFO on every start; only its problems matter here.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.serve import serve
-
     settings = _settings()
     settings.require_slack(socket_mode=args.socket)
-    serve(
+    if args.workers > 1:
+        if args.socket:
+            raise ConfigError("--workers is for the HTTP request URL; Socket Mode runs one process")
+        # Not through bot.serve: the arbiter stays small, each worker imports the app itself.
+        from bot.serve_workers import serve_workers
+
+        serve_workers(
+            settings,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            scheduler=not args.no_scheduler,
+        )
+        return 0
+    from bot.serve import serve
+
+    clean = serve(
         settings,
         host=args.host,
         port=args.port,
         socket_mode=args.socket,
         scheduler=not args.no_scheduler,
     )
+    if not clean:
+        _exit_now()
     return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _worker(args: argparse.Namespace) -> int:
     from bot.scheduler import run_worker
 
-    run_worker(_settings())
+    settings = _settings()
+    if args.metrics_port is not None:
+        _serve_worker_metrics(settings, host=args.metrics_host, port=args.metrics_port)
+    if not run_worker(settings):
+        _exit_now()
     return 0
+
+
+def _serve_worker_metrics(settings: Settings, *, host: str, port: int) -> None:
+    from bot import metrics
+    from bot.app import db_timeouts
+    from bot.errors import ConfigError
+    from storage import db
+
+    # Its own small engine: the metrics thread reads a few aggregates per scrape, no more.
+    engine = db.make_engine(settings.database_url, timeouts=db_timeouts(settings), pool_size=1)
+    sessions = db.session_factory(engine)
+    try:
+        metrics.serve_metrics(sessions, host=host, port=port)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"--metrics-port: cannot listen on {host}:{port} ({reason})") from None
+    logger.info("certdesk worker: metrics on http://%s:%s/metrics", host, port)
+
+
+def _exit_now() -> None:
+    """Leave at once: work overran the shutdown grace and its claims were handed back, and
+    the interpreter would otherwise wait for its threads at exit, without bound."""
+    import os
+
+    logging.shutdown()
+    os._exit(0)
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -177,6 +245,22 @@ def _db_current(args: argparse.Namespace) -> int:
 
     engine = db.make_engine(_settings().database_url)
     print(db.current_revision(engine) or "empty (run `certdesk db upgrade`)")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot import backup
+
+    settings = _settings()
+    try:
+        done = backup.backup_sqlite(settings, Path(args.file))
+    except backup.NotSQLite as exc:
+        # Nothing was written: say what to do instead, and fail so no script believes it worked.
+        print(f"certdesk backup: {exc}", file=sys.stderr)
+        return 3
+    print(backup.summary(settings, done))
     return 0
 
 

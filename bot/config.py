@@ -21,6 +21,7 @@ CA_BACKENDS = ("simulated", "acme", "aliyun")
 DEFAULT_ALIYUN_ENDPOINT = "cas.aliyuncs.com"
 DEFAULT_ALIYUN_REGION = "cn-hangzhou"
 ACME_CHALLENGES = ("dns-01", "http-01")
+LOG_FORMATS = ("text", "json")
 
 T = TypeVar("T")
 
@@ -65,6 +66,13 @@ class Settings:
     escalate_after: timedelta = timedelta(days=3)
     key_file_ttl: timedelta = timedelta(hours=1)
     sim_review_delay: timedelta = timedelta(minutes=2)
+    #: How long a worker's claim on a due row (a reminder, a poll, a delivery) holds before
+    #: another worker may take it over: the wait after a worker dies mid-sweep.
+    claim_lease: timedelta = timedelta(minutes=5)
+    #: How long a frozen scheduler keeps the PostgreSQL scheduler lock before it is handed over.
+    leader_ttl: timedelta = timedelta(seconds=30)
+    #: How long SIGTERM waits for requests, background work and running jobs to finish.
+    shutdown_grace: timedelta = timedelta(seconds=20)
     acme_directory: str | None = None
     acme_ca_bundle: str | None = None
     acme_challenge: str = "dns-01"
@@ -77,6 +85,8 @@ class Settings:
     aliyun_endpoint: str = DEFAULT_ALIYUN_ENDPOINT
     aliyun_region: str = DEFAULT_ALIYUN_REGION
     log_level: str = "INFO"
+    #: "text" (readable lines) or "json" (one object per line, for log collectors).
+    log_format: str = "text"
     #: How long a request waits on the database (connect, statement, pool) before giving up.
     db_timeout: timedelta = timedelta(seconds=2)
     #: The same for background jobs and the worker, which nobody waits on.
@@ -149,6 +159,8 @@ class Settings:
                 lambda v: _one_of(("DEBUG", "INFO", "WARNING", "ERROR"))(v.upper()),
             )
             or "INFO",
+            "log_format": _check("LOG_FORMAT", env, lambda v: _one_of(LOG_FORMATS)(v.lower()))
+            or "text",
         }
         durations = {
             "poll_interval": "CERTDESK_POLL_INTERVAL",
@@ -157,6 +169,9 @@ class Settings:
             "escalate_after": "CERTDESK_ESCALATE_AFTER",
             "key_file_ttl": "CERTDESK_KEY_FILE_TTL",
             "sim_review_delay": "CERTDESK_SIM_REVIEW_DELAY",
+            "claim_lease": "CERTDESK_CLAIM_LEASE",
+            "leader_ttl": "CERTDESK_LEADER_TTL",
+            "shutdown_grace": "CERTDESK_SHUTDOWN_GRACE",
             "db_timeout": "CERTDESK_DB_TIMEOUT",
             "db_job_timeout": "CERTDESK_DB_JOB_TIMEOUT",
         }

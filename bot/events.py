@@ -304,3 +304,11 @@ class ApprovalEscalation:
     requester: str
     waited: timedelta
     approvers: Sequence[str]
+
+
+@dataclass(frozen=True)
+class NotifyChannelRefused:
+    """To the admins, once: CERTDESK_NOTIFY_CHANNEL refuses certdesk's posts."""
+
+    channel: str
+    error: str

@@ -40,9 +40,14 @@ def current_services() -> Services | None:
         return _services
 
 
+def process_owner() -> str:
+    """How this process's claims begin: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}:"
+
+
 def worker_id() -> str:
     """Who claims reminder rows: host, process and thread, so a claim names its owner."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64]
+    return f"{process_owner()}{threading.get_ident()}"[:64]
 
 
 def _run(name: str, work: Callable[[Services], Any]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.application_form import UploadedFile
@@ -66,6 +67,11 @@ class Notifier(abc.ABC):
     @abc.abstractmethod
     def find_tagged(self, channel: str, tag: Tag) -> str | None:
         """The ts of a message carrying ``tag`` in the channel's recent history, or None."""
+
+    @abc.abstractmethod
+    def find_file(self, channel: str, filename: str, *, since: datetime) -> str | None:
+        """The id of a file named ``filename`` shared in ``channel`` since ``since``, or None
+        (a crashed worker may have uploaded it without recording it)."""
 
     @abc.abstractmethod
     def upload_to_dm(

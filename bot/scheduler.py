@@ -1,10 +1,14 @@
 """APScheduler 3 with its jobs stored in certdesk's own database: poll, remind, expire, clean up.
 
-Every process that runs a scheduler (each ``certdesk serve`` without ``--no-scheduler``, and
-``certdesk worker``) writes the same fixed job ids with ``replace_existing``, so the job
-store always holds exactly one set of jobs. APScheduler 3 does not coordinate processes,
-so two schedulers may both run a job; the jobs claim rows in the database before acting,
-which makes that harmless.
+Any number of processes may run certdesk's jobs (``certdesk worker``, ``certdesk serve``
+without ``--no-scheduler``), but on PostgreSQL only the one holding the scheduler lock
+(bot.leader) runs a scheduler at any time; the others stand by and take over within the lock's
+TTL when it dies or freezes. The jobs still claim rows in the database before acting, so a
+holder that froze mid-sweep and wakes up after the hand-over does no harm. On SQLite every
+scheduler runs, and those row claims alone keep them apart.
+
+Every scheduler writes the same fixed job ids with ``replace_existing``, so the job store
+always holds exactly one set of jobs.
 """
 
 from __future__ import annotations
@@ -12,18 +16,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import jobs
 from bot.config import Settings
+from bot.leader import Leadership
 from bot.services import Services
+from bot.sweep_metrics import watch_scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +60,35 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     ]
 
 
-def build_scheduler(services: Services) -> BackgroundScheduler:
+class GatedExecutor(ThreadPoolExecutor):
+    """A thread pool that runs a job only while ``gate()`` says this process may, and can
+    tell when none of its jobs is running any more."""
+
+    def __init__(self, gate: Callable[[], bool], max_workers: int = 4) -> None:
+        super().__init__(max_workers=max_workers)
+        self._gate = gate
+
+    def submit_job(self, job: Job, run_times: list) -> None:
+        """Run ``job`` unless this process has lost the scheduler lock (then skip this run)."""
+        if not self._gate():
+            logger.info("job %s skipped: this process no longer holds the scheduler lock", job.id)
+            return
+        super().submit_job(job, run_times)
+
+    def busy(self) -> bool:
+        """Whether a job submitted here is still running."""
+        assert self._lock is not None
+        with self._lock:
+            return any(self._instances.values())
+
+
+def build_scheduler(
+    services: Services, *, gate: Callable[[], bool] = lambda: True
+) -> BackgroundScheduler:
     """A scheduler (not started) whose job store is a table in certdesk's database."""
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=services.engine, tablename=JOBS_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": GatedExecutor(gate, max_workers=4)},
         job_defaults={
             # Every job sweeps *everything* due, so a backlog of missed runs (the process was
             # down or busy) collapses into one run instead of several in a row...
@@ -82,14 +115,17 @@ def add_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
         )
 
 
-def start_scheduler(services: Services, *, replace_jobs: bool = True) -> BackgroundScheduler:
+def start_scheduler(
+    services: Services, *, replace_jobs: bool = True, gate: Callable[[], bool] = lambda: True
+) -> BackgroundScheduler:
     """Start the scheduler in the background for this process's Services.
 
     ``replace_jobs=False`` runs whatever the job store already holds (used to show that
-    jobs survive a restart).
+    jobs survive a restart); ``gate`` is asked before each run (the scheduler lock).
     """
     jobs.set_services(services)
-    scheduler = build_scheduler(services)
+    scheduler = build_scheduler(services, gate=gate)
+    watch_scheduler(scheduler)  # certdesk_sweep_seconds
     scheduler.start()
     if replace_jobs:
         add_jobs(scheduler, services.settings)
@@ -97,15 +133,66 @@ def start_scheduler(services: Services, *, replace_jobs: bool = True) -> Backgro
     return scheduler
 
 
-def stop_scheduler(scheduler: BackgroundScheduler) -> None:
-    """Stop after the running jobs finish; the stored jobs stay for the next start."""
+def stop_scheduler(scheduler: BackgroundScheduler, *, timeout: float | None = None) -> bool:
+    """Stop starting jobs and wait for the running ones (at most ``timeout`` seconds).
+
+    Returns whether every job finished; the stored jobs stay for the next start.
+    """
+    executor = scheduler._lookup_executor("default")
     if scheduler.running:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=False)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while isinstance(executor, GatedExecutor) and executor.busy():
+        if deadline is not None and time.monotonic() >= deadline:
+            logger.warning("scheduler stopped with a job still running after %.0f s", timeout)
+            return False
+        time.sleep(0.05)
     jobs.set_services(None)
+    return True
 
 
-def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> None:
-    """Run the scheduler alone until SIGTERM or SIGINT (or ``stop`` is set)."""
+class ScheduledJobs:
+    """This process's share of the jobs: a scheduler that runs while it holds the lock."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._grace = services.settings.shutdown_grace.total_seconds()
+        self._scheduler: BackgroundScheduler | None = None
+        self._finished = True
+        self.leadership = Leadership(
+            services.engine,
+            ttl=services.settings.leader_ttl,
+            on_gain=self._gain,
+            on_lose=self._lose,
+        )
+
+    def start(self) -> None:
+        """Stand by for the scheduler lock; run the scheduler whenever it is ours."""
+        self.leadership.start()
+
+    def stop(self) -> bool:
+        """Stop the scheduler (bounded by the shutdown grace), then let the lock go.
+
+        Returns whether every running job finished in time.
+        """
+        self.leadership.stop(timeout=self._grace + 10)
+        return self._finished
+
+    def _gain(self) -> None:
+        self._scheduler = start_scheduler(self._services, gate=self.leadership.leading)
+
+    def _lose(self) -> None:
+        if self._scheduler is not None:
+            self._finished = stop_scheduler(self._scheduler, timeout=self._grace)
+            self._scheduler = None
+
+
+def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bool:
+    """Run the scheduler alone until SIGTERM or SIGINT (or ``stop`` is set).
+
+    Returns whether it stopped cleanly; if a job was still running after the shutdown grace,
+    the reminder claims this process holds are handed back and the caller must exit at once.
+    """
     from bot.app import build_services
 
     stop = stop or threading.Event()
@@ -118,12 +205,33 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> No
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     services = build_services(settings, jobs=True)
-    scheduler = start_scheduler(services)
+    scheduled = ScheduledJobs(services)
+    scheduled.start()
     logger.info("certdesk worker: running")
+    clean = False
     try:
         stop.wait()
     finally:
-        stop_scheduler(scheduler)
-        services.background.shutdown()
+        clean = scheduled.stop()
+        try:
+            services.background.drain(timeout=settings.shutdown_grace.total_seconds())
+        except TimeoutError:
+            logger.warning("certdesk worker: background work still running at exit")
+            clean = False
+        else:
+            services.background.shutdown()
+        if not clean:
+            # Last thing before the caller exits, so a job still running has (almost) no time
+            # left to claim anything after this.
+            released = release_claims_of_this_process(services)
+            logger.warning("certdesk worker: handed back %s reminder claim(s) unfinished", released)
         services.engine.dispose()
         logger.info("certdesk worker: stopped")
+    return clean
+
+
+def release_claims_of_this_process(services: Services) -> int:
+    """Hand back the reminder slots this process's sweeps still hold (it is about to exit)."""
+    from storage.reminder_claims import release_owned
+
+    return release_owned(services.sessions, owner=jobs.process_owner())

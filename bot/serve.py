@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import threading
+import time
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from waitress import create_server, wasyncore
@@ -65,28 +68,111 @@ def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) ->
 
 def serve(
     settings: Settings, *, host: str, port: int, socket_mode: bool = False, scheduler: bool = True
-) -> None:
-    """Serve until interrupted (with the scheduler in this process unless ``scheduler=False``)."""
-    from bot.scheduler import start_scheduler, stop_scheduler
+) -> bool:
+    """Serve until SIGTERM or SIGINT (with the scheduler unless ``scheduler=False``).
 
+    On SIGTERM the listening socket closes at once (a load balancer sends new requests to
+    another replica), requests already received are answered, background work (a key being
+    generated, a DM after an ack) finishes, and the scheduler stops and lets its lock go, each
+    within CERTDESK_SHUTDOWN_GRACE. Returns whether everything finished in time; if not, the
+    reminder claims of this process are handed back and the caller must exit at once.
+    """
+    from bot.scheduler import ScheduledJobs, release_claims_of_this_process
+
+    grace = settings.shutdown_grace.total_seconds()
     certdesk = application.create(settings)
     # Socket Mode connects first, so a refused SLACK_APP_TOKEN stops before anything starts.
     link = _open_socket(certdesk) if socket_mode else None
-    jobs = start_scheduler(certdesk.services) if scheduler else None
+    jobs = ScheduledJobs(certdesk.services) if scheduler else None
+    if jobs is not None:
+        jobs.start()
     try:
         wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
         server = create_server(
             wsgi if link is None else link.wrap(wsgi), host=host, port=port, threads=8, **LIMITS
         )
+        shutdown = GracefulShutdown(server, grace=grace)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, shutdown.on_signal)
+            signal.signal(signal.SIGINT, shutdown.on_signal)
         path = "/healthz" if link else "/slack/events"
         logger.info("certdesk: serving http://%s:%s%s", host, server.effective_port, path)
         server.run()
+        server.task_dispatcher.shutdown(timeout=max(grace, 1))
     finally:
         if link is not None:
             link.close()
-        if jobs is not None:
-            stop_scheduler(jobs)
-        certdesk.services.background.shutdown()
+        clean = jobs.stop() if jobs is not None else True
+        clean = finish_background(certdesk, grace=grace) and clean
+        if not clean:
+            release_claims_of_this_process(certdesk.services)
+        logger.info("certdesk: stopped")
+    return clean
+
+
+class GracefulShutdown:
+    """Stops a waitress server the way a replica behind a load balancer should."""
+
+    def __init__(self, server: BaseWSGIServer | MultiSocketServer, *, grace: float) -> None:
+        self._server: Any = server
+        self._grace = grace
+        self._started = False
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        """The signal handler: start stopping on a thread (a handler must not block)."""
+        logger.info("certdesk: %s received, stopping", signal.Signals(signum).name)
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self.stop, name="certdesk-shutdown", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening, wait for requests in flight (bounded), then close every channel."""
+        server = self._server
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(self._stop_listening)
+        deadline = time.monotonic() + self._grace
+        while time.monotonic() < deadline and self._busy():
+            time.sleep(0.05)
+        if self._busy():
+            logger.warning("certdesk: requests still running after %.0f s; closing", self._grace)
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map()))
+
+    def _map(self) -> dict:
+        server = self._server
+        return server.map if isinstance(server, MultiSocketServer) else server._map
+
+    def _stop_listening(self) -> None:
+        # The listener's own close() would close the trigger too, which is still needed.
+        for dispatcher in list(self._map().values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                wasyncore.dispatcher.close(dispatcher)
+
+    def _busy(self) -> bool:
+        dispatcher: Any = self._server.task_dispatcher
+        if dispatcher.active_count or dispatcher.queue:
+            return True
+        return any(
+            getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
+            for channel in list(self._map().values())
+        )
+
+
+def finish_background(certdesk: Certdesk, *, grace: float) -> bool:
+    """Let work started after acks finish (at most ``grace`` seconds), then stop its threads.
+
+    Returns whether it all finished.
+    """
+    background = certdesk.services.background
+    try:
+        background.drain(timeout=grace)
+    except TimeoutError:
+        # What is left is picked up after the restart: a submission is re-sent by the poll
+        # sweep, a failed delivery by the redelivery sweep.
+        logger.warning("certdesk: background work still running after %.0f s", grace)
+        return False
+    background.shutdown()
+    return True
 
 
 def _open_socket(certdesk: Certdesk) -> SocketLink:

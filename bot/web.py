@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import contextvars
 import html
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import Engine, text
 
+from bot import ops_http as ops
+from bot.app import probe_client
 from bot.ca.pages import Page, PageHandler
 from bot.edge import MAX_BODY, SlackEdge, StartResponse, WsgiApp
+from bot.readiness import Readiness
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
-#: /readyz waits this long for the database, whatever the engine's own timeouts.
-READY_TIMEOUT = 1.0
 #: A page's form is a token and a button: a few hundred bytes.
 _PAGE_BODY_MAX = 16_384
 #: Every page certdesk serves: no framing, no scripts or outside resources, forms post only
@@ -41,9 +40,13 @@ PAGE_HEADERS = [
 
 
 def make_wsgi_app(
-    app: App, services: Services, *, pages: dict[str, PageHandler] | None = None
+    app: App,
+    services: Services,
+    *,
+    pages: dict[str, PageHandler] | None = None,
+    readiness: Readiness | None = None,
 ) -> WsgiApp:
-    """A WSGI app: POST /slack/events, GET /healthz, GET /readyz and the CA's pages."""
+    """A WSGI app: POST /slack/events, GET /healthz, /readyz, /metrics and the CA's pages."""
     slack = SlackEdge(
         SlackRequestHandler(app, path="/slack/events"),
         signing_secret=services.settings.slack_signing_secret or "",
@@ -55,22 +58,24 @@ def make_wsgi_app(
     oauth_paths = (
         {app.oauth_flow.install_path, app.oauth_flow.redirect_uri_path} if app.oauth_flow else set()
     )
-    readiness = Readiness(services.engine)
+    ready = readiness or Readiness.for_services(services, slack=probe_client(services.settings))
     extra = dict(pages or {})
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events":
-            return slack(environ, start_response)
+            # A fresh log context per request: what one request binds never reaches the next.
+            return contextvars.Context().run(slack, environ, start_response)
         if oauth is not None and path in oauth_paths and method == "GET":
-            return oauth(environ, start_response)
+            return contextvars.Context().run(oauth, environ, start_response)
         if path == "/healthz" and method == "GET":
             # Alive: answers without the database, so a hung database never hangs it.
             return _json(start_response, "200 OK", {"ok": True})
         if path == "/readyz" and method == "GET":
-            ok, body = readiness.check()
-            return _json(start_response, "200 OK" if ok else "503 Service Unavailable", body)
+            return ops.readyz(ready, start_response)
+        if path == "/metrics" and method == "GET":
+            return ops.metrics_page(services, start_response)
         for prefix, handler in extra.items():
             if path.startswith(prefix) and method in ("GET", "POST"):
                 form = _form(environ) if method == "POST" else {}
@@ -80,31 +85,6 @@ def make_wsgi_app(
         return _page(start_response, Page(404, "Not found."))
 
     return wsgi
-
-
-class Readiness:
-    """The database check behind /readyz, bounded by READY_TIMEOUT even if the database hangs."""
-
-    def __init__(self, engine: Engine, *, timeout: float = READY_TIMEOUT) -> None:
-        self.engine = engine
-        self.timeout = timeout
-        # Two threads: a check stuck on a frozen database (until the engine's own deadline
-        # cuts it) leaves one free for the next probe.
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
-
-    def check(self) -> tuple[bool, dict[str, object]]:
-        """(ready?, {"ok": …, "database": "ok" | why not})."""
-        try:
-            self._pool.submit(self._ping).result(timeout=self.timeout)
-        except FutureTimeout:
-            return False, {"ok": False, "database": "timeout"}
-        except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
-            return False, {"ok": False, "database": type(exc).__name__}
-        return True, {"ok": True, "database": "ok"}
-
-    def _ping(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
 
 
 def _json(start_response: StartResponse, status: str, body: dict[str, object]) -> Iterable[bytes]:

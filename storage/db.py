@@ -17,7 +17,7 @@ from storage import deadline
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Tables in certdesk's database that storage.models does not describe: APScheduler's jobs,
-#: and slack-sdk's OAuth installations and state (created by migration 0003_installations).
+#: and slack-sdk's OAuth installations and state (created by migration 0005_installations).
 FOREIGN_TABLES = frozenset(
     {"apscheduler_jobs", "slack_bots", "slack_installations", "slack_oauth_states"}
 )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -17,8 +18,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from bot.csr_method import certdesk_makes_key
 from bot.organization import Organization as OrganizationDetails
@@ -54,6 +57,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: Conditions of the sweeps' partial indexes, spelled as the sweeps' queries spell them.
+PENDING_REMINDER = "sent_at IS NULL AND cancelled_at IS NULL"
+UNDELETED_FILE = "deleted_at IS NULL"
 
 
 class Base(DeclarativeBase):
@@ -96,6 +104,16 @@ class Order(Base):
     """A purchased certificate and its application, from purchase to expiry."""
 
     __tablename__ = "orders"
+    # Lists page by id within a team (see storage.order_pages); sweeps look up only due rows.
+    __table_args__ = (
+        Index("ix_orders_team_id_id", "team_id", "id"),
+        Index("ix_orders_team_requester", "team_id", "requester_id", "id"),
+        Index("ix_orders_team_requester_state", "team_id", "requester_id", "state", "id"),
+        Index("ix_orders_team_state", "team_id", "state", "id"),
+        Index("ix_orders_team_state_not_after", "team_id", "state", "not_after"),
+        # The expiry sweep: issued orders past not_after, without reading expired history.
+        Index("ix_orders_state_not_after", "state", "not_after"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -118,6 +136,8 @@ class Order(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     poll_failures: Mapped[int] = mapped_column(Integer, default=0)
     verification_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the order entered its current state (for the time-in-state metric).
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when telling people (a DM, a file) failed after Slack's retries: sent again then.
     delivery_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The result.
@@ -165,19 +185,43 @@ def format_ref(order_id: int) -> str:
     return f"CD-{order_id:04d}"
 
 
+def reversed_labels(name: str) -> str:
+    """A domain name with its labels reversed (www.example.com -> com.example.www)."""
+    return ".".join(reversed(name.split(".")))
+
+
+def _reversed_default(context: DefaultExecutionContext) -> str:
+    # Core inserts (bulk loads) that do not set the column still get it.
+    return reversed_labels(context.get_current_parameters()["name"])
+
+
+# Byte order on PostgreSQL too, so a parent domain's names are one contiguous index range.
+_BYTE_ORDERED_NAME = String(253).with_variant(String(253, collation="C"), "postgresql")
+
+
 class OrderDomain(Base):
     """One domain of an order, in the order typed."""
 
     __tablename__ = "order_domains"
-    __table_args__ = (UniqueConstraint("order_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "name"),
+        Index("ix_order_domains_reversed_name", "reversed_name", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(253))  # A-label form
     display: Mapped[str] = mapped_column(String(253))  # as typed
+    # `name` label-reversed, so "example.com and every name under it" is an index range.
+    reversed_name: Mapped[str] = mapped_column(_BYTE_ORDERED_NAME, default=_reversed_default)
 
     order: Mapped[Order] = relationship(back_populates="domains")
+
+    @validates("name")
+    def _keep_reversed_name(self, _key: str, name: str) -> str:
+        self.reversed_name = reversed_labels(name)
+        return name
 
 
 class Contact(Base):
@@ -211,7 +255,11 @@ class Watcher(Base):
     """Someone the owner added to follow an order (read-only)."""
 
     __tablename__ = "watchers"
-    __table_args__ = (UniqueConstraint("order_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "user_id"),
+        # "Orders I watch", newest first, for lists.
+        Index("ix_watchers_user_order", "user_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -303,7 +351,17 @@ class Reminder(Base):
     """One reminder slot per order, kind and step, claimed in the database before sending."""
 
     __tablename__ = "reminders"
-    __table_args__ = (UniqueConstraint("order_id", "kind", "step", "recipient_id"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "kind", "step", "recipient_id"),
+        # The reminder sweep reads pending slots only; sent and cancelled ones pile up forever.
+        Index(
+            "ix_reminders_pending_due",
+            "due_at",
+            "id",
+            sqlite_where=text(PENDING_REMINDER),
+            postgresql_where=text(PENDING_REMINDER),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -323,6 +381,15 @@ class DeliveredFile(Base):
     """A file certdesk uploaded to someone's DM, so it can be deleted later."""
 
     __tablename__ = "delivered_files"
+    # The key-file sweep reads files still to delete only, not every file ever deleted.
+    __table_args__ = (
+        Index(
+            "ix_delivered_files_pending_delete",
+            "delete_after",
+            sqlite_where=text(UNDELETED_FILE),
+            postgresql_where=text(UNDELETED_FILE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -184,3 +184,13 @@ def renewal_of(session: Session, order_id: int) -> Order | None:
     return session.scalars(
         select(Order).where(Order.renewed_from_id == order_id).order_by(Order.id)
     ).first()
+
+
+def channel_problem_reported(session: Session, channel: str) -> bool:
+    """Whether the admins were already told that ``channel`` refuses certdesk's posts."""
+    reports = session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.order_id.is_(None), AuditEvent.action == "notify_channel_refused"
+        )
+    )
+    return any(detail.get("channel") == channel for detail in reports)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from storage import workspaces
 from storage.models import Reminder
 
@@ -52,9 +53,14 @@ def _claimable(now: datetime) -> list:
 
 
 def claim_next(
-    sessions: sessionmaker[Session], *, worker_id: str, now: datetime, skip: set[int]
+    sessions: sessionmaker[Session],
+    *,
+    worker_id: str,
+    now: datetime,
+    skip: set[int],
+    lease: timedelta = LEASE,
 ) -> Claim | None:
-    """Claim the most overdue claimable slot (committed before returning), or None."""
+    """Claim the most overdue claimable slot for ``lease`` (committed before returning), or None."""
     for _ in range(20):  # each miss means another worker won that row; look again
         with sessions.begin() as session:
             stmt = select(Reminder).where(*_claimable(now))
@@ -74,7 +80,7 @@ def claim_next(
                     Reminder.claimed_by.is_not_distinct_from(row.claimed_by),
                     Reminder.claimed_until.is_not_distinct_from(row.claimed_until),
                 )
-                .values(claimed_by=token, claimed_until=now + LEASE)
+                .values(claimed_by=token, claimed_until=now + lease)
                 .execution_options(synchronize_session=False)
             )
             if won.rowcount == 1:  # type: ignore[attr-defined]
@@ -87,7 +93,7 @@ def claim_next(
                     due_at=row.due_at,
                     attempts=row.attempts or 0,
                     token=token,
-                    until=now + LEASE,
+                    until=now + lease,
                     maybe_posted=row.claimed_by is not None,
                 )
     return None
@@ -121,6 +127,7 @@ def release(
     }
     if failed:
         values["attempts"] = Reminder.attempts + 1
+        metrics.reminder_failed(claim.kind)
     with sessions.begin() as session:
         session.execute(
             update(Reminder)
@@ -132,6 +139,7 @@ def release(
 
 def drop(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> None:
     """Cancel a claimed slot that must not be sent (the order moved on, the window closed)."""
+    metrics.reminder_skipped(claim.kind)
     with sessions.begin() as session:
         session.execute(
             update(Reminder)
@@ -139,3 +147,22 @@ def drop(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> Non
             .values(cancelled_at=now, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def release_owned(sessions: sessionmaker[Session], *, owner: str) -> int:
+    """Free every unsent slot whose claim starts with ``owner`` (a process about to exit).
+
+    The claim's token stays on the row, so the next claimant looks in Slack before posting.
+    """
+    with sessions.begin() as session:
+        freed = session.execute(
+            update(Reminder)
+            .where(
+                Reminder.claimed_by.startswith(owner, autoescape=True),
+                Reminder.claimed_until.is_not(None),
+                Reminder.sent_at.is_(None),
+            )
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(freed.rowcount)  # type: ignore[attr-defined]

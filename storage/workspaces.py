@@ -96,7 +96,7 @@ def team_of_order(session: Session, order_id: int) -> str | None:
     return session.scalar(select(Order.team_id).where(Order.id == order_id))
 
 
-#: slack-sdk's tables holding a workspace's tokens (created by migration 0003_installations).
+#: slack-sdk's tables holding a workspace's tokens (created by migration 0005_installations).
 _TOKEN_TABLES = ("slack_bots", "slack_installations")
 
 

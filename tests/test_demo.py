@@ -27,6 +27,9 @@ def test_demo_runs_the_whole_journey(tmp_path: Path, capsys: pytest.CaptureFixtu
         "cd-0001.key.pem",  # the key, passphrase-protected, in the DM
         "The key is RSA 1024, which is too weak",  # a weak uploaded CSR refused
         "does not match the legal name",  # a CA rejection with its reason
+        "needs your approval before it goes to the CA",  # OV waits for Carol
+        "was not approved by <@UCAROL>",  # sent back with the reason
+        "was approved by <@UCAROL> and goes to the CA now",  # revised, then approved
         "You don't have access to CD-0001",
         "expires in 30 days",
     ):

@@ -1,14 +1,17 @@
-"""Every log record over a whole journey, at DEBUG everywhere, and no key material in any of them.
+"""Every log record over a whole journey, at DEBUG everywhere, and no secret in any of them.
 
 Register, complete, submit with a certdesk-made key, issuance, and the key downloaded in each
-format: the private key (PEM, or base64/hex windows of its DER), the passphrases and the
-master key must appear in no log record of any logger — certdesk's, Bolt's, slack_sdk's,
-urllib3's, SQLAlchemy's (which logs every row at DEBUG) or the emulator's.
+format: the private key (PEM, or base64/hex windows of its DER), the passphrases, the master
+key, the bot token and the signing secret must appear in no log record of any logger —
+certdesk's, Bolt's, slack_sdk's, urllib3's, SQLAlchemy's (which logs every row at DEBUG) or
+the emulator's — neither as the records' text nor as the JSON lines LOG_FORMAT=json writes.
 """
 
 from __future__ import annotations
 
 import base64
+import io
+import json
 import logging
 import sys
 import traceback
@@ -18,13 +21,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from support.app_fixtures import ALICE, Running, wait_for
+from support.app_fixtures import ALICE, SECRET, TEAM, TOKEN, Running, wait_for
 
 sys.path.append(str(Path(__file__).resolve().parent / "handlers"))
 from test_commands import register  # noqa: E402
 from test_complete import GOOD_DV, open_complete  # noqa: E402
 
 from bot import key_download as keys  # noqa: E402
+from bot import logs  # noqa: E402
 from bot.ca.simulated import mailer  # noqa: E402
 from bot.crypto import Sealed  # noqa: E402
 from bot.crypto import order_key_context as key_context  # noqa: E402
@@ -55,18 +59,28 @@ class Everything(logging.Handler):
 
 
 @pytest.fixture
-def every_log_record() -> Iterator[Everything]:
+def json_lines() -> io.StringIO:
+    """What certdesk's LOG_FORMAT=json handler writes, kept in memory."""
+    return io.StringIO()
+
+
+@pytest.fixture
+def every_log_record(json_lines: io.StringIO) -> Iterator[Everything]:
     handler = Everything()
+    as_json = logs.handler("json", stream=json_lines)
+    as_json.setLevel(logging.DEBUG)
     loggers = [logging.getLogger(name) for name in NOISY]
     saved = [(lg, lg.level, lg.disabled) for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.DEBUG)
         lg.disabled = False
     logging.getLogger().addHandler(handler)
+    logging.getLogger().addHandler(as_json)
     try:
         yield handler
     finally:
         logging.getLogger().removeHandler(handler)
+        logging.getLogger().removeHandler(as_json)
         for lg, level, disabled in saved:
             lg.setLevel(level)
             lg.disabled = disabled
@@ -100,7 +114,9 @@ def download(desk: Running, order_id: int, fmt: str) -> None:
     desk.settle()
 
 
-def test_no_key_material_in_any_log_record(start_certdesk, every_log_record: Everything) -> None:  # noqa: ANN001
+def test_no_secret_in_any_log_record(  # noqa: ANN001
+    start_certdesk, every_log_record: Everything, json_lines: io.StringIO
+) -> None:
     desk: Running = start_certdesk(CERTDESK_SIM_REVIEW_DELAY="0s")
     services = desk.services
     ref = register(desk, ALICE)
@@ -140,8 +156,19 @@ def test_no_key_material_in_any_log_record(start_certdesk, every_log_record: Eve
     key_pem = services.custody.open(sealed, context=key_context(order_id))
     master = (services.settings.data_dir / "master.key").read_text().strip()
     needles = secrets_of(key_pem) | set(PASSPHRASES.values()) | {master, "PRIVATE KEY-----"}
-    logs = every_log_record.texts
-    assert len(logs) > 500, "DEBUG logging was on (Bolt, slack_sdk, SQLAlchemy rows)"
-    assert any("SELECT" in t for t in logs) and any("chat.postMessage" in t for t in logs)
-    found = sorted({n for n in needles for t in logs if n in t})
-    assert not found, f"key material in the logs: {[f[:12] + '…' for f in found]}"
+    needles |= {TOKEN, SECRET}
+    texts = every_log_record.texts
+    assert len(texts) > 500, "DEBUG logging was on (Bolt, slack_sdk, SQLAlchemy rows)"
+    assert any("SELECT" in t for t in texts) and any("chat.postMessage" in t for t in texts)
+    # LOG_FORMAT=json: one object per line, each with level, logger and message, the context
+    # where known; searched as written and as decoded (JSON escapes newlines in a PEM).
+    lines = json_lines.getvalue().splitlines()
+    objects = [json.loads(line) for line in lines]
+    assert len(objects) == len(texts)
+    assert all({"time", "level", "logger", "message"} <= set(o) for o in objects)
+    assert {o["level"] for o in objects} >= {"DEBUG", "INFO"}
+    tagged = [o for o in objects if o.get("order_ref") == "CD-0001"]
+    assert tagged and any(o.get("team") == TEAM and o.get("request_id") for o in tagged)
+    written = texts + lines + [o["message"] + o.get("exception", "") for o in objects]
+    found = sorted({n for n in needles for t in written if n in t})
+    assert not found, f"secrets in the logs: {[f[:12] + '…' for f in found]}"

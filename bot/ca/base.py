@@ -50,6 +50,9 @@ class Submission:
     #: code); Alibaba Cloud's company records require it for OV/EV. Empty when not collected.
     #: Kept beside ``organization`` so that class stays field-for-field the stored record.
     registration_number: str = ""
+    #: Names this submission attempt: a CA that honours it treats a repeat (certdesk died
+    #: after the CA accepted the order, before recording its reference) as the same order.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,12 @@ class CABackend(abc.ABC):
     def fetch_private_key(self, ca_ref: str) -> bytes | None:
         """The private key PEM the CA generated for this order, or None if it holds none."""
         return None
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Raise CAError unless the CA can be reached now (for /readyz; must be quick).
+
+        A CA with nothing to reach (the simulated one) is always ready.
+        """
 
     def pages(self) -> dict[str, PageHandler]:
         """Web pages this CA serves through certdesk, by path prefix (none by default).

@@ -5,13 +5,18 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ca.base import CABackend
+from bot.ca.metered import MeteredCA
 from bot.config import Settings
 from bot.crypto import Custody
 from storage.ca_state import DatabaseStateStore
 
 
 def build_ca(settings: Settings, *, sessions: sessionmaker[Session], custody: Custody) -> CABackend:
-    """The configured backend, keeping its state in the database."""
+    """The configured backend, keeping its state in the database, with its calls metered."""
+    return MeteredCA(_build(settings, sessions=sessions, custody=custody))
+
+
+def _build(settings: Settings, *, sessions: sessionmaker[Session], custody: Custody) -> CABackend:
     if settings.ca == "simulated":
         from bot.ca.simulated import SimulatedCA
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.app import create
 from bot.config import Settings
-from bot.demo.narrator import ALICE, BOB, Narrator
+from bot.demo.narrator import ALICE, BOB, CAROL, Narrator
 from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
 from bot.scheduler import start_scheduler, stop_scheduler
@@ -40,6 +40,7 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
         emulator = stack.enter_context(Emulator(token=TOKEN, signing_secret=SECRET))
         emulator.add_user(ALICE, name="alice", tz="Europe/London")
         emulator.add_user(BOB, name="bob", tz="America/New_York")
+        emulator.add_user(CAROL, name="carol", tz="Europe/Berlin")
         port = free_port()
         env = {
             "SLACK_BOT_TOKEN": TOKEN,
@@ -47,6 +48,8 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
             "SLACK_API_URL": emulator.api_url,
             "CERTDESK_DATA_DIR": str(root / "certdesk"),
             "CERTDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            # Carol, the team lead, approves OV and EV applications (the default policy).
+            "CERTDESK_APPROVERS": CAROL,
             **COMPRESSED,
         }
         pebble = None

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot import crypto
 from bot.ca.simulated import mailer
 from bot.demo import browser
-from bot.demo.narrator import ALICE, BOB, Narrator
+from bot.demo.narrator import ALICE, BOB, CAROL, Narrator
 from bot.views import ids
 from storage import queries
 
@@ -48,6 +48,14 @@ def confirm(n: Narrator) -> None:
     n.show_view(ALICE)
     n.submit(ALICE, {}, say="presses [Submit for review]")
     n.show_dms(ALICE)
+
+
+def approve(n: Narrator, ref: str) -> None:
+    """Carol approves the application waiting for her."""
+    n.show_dms(CAROL)
+    request = n.wait(lambda: n.dm_with(CAROL, ids.APPROVE, containing=ref), what="the request")
+    n.click(CAROL, ids.APPROVE, request, "Approve")
+    n.show_dms(CAROL)
 
 
 def state_of(n: Narrator, ref: str) -> str:
@@ -154,6 +162,27 @@ def simulated_journey(n: Narrator) -> None:
     n.submit(ALICE, {**org, ids.ORG_COUNTRY: "GB"})
     confirm(n)
 
+    n.title(f"{ov} names the company, so Carol must approve it first; she sends it back")
+    n.note("CERTDESK_APPROVAL defaults to ov,ev; CERTDESK_APPROVERS names Carol")
+    n.show_dms(CAROL)
+    request = n.wait(lambda: n.dm_with(CAROL, ids.REJECT, containing=ov), what="the request")
+    n.click(CAROL, ids.REJECT, request, "Reject…")
+    n.show_view(CAROL)
+    reason = "The registered legal name is “Example Widgets Limited”, not “Ltd”."
+    n.submit(CAROL, {ids.APPROVAL_REASON: reason})
+    n.show_dms(CAROL)
+    n.show_dms(ALICE)
+
+    n.title(f"Alice revises {ov}; Carol approves the new application and it goes to the CA")
+    sent_back = n.wait(lambda: n.dm_with(ALICE, ids.REVISE, containing=ov), what="the rejection")
+    n.click(ALICE, ids.REVISE, sent_back, "Revise and resubmit")
+    org = {**org, ids.ORG_COUNTRY: "GB", ids.ORG_LEGAL_NAME: "Example Widgets Limited"}
+    n.submit(ALICE, org)
+    confirm(n)
+    approve(n, ov)
+    n.wait(lambda: state_of(n, ov) != "awaiting_approval", what="the approval")
+    n.show_dms(ALICE)
+
     n.title("A rejection: the CA turns an order down; Alice sees why and can revise")
     n.note("the simulated CA rejects organizations whose name starts with 'reject-'")
     rejected = register(n, product="ov", domain_type="single", count=1)
@@ -168,6 +197,7 @@ def simulated_journey(n: Narrator) -> None:
         },
     )
     confirm(n)
+    approve(n, rejected)
     n.wait(lambda: state_of(n, rejected) == "failed", what="the rejection")
     n.wait(lambda: n.dm_with(ALICE, ids.REVISE, containing=rejected), what="the failure DM")
     n.show_dms(ALICE)

@@ -12,8 +12,8 @@ from bot.emulator.render import render_blocks
 from bot.serve import HttpServer
 
 T = TypeVar("T")
-ALICE, BOB = "UALICE", "UBOB"
-NAMES = {ALICE: "Alice", BOB: "Bob"}
+ALICE, BOB, CAROL = "UALICE", "UBOB", "UCAROL"
+NAMES = {ALICE: "Alice", BOB: "Bob", CAROL: "Carol"}
 
 
 class Narrator:

@@ -73,6 +73,7 @@ class State:
         self._triggers: dict[str, _Trigger] = {}
         self._calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._lost_answers: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
         self.response_urls: dict[str, dict[str, Any]] = {}
         self._user_teams: dict[str, str] = {}  # user id -> team (other than team_id)
@@ -140,6 +141,21 @@ class State:
         """Make the next ``times`` calls to ``method`` fail with HTTP ``status`` (429, 500, 503)."""
         with self.lock:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    def lose_answer_next(self, method: str, *, times: int = 1) -> None:
+        """Let the next ``times`` calls to ``method`` take effect, then answer HTTP 500, as when
+        Slack stored a message but the connection dropped before its answer."""
+        with self.lock:
+            self._lost_answers[method] = self._lost_answers.get(method, 0) + times
+
+    def take_lost_answer(self, method: str) -> bool:
+        """Whether this call's answer is to be lost (consumes one)."""
+        with self.lock:
+            left = self._lost_answers.get(method, 0)
+            if left <= 0:
+                return False
+            self._lost_answers[method] = left - 1
+            return True
 
     def slow_next(self, method: str, *, seconds: float, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` ``seconds`` late, after they took effect

@@ -60,7 +60,14 @@ def _message_json(state: State, message: Message) -> dict[str, Any]:
         "bot_id": state.bot_id,
         "ts": message.ts,
         **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+        # A file share carries its files, as Slack's history shows them.
+        **({"files": [_shared(state, f) for f in message.files]} if message.files else {}),
     }
+
+
+def _shared(state: State, file_id: str) -> dict[str, Any]:
+    file = state.file(file_id)
+    return {"id": file.id, "mode": "tombstone"} if file.deleted else file.as_api(state.base_url)
 
 
 def chat_post_message(state: State, args: dict[str, Any]) -> dict[str, Any]:
@@ -302,6 +309,9 @@ def call(
         return status, headers, {"ok": False, "error": error}
     try:
         args = _decode(args)
+        if method == "api.test":  # Slack answers it without a token
+            state.record(Call(method, args, True, None, state.clock(), token))
+            return 200, {}, {"ok": True, "args": args}
         if not token:
             raise ApiError("not_authed")
         if token == state.app_token:
@@ -323,6 +333,8 @@ def call(
             body["response_metadata"] = {"messages": exc.messages}
         return 200, {}, body
     state.record(Call(method, args, True, None, state.clock(), token))
+    if state.take_lost_answer(method):
+        return 500, {}, {"ok": False, "error": "internal_error"}  # it took effect all the same
     delay = state.take_delay(method)
     if delay:
         time.sleep(delay)  # the call took effect; only the answer is late (outside the lock)

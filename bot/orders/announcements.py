@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from bot import crypto, events, workflow
 from bot.orders.telling import tell_people
 from bot.orders.workspaces import acting_for_order
+from bot.ports import Tag
 from bot.services import Services
 from storage import queries
 from storage.claims import claim_due
@@ -23,17 +24,24 @@ from storage.workspaces import paused_orders
 
 logger = logging.getLogger(__name__)
 
+#: Tags of the announcement messages (with the order id), so a retry can find them in Slack.
+SUBMITTED, ISSUED = "submitted", "issued"
 #: How long after a failed delivery it is tried again.
 RETRY_AFTER = timedelta(minutes=1)
 
 
-def announce(services: Services, order_id: int) -> None:
-    """Send what the order's current stage owes its people; owe it if Slack fails."""
+def announce(services: Services, order_id: int) -> bool:
+    """Send what the order's current stage owes its people; owe it if Slack fails.
+
+    Returns whether everything was sent.
+    """
     try:
         _announce(services, order_id)
     except Exception as exc:
         logger.exception("order %s: telling its people failed; retrying later", order_id)
         owe(services, order_id, problem=type(exc).__name__)
+        return False
+    return True
 
 
 def owe(services: Services, order_id: int, *, problem: str) -> None:
@@ -48,13 +56,16 @@ def owe(services: Services, order_id: int, *, problem: str) -> None:
 def deliver_owed(services: Services, *, now: datetime) -> int:
     """Announce again for every order whose delivery is due; return how many succeeded."""
     done = 0
+    lease = services.settings.claim_lease
     paused = [Order.id.not_in(paused_orders())]  # an uninstalled workspace's wait
     for order_id in claim_due(
-        services.sessions, Order, Order.delivery_due_at, now=now, where=paused
+        services.sessions, Order, Order.delivery_due_at, now=now, lease=lease, where=paused
     ):
         try:
+            # A worker that died mid-announcement, or an answer lost after Slack acted, may
+            # have sent a part without recording it: look in Slack before sending it again.
             with acting_for_order(services, order_id):
-                _announce(services, order_id)
+                _announce(services, order_id, recheck=True)
         except Exception:
             logger.exception("order %s: delivering to Slack failed again; retrying later", order_id)
             with services.sessions.begin() as session:
@@ -76,11 +87,23 @@ def upload_private(
     content: bytes,
     title: str,
     delete_after: datetime | None = None,
+    recheck_since: datetime | None = None,
 ) -> DeliveredFile:
-    """Upload a file into ``user_id``'s DM only, and remember it (so it can be deleted)."""
-    channel, file_id = services.notifier.upload_to_dm(
-        user_id, filename=filename, content=content, title=title
-    )
+    """Upload a file into ``user_id``'s DM only, and remember it (so it can be deleted).
+
+    With ``recheck_since`` (a retry after a crash) a file of that name shared in the DM since
+    then is recorded instead of uploaded again (an earlier round's file does not count).
+    """
+    channel, found = "", None
+    if recheck_since is not None:
+        channel = services.notifier.dm_channel(user_id)
+        found = services.notifier.find_file(channel, filename, since=recheck_since)
+    if found is not None:
+        file_id = found
+    else:
+        channel, file_id = services.notifier.upload_to_dm(
+            user_id, filename=filename, content=content, title=title
+        )
     with services.sessions.begin() as session:
         return queries.record_file(
             session,
@@ -94,17 +117,23 @@ def upload_private(
         )
 
 
-def _announce(services: Services, order_id: int) -> None:
+def _announce(services: Services, order_id: int, *, recheck: bool = False) -> None:
+    """Everything owed: the submission (even if the order has moved on since: what was owed
+    before issuance is never dropped), then the issuance. ``recheck``: a retry, which looks
+    in Slack for each part that may have arrived before sending it."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
         state = order.state if order else None
+        sent_to_ca = order is not None and queries.audit_has(
+            session, order_id, "sent_to_ca", since=order.submitted_at
+        )
+    if state in workflow.IN_FLIGHT or (state == workflow.State.ISSUED and sent_to_ca):
+        _announce_submission(services, order_id, recheck=recheck)
     if state == workflow.State.ISSUED:
-        _announce_issuance(services, order_id)
-    elif state in workflow.IN_FLIGHT:
-        _announce_submission(services, order_id)
+        _announce_issuance(services, order_id, recheck=recheck)
 
 
-def _announce_submission(services: Services, order_id: int) -> None:
+def _announce_submission(services: Services, order_id: int, *, recheck: bool) -> None:
     """Tell the requester the order went to the CA, and hand them the CSR."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -123,6 +152,8 @@ def _announce_submission(services: Services, order_id: int) -> None:
             events.Submitted(
                 ref=ref, order_id=order_id, mailbox=mailbox, by_email=by_email, notes=notes
             ),
+            tag=_tag(SUBMITTED, order_id, since),
+            recheck=recheck,
         )
         _mark(services, order_id, "submission_announced")
     if not csr_sent:
@@ -134,10 +165,11 @@ def _announce_submission(services: Services, order_id: int) -> None:
             filename=f"{ref.lower()}.csr.pem",
             content=csr.encode(),
             title=f"{ref} CSR",
+            recheck_since=since if recheck else None,
         )
 
 
-def _announce_issuance(services: Services, order_id: int) -> None:
+def _announce_issuance(services: Services, order_id: int, *, recheck: bool) -> None:
     """DM the certificate's details and upload the chain into the requester's DM only."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
@@ -153,6 +185,8 @@ def _announce_issuance(services: Services, order_id: int) -> None:
             services,
             order_id,
             events.Issued(ref=ref, order_id=order_id, info=info, offer_key=offer_key),
+            tag=_tag(ISSUED, order_id, issued_at),
+            recheck=recheck,
         )
         _mark(services, order_id, "issuance_announced")
     if not chain_sent:
@@ -164,7 +198,14 @@ def _announce_issuance(services: Services, order_id: int) -> None:
             filename=f"{ref.lower()}.fullchain.pem",
             content=chain,
             title=f"{ref} certificate chain",
+            recheck_since=issued_at if recheck else None,
         )
+
+
+def _tag(what: str, order_id: int, since: datetime | None) -> Tag:
+    """The tag of one announcement: which, for which order, in which round (a resubmission
+    or a reissue is announced anew)."""
+    return Tag(f"{what}_{int(since.timestamp()) if since else 0}", order_id)
 
 
 def _mark(services: Services, order_id: int, action: str) -> None:

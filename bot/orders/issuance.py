@@ -15,6 +15,7 @@ from bot.orders.announcements import announce
 from bot.orders.failure import fail_order
 from bot.services import Services
 from storage import queries
+from storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
                 return False
             order.certificate_pem = chain.decode("ascii")
             order.not_after = info.not_after
+            # Owed until announced: if this process dies before the certificate reaches the
+            # requester, the redelivery sweep sends it once this lease has run out.
+            order.delivery_due_at = utcnow() + services.settings.claim_lease
             transitions.apply(
                 session,
                 order,
@@ -59,7 +63,9 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             )
     except StaleDataError:
         return False  # someone else moved the order in the meantime and announces it
-    announce(services, order_id)
+    if announce(services, order_id):
+        with services.sessions.begin() as session:
+            queries.set_delivery_due(session, order_id, at=None)
     return True
 
 

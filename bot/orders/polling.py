@@ -97,7 +97,9 @@ def poll_due(services: Services, *, now: datetime) -> int:
     Each batch is claimed first (its next poll moved a lease ahead), so two workers never
     poll one order at once.
     """
-    lease = max(services.settings.poll_interval, timedelta(minutes=1))
+    lease = max(
+        services.settings.poll_interval, min(timedelta(minutes=1), services.settings.claim_lease)
+    )
     polled = 0
     while True:
         claimed = claim_due(

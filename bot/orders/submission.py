@@ -46,7 +46,7 @@ def send_to_ca(
                 return None  # another worker holds it, or a retry is not due yet
             # Claim the order: the version check lets exactly one concurrent caller win, so
             # the CA never receives the same order twice.
-            order.next_poll_at = now + SUBMIT_LEASE
+            order.next_poll_at = now + min(SUBMIT_LEASE, services.settings.claim_lease)
             needs_key = certdesk_makes_key(order.csr_method) and not order.csr_pem
             algorithm, names = order.key_algorithm or "rsa2048", [d.name for d in order.domains]
             organization = _org_details(order)
@@ -67,6 +67,8 @@ def send_to_ca(
             applicant_phone=order.applicant.phone,
             organization=organization,
             validity_days=order.validity_days,
+            # One key per submission: a retry after a crash is the same order at the CA.
+            idempotency_key=f"{order.ref}@{(order.submitted_at or now).isoformat()}",
         )
     try:
         # CAA is checked before anything reaches the CA (bot.preflight explains the resolver).

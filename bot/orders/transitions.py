@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import workflow
+from bot import metrics, workflow
 from bot.workflow import Event, State
 from storage import queries
 from storage.models import Order
@@ -45,6 +45,10 @@ def apply(
     before = State(order.state)
     after = workflow.next_state(before, event)
     order.state = after
+    entered = order.state_changed_at or order.created_at
+    if entered is not None:
+        metrics.observe_transition(before, after, (now - entered).total_seconds())
+    order.state_changed_at = now
     if event is Event.REQUEST_APPROVAL:
         order.submitted_at = now  # when the requester asked: approval reminders count from it
         order.failure_reason = None

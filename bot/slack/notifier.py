@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,7 +29,10 @@ class SlackNotifier(Notifier):
     """Sends what certdesk has to say to people; caches DM channel ids in the database.
 
     ``client`` retries connection errors, 429s and 5xx (work after an ack); ``quick`` fails
-    fast, for the few calls made before an ack (downloading an attached file).
+    fast, for the few calls made before an ack (downloading an attached file); ``careful``
+    posts tagged messages and retries only what Slack surely did not do (a 429): after a 5xx
+    or a dropped connection Slack may hold the message, so the caller looks for its tag in
+    the conversation before posting again, instead of a blind retry doubling it.
     """
 
     def __init__(
@@ -37,6 +41,7 @@ class SlackNotifier(Notifier):
         sessions: sessionmaker[Session],
         *,
         quick: WebClient | None = None,
+        careful: WebClient | None = None,
         api_url: str = "https://slack.com/api/",
         team_id: str | None = None,
     ) -> None:
@@ -45,6 +50,7 @@ class SlackNotifier(Notifier):
         # the cached DM channel and time zone are kept per workspace.
         self._prefix = f"{team_id}:" if team_id else ""
         self._quick = quick or client
+        self._careful = careful or client
         self._sessions = sessions
         self._api_url = api_url
 
@@ -70,7 +76,7 @@ class SlackNotifier(Notifier):
             else None
         )
         with calling("a message"):
-            response = self.client.chat_postMessage(
+            response = (self._careful if tag else self.client).chat_postMessage(
                 channel=channel,
                 text=message.text,
                 blocks=list(message.blocks) or None,
@@ -86,15 +92,44 @@ class SlackNotifier(Notifier):
 
     def find_tagged(self, channel: str, tag: Tag) -> str | None:
         """Look through recent history for the tag; raises SlackError (retryable or not)."""
+        return self._search(
+            channel, lambda m: str(m["ts"]) if _tag_of(m) == tag else None, metadata=True
+        )
+
+    def find_file(self, channel: str, filename: str, *, since: datetime) -> str | None:
+        """Look through recent history for a file of that name shared since ``since``;
+        raises SlackError."""
+        # A second's leeway: a message ts may be cut to the second (Slack's are not, but a
+        # round's files always come well after the previous round's).
+        after = since.timestamp() - 1
+
+        def match(message: Mapping[str, Any]) -> str | None:
+            if float(message.get("ts") or 0) < after:
+                return None
+            for file in message.get("files") or []:
+                if file.get("name") == filename and file.get("mode") != "tombstone":
+                    return str(file["id"])
+            return None
+
+        return self._search(channel, match, metadata=False)
+
+    def _search(
+        self,
+        channel: str,
+        match: Callable[[Mapping[str, Any]], str | None],
+        *,
+        metadata: bool,
+    ) -> str | None:
         cursor = None
         for _ in range(HISTORY_PAGES):
             with calling("reading a conversation's history"):
                 page = self.client.conversations_history(
-                    channel=channel, limit=PAGE_SIZE, include_all_metadata=True, cursor=cursor
+                    channel=channel, limit=PAGE_SIZE, include_all_metadata=metadata, cursor=cursor
                 )
             for message in page.get("messages") or []:
-                if _tag_of(message) == tag:
-                    return str(message["ts"])
+                found = match(message)
+                if found is not None:
+                    return found
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not page.get("has_more") or not cursor:
                 return None

@@ -1,7 +1,7 @@
 """Many workspaces (OAuth mode): installations in certdesk's database, a Notifier per team.
 
 slack-sdk's SQLAlchemy stores keep installations and OAuth state in the tables that
-migration 0003_installations creates. ``TeamNotifier`` is the Notifier port for the
+migration 0005_installations creates. ``TeamNotifier`` is the Notifier port for the
 workspace being served (bot.teams): it finds that workspace's bot token, refreshes it
 before it expires (token rotation) and reaches Slack with it.
 """
@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -62,9 +63,9 @@ def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
 class TeamNotifier(Notifier):
     """The Notifier port for many workspaces: each call goes out with its team's token.
 
-    ``make_client(token)`` and ``make_quick(token)`` build the retrying and the fail-fast
-    client, as in one-workspace mode. A team with no installation gets a SlackError
-    (``not_installed``), never another workspace's token.
+    ``make_client``, ``make_quick`` and ``make_careful`` build, for a token, the retrying,
+    the fail-fast and the tagged-post client, as in one-workspace mode. A team with no
+    installation gets a SlackError (``not_installed``), never another workspace's token.
     """
 
     def __init__(
@@ -75,12 +76,14 @@ class TeamNotifier(Notifier):
         *,
         make_client: Callable[[str], WebClient],
         make_quick: Callable[[str], WebClient],
+        make_careful: Callable[[str], WebClient],
         api_url: str,
     ) -> None:
         self.store = store
         self._rotator = rotator
         self._sessions = sessions
         self._make_client, self._make_quick = make_client, make_quick
+        self._make_careful = make_careful
         self._api_url = api_url
         self._lock = threading.Lock()
         self._rotating = threading.Lock()
@@ -97,6 +100,7 @@ class TeamNotifier(Notifier):
                 self._make_client(token),
                 self._sessions,
                 quick=self._make_quick(token),
+                careful=self._make_careful(token),
                 api_url=self._api_url,
                 team_id=team_id,
             )
@@ -155,6 +159,9 @@ class TeamNotifier(Notifier):
 
     def find_tagged(self, channel: str, tag: Tag) -> str | None:
         return self._current().find_tagged(channel, tag)
+
+    def find_file(self, channel: str, filename: str, *, since: datetime) -> str | None:
+        return self._current().find_file(channel, filename, since=since)
 
     def upload_to_dm(
         self, user_id: str, *, filename: str, content: bytes, title: str

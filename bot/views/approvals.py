@@ -46,20 +46,24 @@ def application_lines(app: events.Application, *, requester: str) -> str:
     return "\n".join(lines)
 
 
+def approval_buttons(order_id: int, *, block_id: str) -> ActionsBlock:
+    """Approve and Reject… for one order (every place an approver can decide from)."""
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            button("Approve", ids.APPROVE, str(order_id), style="primary"),
+            button("Reject…", ids.REJECT, str(order_id), style="danger"),
+        ],
+    )
+
+
 def request_blocks(event: events.ApprovalAsked) -> list[Block]:
     """The approver's DM: the application, its digest, and Approve / Reject."""
-    value = str(event.order_id)
     return [
         section(f":raised_hand: *{event.ref}* needs your approval before it goes to the CA."),
         section(application_lines(event.application, requester=event.requester)[:3000]),
         context(f"Application digest (SHA-256): `{event.application.digest[:16]}…`"),
-        ActionsBlock(
-            block_id=f"approval_{event.order_id}",
-            elements=[
-                button("Approve", ids.APPROVE, value, style="primary"),
-                button("Reject…", ids.REJECT, value, style="danger"),
-            ],
-        ),
+        approval_buttons(event.order_id, block_id=f"approval_{event.order_id}"),
     ]
 
 
@@ -138,13 +142,7 @@ def waiting_list(
         waited = duration_words(now - asked)
         blocks += [
             section(f"*{ref}* from <@{requester}> — waiting {waited}"),
-            ActionsBlock(
-                block_id=f"approvals_{order_id}",
-                elements=[
-                    button("Approve", ids.APPROVE, str(order_id), style="primary"),
-                    button("Reject…", ids.REJECT, str(order_id), style="danger"),
-                ],
-            ),
+            approval_buttons(order_id, block_id=f"approvals_{order_id}"),
         ]
     if len(items) > 15:
         blocks.append(context(f"And {len(items) - 15} more; the oldest are shown first."))

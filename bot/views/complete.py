@@ -215,7 +215,9 @@ def _csr_blocks(values: Mapping[str, Any]) -> list[Block]:
     ]
 
 
-def confirm_view(order: Order, application: Application, *, by_email: bool = True) -> View:
+def confirm_view(
+    order: Order, application: Application, *, by_email: bool = True, needs_approval: bool = False
+) -> View:
     """Everything that will go to the CA, for a last look before submitting."""
     names = "\n".join(
         f"• `{esc(d.display)}`" + (f" (sent as `{esc(d.ascii)}`)" if d.display != d.ascii else "")
@@ -242,6 +244,11 @@ def confirm_view(order: Order, application: Application, *, by_email: bool = Tru
         section(f"*Domains*\n{names}"[:3000]),
         section("\n".join(lines)),
         DividerBlock(),
+        *(
+            [context(":raised_hand: An approver checks this application before it goes to the CA.")]
+            if needs_approval
+            else []
+        ),
         context(
             f":email: After you submit, the CA writes to *{esc(applicant.email)}*. Follow the link "
             "in its email, or the order stays under review. certdesk will remind you."

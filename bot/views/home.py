@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 
 from bot import workflow
 from bot.views import ids
+from bot.views.approvals import approval_buttons
 from bot.views.common import (
     button,
     context,
@@ -128,13 +129,7 @@ def _approvals(waiting: Sequence[Waiting], *, now: datetime) -> list[Block]:
     for ref, order_id, requester, asked in waiting[:_HOME_APPROVALS]:
         blocks += [
             section(f"*{ref}* from <@{requester}> — waiting {duration_words(now - asked)}"),
-            ActionsBlock(
-                block_id=f"home_approval_{order_id}",
-                elements=[
-                    button("Approve", ids.APPROVE, str(order_id), style="primary"),
-                    button("Reject…", ids.REJECT, str(order_id), style="danger"),
-                ],
-            ),
+            approval_buttons(order_id, block_id=f"home_approval_{order_id}"),
         ]
     if len(waiting) > _HOME_APPROVALS:
         blocks.append(context("`/cert approvals` lists the rest."))

@@ -277,49 +277,17 @@ def _(event: events.KeyDelivered) -> Notice:
 
 @word.register
 def _(event: events.VerificationReminder) -> Notice:
-    hint = (
-        verification.EmailHint(event.email_sender, event.email_subject)
-        if event.email_sender and event.email_subject
-        else None
-    )
-    text, blocks = verification.verification_reminder(
-        ref=event.ref,
-        order_id=event.order_id,
-        number=event.number,
-        validations=event.validations,
-        mailbox=event.mailbox,
-        domains=event.domains,
-        hint=hint,
-        window_end=event.window_end,
-        can_act=event.can_act,
-    )
-    return Notice(main=message(text, blocks))
+    return Notice(main=message(*verification.verification_reminder(event)))
 
 
 @word.register
 def _(event: events.Escalation) -> Notice:
-    text, blocks = verification.escalation(
-        ref=event.ref,
-        order_id=event.order_id,
-        requester=event.requester,
-        waited=event.waited,
-        mailboxes=event.mailboxes,
-        with_buttons=event.with_buttons,
-    )
-    return Notice(main=message(text, blocks))
+    return Notice(main=message(*verification.escalation(event)))
 
 
 @word.register
 def _(event: events.ExpiryReminder) -> Notice:
-    text, blocks = verification.expiry_reminder(
-        ref=event.ref,
-        order_id=event.order_id,
-        days=event.days,
-        not_after=event.not_after,
-        domains=event.domains,
-        can_renew=event.can_renew,
-    )
-    return Notice(main=message(text, blocks))
+    return Notice(main=message(*verification.expiry_reminder(event)))
 
 
 @word.register
@@ -439,16 +407,10 @@ def _(event: events.ApprovalReminder) -> Notice:
         f"Reminder {event.number}: {event.ref} from <@{event.requester}> has waited {waited} "
         "for your approval."
     )
-    value = str(event.order_id)
     blocks: list[Block] = [
         section(f":bell: {text}"),
         context("The application is in the request above; approve or reject it here."),
-        ActionsBlock(
-            elements=[
-                button("Approve", ids.APPROVE, value, style="primary"),
-                button("Reject…", ids.REJECT, value, style="danger"),
-            ]
-        ),
+        approvals.approval_buttons(event.order_id, block_id=f"approval_reminder_{event.order_id}"),
     ]
     return Notice(main=message(text, blocks))
 
@@ -470,3 +432,14 @@ def _(event: events.ApprovalEscalation) -> Notice:
             ],
         )
     )
+
+
+@word.register
+def _(event: events.NotifyChannelRefused) -> Notice:
+    text = (
+        f"certdesk cannot post to the notify channel <#{event.channel}> (Slack says "
+        f"`{esc(event.error)}`). Invite the certdesk app to it (`/invite @certdesk` in the "
+        "channel) or change CERTDESK_NOTIFY_CHANNEL. Requesters still get every DM and file; "
+        "only the channel's copies are missing. You are told this once."
+    )
+    return Notice(main=message(text, [section(f":warning: {text}")]))

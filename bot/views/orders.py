@@ -22,7 +22,7 @@ from bot.views.common import (
 from storage.models import Order
 
 #: Slack allows 50 blocks in a message; the list keeps room for its header and footer.
-MAX_LISTED = 20
+MAX_LISTED = 15  # 3 blocks each, a header and a footer: within 50 blocks a message
 
 
 def next_action_buttons(order: Order, *, can_act: bool, viewer: str) -> list:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot import events
 from bot.ca.base import Validation
 from bot.views import ids
 from bot.views.common import button, context, esc, section
@@ -72,19 +73,20 @@ def _acme_lines(validation: Validation) -> str:
     )
 
 
-def verification_reminder(
-    *,
-    ref: str,
-    order_id: int,
-    number: int,
-    validations: Sequence[Validation],
-    mailbox: str | None,
-    domains: Sequence[str],
-    hint: EmailHint | None,
-    window_end: datetime,
-    can_act: bool,
-) -> tuple[str, list[Block]]:
+def verification_reminder(event: events.VerificationReminder) -> tuple[str, list[Block]]:
     """The reminder DM: what to do to verify the domains, when the window closes, and buttons."""
+    ref, order_id, number, mailbox = event.ref, event.order_id, event.number, event.mailbox
+    validations, domains, window_end, can_act = (
+        event.validations,
+        event.domains,
+        event.window_end,
+        event.can_act,
+    )
+    hint = (
+        EmailHint(event.email_sender, event.email_subject)
+        if event.email_sender and event.email_subject
+        else None
+    )
     pending = [v for v in validations if not v.done]
     email = [v for v in pending if v.method == "email"]
     acme = [v for v in pending if v.method in ("dns-01", "http-01")]
@@ -121,16 +123,10 @@ def verification_reminder(
     return text, blocks
 
 
-def escalation(
-    *,
-    ref: str,
-    order_id: int,
-    requester: str,
-    waited: timedelta,
-    mailboxes: Sequence[str],
-    with_buttons: bool,
-) -> tuple[str, list[Block]]:
+def escalation(event: events.Escalation) -> tuple[str, list[Block]]:
     """Told once to admins and the notify channel when nobody verified in time (no secrets)."""
+    ref, order_id, requester, waited = event.ref, event.order_id, event.requester, event.waited
+    mailboxes, with_buttons = event.mailboxes, event.with_buttons
     where = f" The CA emailed {', '.join(esc(m) for m in mailboxes)}." if mailboxes else ""
     text = (
         f"{ref} has waited {duration_words(waited)} for domain verification and nobody has "
@@ -152,16 +148,10 @@ def escalation(
     return text, blocks
 
 
-def expiry_reminder(
-    *,
-    ref: str,
-    order_id: int,
-    days: int,
-    not_after: datetime,
-    domains: Sequence[str],
-    can_renew: bool,
-) -> tuple[str, list[Block]]:
+def expiry_reminder(event: events.ExpiryReminder) -> tuple[str, list[Block]]:
     """An expiry reminder with a Renew button for the requester."""
+    ref, order_id, days, not_after = event.ref, event.order_id, event.days, event.not_after
+    domains, can_renew = event.domains, event.can_renew
     left = "tomorrow" if days == 1 else f"in {days} days"
     names = ", ".join(esc(d) for d in domains[:3]) or "your domains"
     text = f"{ref}: the certificate for {names} expires {left}."

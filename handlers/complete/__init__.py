@@ -83,7 +83,12 @@ def register(app: App, services: Services) -> OrderCommands:
                 errors=field_errors(view, {"": something_went_wrong(incident)}),
             )
             return
-        confirm = confirm_view(order, application, by_email=services.ca.emails_applicant)
+        confirm = confirm_view(
+            order,
+            application,
+            by_email=services.ca.emails_applicant,
+            needs_approval=services.settings.needs_approval(order.product),
+        )
         ack(response_action="push", view=confirm)
 
     @app.view_closed(ids.COMPLETE)

@@ -17,7 +17,7 @@ with engine.begin() as connection:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         # APScheduler keeps its job table in the same database; it is not ours to migrate.
-        # The slack_* tables are slack-sdk's (created by 0003_installations, not modelled).
+        # The slack_* tables are slack-sdk's (created by 0005_installations, not modelled).
         include_object=lambda obj, name, kind, reflected, compare_to: (
             not (kind == "table" and name in FOREIGN_TABLES)
         ),

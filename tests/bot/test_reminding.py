@@ -119,7 +119,9 @@ def test_a_state_change_stops_pending_and_claimed_reminders(
     assert all(r.cancelled_at for r in rows(services, order_id, "escalation"))
 
 
-@pytest.mark.parametrize(("status", "times"), [(429, 4), (500, 3)])
+# A 429 is retried by slack_sdk (3 retries) before certdesk gives up for now; a 500 is not:
+# Slack may have stored the message, so certdesk looks for it before posting again.
+@pytest.mark.parametrize(("status", "times"), [(429, 4), (500, 1)])
 def test_slack_429_and_500_delay_a_reminder_but_do_not_lose_it(
     emulator: Emulator, make_services: Callable[..., Services], status: int, times: int
 ) -> None:

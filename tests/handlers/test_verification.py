@@ -41,7 +41,11 @@ def answer(certdesk: Running, user: str, words: str) -> str:
 def test_the_reminder_names_the_mailbox_and_the_cas_email(start_certdesk) -> None:  # noqa: ANN001
     certdesk = start_certdesk(CERTDESK_SIM_REVIEW_DELAY="0s")
     ref = waiting(certdesk)
-    (dm,) = [m for m in certdesk.emulator.dms_to(ALICE) if m.metadata]
+    (dm,) = [
+        m
+        for m in certdesk.emulator.dms_to(ALICE)
+        if m.metadata and "reminder_id" in m.metadata["event_payload"]
+    ]
     shown = str(dm.blocks)
     assert ref in dm.text and "admin@example.com" in shown
     # The sender reads exactly as in the mailbox once Slack decodes its escaped < and >.

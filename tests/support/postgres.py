@@ -112,3 +112,24 @@ def empty_database(url: str) -> str:
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+def stop_server(url: str) -> None:
+    """Stop the server behind ``url`` (fast shutdown), as an outage would: asked for its
+    data directory, then ``pg_ctl stop``. Its ``postgres_cluster`` still cleans up after."""
+    from sqlalchemy import text
+
+    from storage import db
+
+    engine = db.make_engine(url)
+    with engine.connect() as connection:
+        data = connection.execute(text("SELECT current_setting('data_directory')")).scalar_one()
+    engine.dispose()
+    bin_dir = find_bin()
+    assert bin_dir is not None
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run(
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+        check=True,
+        capture_output=True,
+    )

@@ -71,7 +71,9 @@ def reminder_ids_posted(messages: list) -> list[int]:
     return [
         m.metadata["event_payload"]["reminder_id"]
         for m in messages
-        if m.metadata and m.metadata.get("event_type") == "certdesk_reminder"
+        if m.metadata
+        and m.metadata.get("event_type") == "certdesk_reminder"
+        and "reminder_id" in m.metadata["event_payload"]  # not an announcement's tag
     ]
 
 

@@ -17,6 +17,8 @@ from bot.dnscheck import Resolver, check_txt_visible
 from bot.errors import CAError, ConfigError, PreflightError
 
 CHALLENGES = ("dns-01", "http-01")
+#: Seconds a readiness check may wait for the directory.
+CHECK_TIMEOUT = 3.0
 # RFC 8555 §7.1.6 lets authorizations become "expired"; acme 5.9 has no such Status and would
 # refuse to parse one. Creating the constant registers it (idempotent).
 STATUS_EXPIRED = messages.Status.POSSIBLE_NAMES.get("expired") or messages.Status("expired")
@@ -84,6 +86,10 @@ class AcmeBackend(CABackend):
         if stored is None:
             raise CAError(f"certdesk has no record of the ACME order {ref}; submit it again.")
         return stored
+
+    def check(self) -> None:
+        """Raise CAError unless the ACME directory answers within a few seconds."""
+        self._t.fetch_directory(timeout=CHECK_TIMEOUT)
 
     def submit(self, submission: Submission) -> str:
         """Create an ACME order for the submission's domains; return the order URL.

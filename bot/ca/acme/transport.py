@@ -175,6 +175,22 @@ class Transport:
         self._client = client
         return client
 
+    def fetch_directory(self, *, timeout: float) -> None:
+        """GET the directory (unsigned, no account needed); CAError unless it answers with one.
+
+        For readiness probes: cheap for the CA, and it exercises DNS, TLS and the CA bundle.
+        """
+        with self.translate("fetch the ACME directory"):
+            answer = requests.get(
+                self.directory_url,
+                verify=self._verify,
+                timeout=timeout,
+                headers={"User-Agent": "certdesk"},
+            )
+            answer.raise_for_status()
+            if "newNonce" not in answer.json():
+                raise CAError(f"{self.host} answered, but not with an ACME directory.")
+
     def post_as_get(self, url: str) -> requests.Response:
         """Fetch a resource with POST-as-GET (RFC 8555 §6.3)."""
         client = self.client()

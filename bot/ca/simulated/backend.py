@@ -92,10 +92,21 @@ class SimulatedCA(CABackend):
     # --- the CABackend interface -------------------------------------------------------------
 
     def submit(self, submission: Submission) -> str:
-        """Check and accept the order for review; raise CAError (not retryable) if refused."""
+        """Check and accept the order for review; raise CAError (not retryable) if refused.
+
+        A repeat of a submission with the same idempotency key returns the first one's
+        reference and creates nothing.
+        """
         review.check_submission(submission)
         _ = self.authority  # create the CA's own keys now, not in the middle of a later call
-        ca_ref = "SIM-" + secrets.token_hex(5).upper()
+        if submission.idempotency_key:
+            # The reference is derived from the key, so a repeat finds the order it made.
+            digest = hashlib.sha256(submission.idempotency_key.encode()).hexdigest()
+            ca_ref = "SIM-" + digest[:10].upper()
+            if self.store.load(ca_ref) is not None:
+                return ca_ref
+        else:
+            ca_ref = "SIM-" + secrets.token_hex(5).upper()
         submitted = dataclasses.asdict(submission)
         submitted["csr_pem"] = submission.csr_pem.decode("ascii")
         submitted["domains"] = list(submission.domains)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import reminders, workflow
+from bot import metrics, reminders, workflow
 from bot.errors import SlackError
 from bot.orders.reminding import content, posting
 from bot.orders.workspaces import acting_for_order
@@ -63,7 +63,13 @@ def send_due(services: Services, *, worker_id: str, now: datetime, limit: int | 
     sweep = Sweep(services, worker_id, now, time.monotonic(), {})
     sent, skip = 0, set[int]()
     while limit is None or sent < limit:
-        claim = claim_next(services.sessions, worker_id=worker_id, now=sweep.now(), skip=skip)
+        claim = claim_next(
+            services.sessions,
+            worker_id=worker_id,
+            now=sweep.now(),
+            skip=skip,
+            lease=services.settings.claim_lease,
+        )
         if claim is None:
             break
         skip.add(claim.id)
@@ -231,6 +237,7 @@ def _mark_sent(sweep: Sweep, claim: Claim, *, channel: str, ts: str) -> None:
             to=claim.recipient_id,
             step=claim.step,
         )
+    metrics.reminder_sent(claim.kind)
     if stale is not None:  # the order moved on while this was in flight: say so in place
         posting.replace(services, channel, ts, format_ref(claim.order_id), stale)
 

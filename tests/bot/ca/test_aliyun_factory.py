@@ -9,6 +9,7 @@ from support.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, standin, submission
 from bot.ca.aliyun import AliyunBackend
 from bot.ca.base import CAState
 from bot.ca.factory import build_ca
+from bot.ca.metered import MeteredCA
 from bot.config import Settings
 from bot.crypto.csr import make_csr
 from bot.crypto.keys import generate_key
@@ -32,7 +33,7 @@ def test_the_factory_builds_a_backend_that_remembers_in_the_database(tmp_path: P
         db.upgrade(engine)
         sessions = db.session_factory(engine)
         ca = build_ca(settings, sessions=sessions, custody=None)  # type: ignore[arg-type]
-        assert isinstance(ca, AliyunBackend)
+        assert isinstance(ca, MeteredCA) and isinstance(ca.inner, AliyunBackend)
         csr = make_csr(generate_key("p256"), ["example.com"])
         ref = ca.submit(
             submission(purchase_ref="cas_dv-cn-1", domains=("example.com",), csr_pem=csr)

@@ -79,7 +79,7 @@ def test_crl_and_ca_issuers_are_served_where_the_leaf_says(
     start_certdesk: Callable[..., Running],
 ) -> None:
     running = start_certdesk(CERTDESK_SIM_REVIEW_DELAY="0s")
-    ca = running.services.ca
+    ca = running.services.ca.inner  # type: ignore[attr-defined]  # inside bot.ca.metered
     assert isinstance(ca, SimulatedCA)
     ref, chain, leaf = issued(ca, ("shop.example.com", "www.shop.example.com"))
     base = f"{running.http.url}/sim-ca/pki/"

@@ -4,8 +4,8 @@ The slack_* tables are the ones slack-sdk's SQLAlchemyInstallationStore and
 SQLAlchemyOAuthStateStore define (tests/storage/test_installation_tables.py keeps them equal),
 written out here so the schema never depends on a library creating tables at run time.
 
-Revision ID: 0003_installations
-Revises: 0002_approvals
+Revision ID: 0005_installations
+Revises: 0004_list_indexes
 Create Date: 2026-11-30 14:45:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import storage.models
 
-revision = "0003_installations"
-down_revision = "0002_approvals"
+revision = "0005_installations"
+down_revision = "0004_list_indexes"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,150 @@
+"""Throughput and latency of signed `/cert help` and `/cert list` against a bare WSGI baseline.
+
+Runs `certdesk serve --no-scheduler` (waitress for 1 worker, gunicorn for more) on a SQLite
+store of 1k, 10k and 100k orders, and the bare WSGI app on the same server, in the same run.
+Also times the storage page query alone (storage.order_pages) at each size. Run from the
+repository root (wrk is used when installed: `apt-get install -y wrk`):
+
+    .venv/bin/python -m bench.ack [--seconds 3] [--sizes 1000,10000,100000] [--workers 1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bench import load, servers
+from bench.load import Result
+from bot.devtools.seed_orders import seed
+from bot.emulator import Emulator
+from storage import db
+from storage.order_pages import OrderFilter, count_orders, orders_page
+
+TOKEN, SECRET = "xoxb-bench", "bench-secret"
+OWNER, ADMIN = "U0SEEDOWN", "U0BENCHADMIN"
+
+
+def main() -> None:
+    """Seed, serve, load, print."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per load run")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    workers = [int(w) for w in args.workers.split(",")]
+    print(f"load generator: {load.tool()}, {args.connections} connections, {args.seconds:g} s/run")
+    with tempfile.TemporaryDirectory() as tmp, Emulator(token=TOKEN, signing_secret=SECRET) as emu:
+        env = {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": emu.api_url,
+            "CERTDESK_DATA_DIR": str(Path(tmp)),
+            "CERTDESK_ADMINS": ADMIN,
+            "CERTDESK_LOG_LEVEL": "WARNING",
+        }
+        url = f"sqlite:///{Path(tmp) / 'certdesk.sqlite3'}"
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+
+        def request(user: str, text: str) -> load.Request:
+            return servers.slash_command(
+                secret=SECRET, team_id=emu.team_id, user_id=user, text=text
+            )
+
+        baseline: dict[int, Result] = {}
+        for n in workers:
+            with servers.running(servers.bare(n), {}, wait_path="/") as (port, _):
+                baseline[n] = load.run(port, request(OWNER, "help"), seconds=args.seconds)
+            print(f"bare WSGI, {n} worker(s):            {baseline[n].line()}")
+        page_times: dict[int, dict[str, list[float]]] = {}
+        seeded = 0
+        for size in sizes:
+            start = time.perf_counter()
+            seed(
+                engine,
+                orders=size - seeded,
+                own=30 if seeded == 0 else 0,
+                watched=0,
+                team_id=emu.team_id,
+                seed_value=size,
+            )
+            seeded = size
+            print(f"\n== {size:,} orders (seeded in {time.perf_counter() - start:.1f} s)")
+            page_times[size] = _page_query(engine, emu.team_id)
+            for name, samples in page_times[size].items():
+                print(f"  storage, admin list, {name:<30} {_ms(samples)}")
+            # One request at a time on a server of its own: nothing queued, and a request
+            # still running after its client gave up cannot slow the load runs below.
+            with servers.running(servers.certdesk_serve(env, workers=1), env) as (port, _):
+                one = load.single(port, request(ADMIN, "list"), count=30, max_seconds=15)
+            print(f"  single admin /cert list, one at a time: {one.line()}")
+            # Beyond a second a request, a load run only measures a queue of timeouts.
+            admin_under_load = one.requests > 0 and one.p50_ms < 1000
+            for n in workers:
+                with servers.running(servers.certdesk_serve(env, workers=n), env) as (port, _):
+                    cases = [
+                        ("/cert help", request(OWNER, "help")),
+                        ("/cert list (own, 30)", request(OWNER, "list")),
+                    ]
+                    if admin_under_load:
+                        cases.append(("/cert list (admin)", request(ADMIN, "list")))
+                    for label, req in cases:
+                        got = load.run(port, req, seconds=args.seconds)
+                        ratio = got.rps / baseline[n].rps if baseline[n].rps else 0.0
+                        print(f"  {n} worker(s) {label:<22} {got.line()}  vs bare {ratio:.3f}")
+                        servers.drain(port)
+                    if not admin_under_load:
+                        print(
+                            f"  {n} worker(s) /cert list (admin)     not loaded: see the single run"
+                        )
+        engine.dispose()
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        print(f"\nstorage, admin list, median at {large:,} / at {small:,} orders (target <= 1.5x):")
+        for name in page_times[large]:
+            ratio = statistics.median(page_times[large][name]) / statistics.median(
+                page_times[small][name]
+            )
+            print(f"  {name:<30} {ratio:.2f}x")
+
+
+def _page_query(engine: Engine, team_id: str) -> dict[str, list[float]]:
+    """Seconds for the admin's first page, its capped count and its exact count, 200 times."""
+    sessions = db.session_factory(engine)
+    wanted = OrderFilter(team_id=team_id, user_id=ADMIN, all_orders=True)
+    jobs = {
+        "page (10 rows, loaded)": lambda s: orders_page(s, wanted),
+        "page + count capped at 1,000": lambda s: (
+            orders_page(s, wanted),
+            count_orders(s, wanted, cap=1000),
+        ),
+        "exact count": lambda s: count_orders(s, wanted),
+    }
+    times: dict[str, list[float]] = {}
+    for name, job in jobs.items():
+        samples = []
+        for i in range(220):
+            with sessions() as session:
+                start = time.perf_counter()
+                job(session)
+                if i >= 20:  # warm-up runs fill caches
+                    samples.append(time.perf_counter() - start)
+        times[name] = samples
+    return times
+
+
+def _ms(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[int(len(ordered) * 0.99) - 1]
+    return f"median {statistics.median(ordered) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
+
+
+if __name__ == "__main__":
+    main()
