@@ -1,4 +1,9 @@
-"""The `certdesk` command: serve, worker, emulator, demo, db, backup, audit, keys."""
+"""The `certdesk` command: serve, worker, emulator, demo, db, backup, audit, keys.
+
+Each subcommand imports what it runs inside its own function, on purpose: `serve --workers`
+forks gunicorn workers from this process, whose arbiter should not carry the whole app
+(about 40 MB instead of 80 MB), and `certdesk --help` or a bad setting answers at once.
+"""
 
 from __future__ import annotations
 

@@ -29,10 +29,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import jobs
+from bot.app import build_services
 from bot.config import Settings
 from bot.leader import Leadership
 from bot.services import Services
 from bot.sweep_metrics import watch_scheduler
+from storage.reminder_claims import release_owned
 
 logger = logging.getLogger(__name__)
 
@@ -193,8 +195,6 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
     Returns whether it stopped cleanly; if a job was still running after the shutdown grace,
     the reminder claims this process holds are handed back and the caller must exit at once.
     """
-    from bot.app import build_services
-
     stop = stop or threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -232,6 +232,4 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
 
 def release_claims_of_this_process(services: Services) -> int:
     """Hand back the reminder slots this process's sweeps still hold (it is about to exit)."""
-    from storage.reminder_claims import release_owned
-
     return release_owned(services.sessions, owner=jobs.process_owner())

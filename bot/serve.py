@@ -18,6 +18,7 @@ from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
 from bot.edge import MAX_BODY
+from bot.scheduler import ScheduledJobs, release_claims_of_this_process
 from bot.socket_mode import SocketLink
 from bot.web import make_wsgi_app
 
@@ -77,8 +78,6 @@ def serve(
     within CERTDESK_SHUTDOWN_GRACE. Returns whether everything finished in time; if not, the
     reminder claims of this process are handed back and the caller must exit at once.
     """
-    from bot.scheduler import ScheduledJobs, release_claims_of_this_process
-
     grace = settings.shutdown_grace.total_seconds()
     certdesk = application.create(settings)
     # Socket Mode connects first, so a refused SLACK_APP_TOKEN stops before anything starts.

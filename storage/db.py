@@ -10,6 +10,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -121,8 +123,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def head_revision() -> str | None:
     """The newest schema revision this version of certdesk ships."""
-    from alembic.script import ScriptDirectory
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(config).get_current_head()
@@ -130,7 +130,5 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None for an empty database."""
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

@@ -120,11 +120,15 @@ def orders(services: Services) -> dict[int, Order]:
 
 
 def notices(emulator: Emulator, notice: str) -> Counter[int]:
-    """How often each order's ``notice`` (issued, submitted) was posted: its tag, by order."""
+    """How often each order's ``notice`` (issued, submitted) was posted: its tag, by order.
+
+    The tag is ``{notice}_{round}_id`` (a resubmission or reissue is a new round)."""
     return Counter(
-        m.metadata["event_payload"][f"{notice}_id"]
+        order_id
         for m in emulator.messages()
-        if m.metadata and f"{notice}_id" in m.metadata.get("event_payload", {})
+        if m.metadata
+        for name, order_id in (m.metadata.get("event_payload") or {}).items()
+        if name.startswith(f"{notice}_") and name.endswith("_id")
     )
 
 
@@ -157,7 +161,10 @@ def explained(progress: Callable[[], str]) -> Iterator[None]:
 
 
 def test_kill_9_workers_while_20_orders_go_through(
-    emulator: Emulator, fresh_postgres: str, tmp_path: Path
+    emulator: Emulator,
+    fresh_postgres: str,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     seed = int(os.environ.get("CERTDESK_KILL_SEED") or random.randrange(1 << 30))
     print(f"\nkill seed {seed} (CERTDESK_KILL_SEED={seed} replays it)")
@@ -260,15 +267,17 @@ def test_kill_9_workers_while_20_orders_go_through(
     final, rows = orders(services), slot_rows(services)
     services.engine.dispose()
     late = {k for k in expected_firsts(final) if (*k[:2], 1) not in rows}
-    print(
-        f"{killer.kills} workers killed with SIGKILL ({killer.leader_kills} while holding the "
-        f"scheduler lock); {len(final)} orders: "
+    summary = (
+        f"seed {seed}: {killer.kills} workers killed with SIGKILL "
+        f"({killer.leader_kills} while holding the scheduler lock); {len(final)} orders: "
         f"{Counter(o.state for o in final.values())}; reminders posted per step: "
         f"{Counter(step for (_, _, step), n in posted.items() for _ in range(n))}; "
         f"issuance DMs {sum(issued.values())}, chain files {sum(chains.values())}, "
         f"submission DMs {sum(submitted.values())}, CSR files {sum(csrs.values())}; "
         f"{len(late)} second reminder(s) passed over because the first went out after its time"
     )
+    print(summary)
+    record_property("summary", summary)  # printed at the end of the run (tests/conftest.py)
     doubled = {k: n for k, n in posted.items() if n > 1}
     assert doubled == {}, f"reminders posted twice: {doubled}"
     # Every slot was either sent (and is in Slack once, with the ts recorded) or stopped when

@@ -17,6 +17,8 @@ def build_ca(settings: Settings, *, sessions: sessionmaker[Session], custody: Cu
 
 
 def _build(settings: Settings, *, sessions: sessionmaker[Session], custody: Custody) -> CABackend:
+    # Each backend is imported only when it is the one chosen: the ACME and Alibaba Cloud
+    # SDKs cost start-up time and idle memory that deployments on another CA need not pay.
     if settings.ca == "simulated":
         from bot.ca.simulated import SimulatedCA
 

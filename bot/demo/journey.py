@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
 from bot import crypto
 from bot.ca.simulated import mailer
 from bot.demo import browser
 from bot.demo.narrator import ALICE, BOB, CAROL, Narrator
+from bot.orders.reminding import send_due
 from bot.views import ids
 from storage import queries
 
@@ -208,8 +214,6 @@ def simulated_journey(n: Narrator) -> None:
     n.command(BOB, f"status {dv}")
 
     n.title(f"Sixty days later: {dv} expires in 30 days, and certdesk offers to renew")
-    from bot.orders.reminding import send_due
-
     with n.services.sessions.begin() as session:
         order = queries.get_order(session, int(dv[3:]))
         assert order is not None and order.not_after is not None
@@ -228,9 +232,6 @@ def _ca_ref(n: Narrator, ref: str) -> str:
 
 
 def _rsa_1024_key() -> bytes:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -241,10 +242,6 @@ def _rsa_1024_key() -> bytes:
 
 def _csr(key_pem: bytes, name: str) -> str:
     """A CSR signed by ``key_pem`` (make_csr refuses weak keys, so build it directly)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import NameOID
-
     key = serialization.load_pem_private_key(key_pem, password=None)
     csr = (
         x509.CertificateSigningRequestBuilder()

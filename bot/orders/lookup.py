@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from bot import access, teams
 from bot.access import Need
+from bot.errors import NotAllowed
+from bot.list_query import ListQuery
 from bot.services import Services
-from storage import queries
-from storage.models import Order
+from storage import order_pages, queries
+from storage.models import Order, utcnow
 
 
 def load(
@@ -43,9 +45,41 @@ def order_for(services: Services, order_id: int, *, user_id: str, need: Need = N
         return load(session, services, order_id, user_id=user_id, need=need)
 
 
-def list_orders(services: Services, *, team_id: str, user_id: str) -> Sequence[Order]:
-    """Orders the user owns or watches; every order of the team for admins."""
+@dataclass(frozen=True)
+class ListResult:
+    """One page of `/cert list`, how many orders the list holds, and what was asked."""
+
+    page: order_pages.OrderPage
+    total: int
+    query: ListQuery
+
+
+#: Counting stops here, so a huge store answers "1000+" at the cost of a small one.
+COUNT_CAP = 1000
+
+
+def list_page(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    query: ListQuery,
+    before: int | None = None,
+    after: int | None = None,
+) -> ListResult:
+    """A page of the orders the user may see that match ``query`` (only admins see all)."""
+    admin = services.is_admin(user_id)
+    if query.scope == "all" and not admin:
+        raise NotAllowed("Only certdesk admins can list every order; `/cert list` shows yours.")
+    wanted = order_pages.OrderFilter(
+        team_id=team_id,
+        user_id=user_id,
+        all_orders=query.scope == "all" or (query.scope is None and admin),
+        group=order_pages.StateGroup(query.group) if query.group else None,
+        domain=query.domain,
+        now=utcnow(),
+    )
     with services.sessions.begin() as session:
-        return queries.orders_visible_to(
-            session, team_id=team_id, user_id=user_id, all_orders=services.is_admin(user_id)
-        )
+        page = order_pages.orders_page(session, wanted, before=before, after=after)
+        total = order_pages.count_orders(session, wanted, cap=COUNT_CAP)
+        return ListResult(page=page, total=total, query=query)

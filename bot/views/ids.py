@@ -65,6 +65,8 @@ OPEN_WATCHERS = "open_watchers"
 CANCEL_ORDER = "cancel_order"
 REVOKE = "revoke"
 APPROVE = "approve"
+LIST_OLDER = "list_older"
+LIST_NEWER = "list_newer"
 REJECT = "reject"
 # Home tab button (no order): opens the new-order modal
 OPEN_NEW_ORDER = "open_new_order"

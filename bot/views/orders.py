@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
 
 from bot import workflow
 from bot.csr_method import certdesk_makes_key
+from bot.errors import NotFound
 from bot.views import ids
 from bot.views.common import (
     button,
@@ -93,25 +95,6 @@ def registered_message(order: Order) -> tuple[str, list[Block]]:
             ]
         ),
     ]
-    return text, blocks
-
-
-def order_list(orders: Sequence[Order], *, user_id: str, admin: bool) -> tuple[str, list[Block]]:
-    """`/cert list`: the orders a user can see, newest first."""
-    if not orders:
-        text = "You have no certificate orders yet. Register one with `/cert new`."
-        return text, [section(text)]
-    blocks: list[Block] = [HeaderBlock(text=plain("Certificate orders"))]
-    for order in orders[:MAX_LISTED]:
-        can_act = admin or order.requester_id == user_id
-        blocks += [DividerBlock(), *order_card(order, can_act=can_act, viewer=user_id)]
-    if len(orders) > MAX_LISTED:
-        blocks.append(
-            context(f"Showing the newest {MAX_LISTED} of {len(orders)}; see the Home tab.")
-        )
-    text = f"You can see {len(orders)} order(s): " + ", ".join(
-        f"{o.ref} ({workflow.describe(o.state)})" for o in orders[:MAX_LISTED]
-    )
     return text, blocks
 
 
@@ -228,3 +211,66 @@ def workspace_settings(channel: str | None, approvers: Sequence[str]) -> str:
         f"This workspace's notify channel: {where}. Its approvers: "
         f"{who or 'none of its own (CERTDESK_APPROVERS, else the admins)'}."
     )
+
+
+def list_page(
+    orders: Sequence[Order],
+    *,
+    total: int,
+    words: str,
+    older: int | None,
+    newer: int | None,
+    user_id: str,
+    admin: bool,
+    capped: bool,
+) -> tuple[str, list[Block]]:
+    """`/cert list [filter]`: one page of orders, newest first, with buttons to page on."""
+    what = f" matching `{esc(words)}`" if words else ""
+    if not orders:
+        text = (
+            f"No certificate orders{what}."
+            if words
+            else "You have no certificate orders yet. Register one with `/cert new`."
+        )
+        return text, [section(text)]
+    count = f"{total:,}+" if capped else f"{total:,}"
+    blocks: list[Block] = [HeaderBlock(text=plain("Certificate orders"))]
+    blocks.append(context(f"{count} order(s){what}, newest first."))
+    for order in orders[:MAX_LISTED]:
+        can_act = admin or order.requester_id == user_id
+        blocks += [DividerBlock(), *order_card(order, can_act=can_act, viewer=user_id)]
+    paging = [
+        *(
+            [button("Newer orders", ids.LIST_NEWER, list_cursor(words, after=newer))]
+            if newer
+            else []
+        ),
+        *(
+            [button("Older orders", ids.LIST_OLDER, list_cursor(words, before=older))]
+            if older
+            else []
+        ),
+    ]
+    if paging:
+        blocks.append(ActionsBlock(block_id="list_paging", elements=paging))
+    text = f"{count} order(s){what}: " + ", ".join(
+        f"{o.ref} ({workflow.describe(o.state)})" for o in orders[:MAX_LISTED]
+    )
+    return text, blocks
+
+
+def list_cursor(words: str, *, before: int | None = None, after: int | None = None) -> str:
+    """A paging button's value: the filter as typed and where the next page starts."""
+    return json.dumps({"q": words[:200], "before": before, "after": after})
+
+
+def read_list_cursor(value: str) -> tuple[str, int | None, int | None]:
+    """(filter words, before, after) from a paging button; NotFound for anything else."""
+    try:
+        data = json.loads(value)
+        words, before, after = str(data["q"]), data.get("before"), data.get("after")
+    except (ValueError, KeyError, TypeError):
+        raise NotFound("That button does not say which page to show; run `/cert list`.") from None
+    if not all(v is None or (isinstance(v, int) and v > 0) for v in (before, after)):
+        raise NotFound("That button does not say which page to show; run `/cert list`.")
+    return words, before, after

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
 
 from bot.access import Need, parse_ref
 from bot.errors import Error
+from bot.list_query import parse_list_query
 from bot.orders import admins, lookup
 from bot.services import Services
 from bot.views import ids, orders
@@ -51,10 +53,7 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                     )
                 ack(text=text, response_type="ephemeral")
             elif word == "list":
-                found = lookup.list_orders(services, team_id=team_id, user_id=user_id)
-                text, blocks = orders.order_list(
-                    found, user_id=user_id, admin=services.is_admin(user_id)
-                )
+                text, blocks = list_answer(services, team_id=team_id, user_id=user_id, words=rest)
                 ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
             elif word == "status" or word in order_commands:
                 if not rest.strip():
@@ -76,8 +75,51 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
 
         guarded(tell, run)
 
+    def paged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        team_id = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
+
+        def run() -> None:
+            words, before, after = orders.read_list_cursor(str(action.get("value") or ""))
+            text, blocks = list_answer(
+                services, team_id=team_id, user_id=user_id, words=words, before=before, after=after
+            )
+            respond(text=text, blocks=to_dicts(blocks), replace_original=True)
+
+        guarded(lambda text: respond(text=text, replace_original=False), run)
+
+    app.action(ids.LIST_OLDER)(paged)
+    app.action(ids.LIST_NEWER)(paged)
+
     def show_status(ack: Ack, order_id: int, *, user_id: str) -> None:
         order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
         can_act = services.may_act(order, user_id)
         text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
         ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+
+
+def list_answer(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    words: str,
+    before: int | None = None,
+    after: int | None = None,
+) -> tuple[str, list[Block]]:
+    """One page of `/cert list [filter]` (ValidationError for a filter it cannot read)."""
+    query = parse_list_query(words)
+    found = lookup.list_page(
+        services, team_id=team_id, user_id=user_id, query=query, before=before, after=after
+    )
+    return orders.list_page(
+        found.page.orders,
+        total=found.total,
+        words=query.words,
+        older=found.page.older,
+        newer=found.page.newer,
+        user_id=user_id,
+        admin=services.is_admin(user_id),
+        capped=found.total >= lookup.COUNT_CAP,
+    )

@@ -153,7 +153,16 @@ def test_order_views_and_the_home_tab_keep_hostile_text_inert(value: str) -> Non
     order = order_with(value)
     card = orders.order_card(order, can_act=True, viewer=REQUESTER)
     status = orders.order_status(order, can_act=True, viewer=WATCHER)
-    listed = orders.order_list([order], user_id=REQUESTER, admin=False)
+    listed = orders.list_page(
+        [order],
+        total=1,
+        words=value,
+        older=1,
+        newer=3,
+        user_id=REQUESTER,
+        admin=False,
+        capped=False,
+    )
     tab = home.home_view([order], user_id=ACTOR, admin=True).to_dict()
     for rendered in (card, status, listed):
         blocks = rendered[1] if isinstance(rendered, tuple) else rendered

@@ -34,7 +34,7 @@ from bot.views.keys import (
     purge_modal,
 )
 from bot.views.new_order import new_order_modal
-from bot.views.orders import help_message, order_list, order_status, registered_message
+from bot.views.orders import help_message, list_page, order_status, registered_message
 from bot.views.revocation import revoke_modal
 from bot.views.verification import escalation, expiry_reminder, out_of_date, verification_reminder
 from bot.views.watchers import watchers_modal
@@ -131,11 +131,9 @@ CASES: dict[str, Callable[[], Built]] = {
     "help": lambda: (help_message()[1], "message", help_message()[0]),
     "registered": lambda: _message(registered_message(largest_order(S.PURCHASED))),
     "list, 25 issued orders": lambda: _message(
-        order_list([largest_order(S.ISSUED, i) for i in range(25)], user_id=OWNER, admin=True)
+        _listed([largest_order(S.ISSUED, i) for i in range(25)])
     ),
-    "list, 25 orders with long failure reasons": lambda: _message(
-        order_list(_mixed_orders(25), user_id=OWNER, admin=True)
-    ),
+    "list, 25 orders with long failure reasons": lambda: _message(_listed(_mixed_orders(25))),
     "status, issued, 250 names, 100 watchers": lambda: _message(
         order_status(largest_order(S.ISSUED), can_act=True, viewer=OWNER)
     ),
@@ -265,6 +263,20 @@ BREAKS = {
     "complete modal, 250 names prefilled": "the Domains box is prefilled with over "
     "10,000 characters; a plain_text_input holds at most 3,000, so Slack refuses the modal",
 }
+
+
+def _listed(found: list[Any]) -> tuple[str, list[Any]]:
+    """`/cert list` at its largest: a full page, a long filter, both paging buttons."""
+    return list_page(
+        found,
+        total=100_000,
+        words="all waiting " + "x" * 180 + ".example.com",
+        older=1,
+        newer=10**9,
+        user_id=OWNER,
+        admin=True,
+        capped=True,
+    )
 
 
 def _message(built: tuple[str, list[Any]]) -> Built:
