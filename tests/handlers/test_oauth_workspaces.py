@@ -326,3 +326,9 @@ def test_workspace_admins_set_their_own_channel_and_approvers(
     assert services.approvers(TEAM_B) == {"UCAROL", "SAPPROVE"} and not services.approvers(TEAM_A)
     assert "UCAROL" not in say(BEN, "admin approvers remove UCAROL")
     assert "Name the channel" in say(BEN, "admin channel general")
+
+
+def test_readiness_checks_slack_without_a_single_token(oauth: Running) -> None:
+    status, _, body = _get(f"{oauth.http.url}/readyz")
+    assert status == 200, body
+    assert json.loads(body)["ok"] is True
