@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
 
@@ -20,6 +22,7 @@ from bot.views.common import (
     purchase_words,
     section,
     state_words,
+    to_dicts,
 )
 from storage.models import Order
 
@@ -131,6 +134,14 @@ def order_status(order: Order, *, can_act: bool, viewer: str) -> tuple[str, list
     ]
     text = f"Order {order.ref}: {workflow.describe(order.state)}"
     return text, blocks
+
+
+@functools.cache
+def help_reply() -> tuple[str, tuple[dict[str, Any], ...]]:
+    """`/cert help` as Block Kit dicts, built and validated once per process (it never changes,
+    and slack_sdk's validation is most of what answering it costs)."""
+    text, blocks = help_message()
+    return text, tuple(to_dicts(blocks))
 
 
 def help_message() -> tuple[str, list[Block]]:

@@ -14,7 +14,7 @@ from bot.list_query import parse_list_query
 from bot.orders import admins, lookup
 from bot.services import Services
 from bot.views import ids, orders
-from bot.views.common import section, to_dicts
+from bot.views.common import esc, section, to_dicts
 from bot.views.new_order import new_order_modal
 from handlers import approval
 from handlers.opening import OrderCommands
@@ -66,12 +66,11 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                 else:
                     order_commands[word](ack=ack, client=client, command=command, order_id=order_id)
             else:
-                text, blocks = orders.help_message()
+                help_text, help_blocks = orders.help_reply()
                 if word and word != "help":
-                    text = f"I don't know `/cert {word}`. Here is what I can do."
-                    blocks = [*blocks]
-                    blocks.insert(0, section(text))
-                ack(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+                    help_text = f"I don't know `/cert {esc(word[:40])}`. Here is what I can do."
+                    help_blocks = (section(help_text).to_dict(), *help_blocks)
+                ack(text=help_text, blocks=list(help_blocks), response_type="ephemeral")
 
         guarded(tell, run)
 
