@@ -3,41 +3,52 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation, private_files, request_context
+from bot import keys_rotation, private_files, request_context, teams
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
 from bot.crypto import Custody
 from bot.errors import ConfigError
+from bot.orders import workspaces
+from bot.ports import Notifier
 from bot.services import Services
 from bot.slack import SlackNotifier
+from bot.slack import workspaces as slack_workspaces
 from bot.slack_metrics import CountingHandler
 from bot.views.messages import Messages
+from handlers import workspace as workspace_events
 from storage import db
 
 logger = logging.getLogger(__name__)
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, token: str | None = None) -> WebClient:
     """A WebClient for SLACK_API_URL that retries connection errors, 429s and 5xx answers.
 
     For work after the ack (DMs, uploads, jobs), where waiting out a Retry-After is right.
     """
     return WebClient(
-        token=settings.slack_bot_token,
+        token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
@@ -49,14 +60,14 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
-def interactive_client(settings: Settings) -> WebClient:
+def interactive_client(settings: Settings, token: str | None = None) -> WebClient:
     """The client Bolt hands listeners, for calls made before the ack (views.open).
 
     A trigger_id lives ~3 s and Slack wants its ack within 3 s, so this client never sleeps
     through a Retry-After: it fails fast, and the person is told to try again.
     """
     return WebClient(
-        token=settings.slack_bot_token,
+        token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=2,
         retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
@@ -73,24 +84,24 @@ def probe_client(settings: Settings) -> WebClient:
     )
 
 
-def tagged_post_client(settings: Settings) -> WebClient:
+def tagged_post_client(settings: Settings, token: str | None = None) -> WebClient:
     """For messages posted with a tag (reminders, announcements): retries a 429 only.
 
     A 5xx or a dropped connection may come after Slack stored the message; a blind retry would
     post it twice, so certdesk looks for the tag in the conversation before posting again.
     """
     return WebClient(
-        token=settings.slack_bot_token,
+        token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[CountingHandler(), RateLimitErrorRetryHandler(max_retry_count=3)],
     )
 
 
-def attachment_client(settings: Settings) -> WebClient:
+def attachment_client(settings: Settings, token: str | None = None) -> WebClient:
     """For the file look-up made before a modal's ack: fails fast instead of waiting out a 429."""
     return WebClient(
-        token=settings.slack_bot_token,
+        token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=2,
         retry_handlers=[CountingHandler(), ConnectionErrorRetryHandler(max_retry_count=1)],
@@ -135,23 +146,42 @@ def build_services(
     else:
         _require_current_schema(engine)
     sessions = db.session_factory(engine)
-    client = slack_client(settings)
     custody = build_custody(settings, sessions=sessions)
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        notifier=SlackNotifier(
-            client,
-            sessions,
-            quick=attachment_client(settings),
-            careful=tagged_post_client(settings),
-            api_url=settings.slack_api_url,
-        ),
+        notifier=build_notifier(settings, engine, sessions),
         presenter=Messages(),
         background=Background(),
         custody=custody,
         ca=build_ca(settings, sessions=sessions, custody=custody),
+    )
+
+
+def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> Notifier:
+    """One workspace: a notifier on SLACK_BOT_TOKEN. OAuth: one that picks the team's token."""
+    if not settings.oauth:
+        return SlackNotifier(
+            slack_client(settings),
+            sessions,
+            quick=attachment_client(settings),
+            careful=tagged_post_client(settings),
+            api_url=settings.slack_api_url,
+        )
+    assert settings.slack_client_id and settings.slack_client_secret
+    return slack_workspaces.TeamNotifier(
+        slack_workspaces.installation_store(engine, settings.slack_client_id),
+        TokenRotator(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            client=slack_client(settings),
+        ),
+        sessions,
+        make_client=lambda token: slack_client(settings, token),
+        make_quick=lambda token: attachment_client(settings, token),
+        make_careful=lambda token: tagged_post_client(settings, token),
+        api_url=settings.slack_api_url,
     )
 
 
@@ -191,6 +221,8 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
     request; listeners ack first and hand slow work to ``services.background``.
     """
     settings = services.settings
+    if settings.oauth:
+        return _build_oauth_app(services)
     app = App(
         client=interactive_client(settings),
         signing_secret=settings.slack_signing_secret,
@@ -200,6 +232,72 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
     app.use(request_context.bind_request)
     handlers.register_all(app, services)
     return app
+
+
+class _InstallFlow(OAuthFlow):
+    """Bolt's OAuth flow, which also records the install (a reinstall resumes the workspace)."""
+
+    services: Services
+
+    def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        super().store_installation(request, installation)
+        if installation.team_id:
+            workspaces.installed(self.services, installation.team_id, by=installation.user_id)
+
+
+def authorize_url(api_url: str) -> str:
+    """Slack's consent page beside its Web API (https://slack.com/oauth/v2/authorize)."""
+    return api_url.rstrip("/").removesuffix("/api") + "/oauth/v2/authorize"
+
+
+def _build_oauth_app(services: Services) -> App:
+    """Many workspaces: /slack/install, /slack/oauth_redirect, a token per team from the store."""
+    settings = services.settings
+    notifier = services.notifier
+    assert isinstance(notifier, slack_workspaces.TeamNotifier)
+    assert settings.slack_client_id and settings.slack_client_secret
+    client = interactive_client(settings)
+    flow = _InstallFlow(
+        client=client,
+        settings=OAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            scopes=list(slack_workspaces.SCOPES),
+            redirect_uri=settings.public_url.rstrip("/") + "/slack/oauth_redirect",
+            authorization_url=authorize_url(settings.slack_api_url),
+            installation_store=notifier.store,
+            state_store=slack_workspaces.state_store(services.engine),
+            token_rotation_expiration_minutes=slack_workspaces.ROTATE_MINUTES,
+        ),
+    )
+    flow.services = services
+    # The store goes to App as well: otherwise Bolt's token rotation on requests uses a
+    # client of its own, pointed at slack.com.
+    app = _WorkspaceApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=True,
+        installation_store=notifier.store,
+        oauth_flow=flow,
+    )
+    app.middleware(_serve_team)
+    handlers.register_all(app, services)
+    workspace_events.register(app, services)
+    return app
+
+
+def _serve_team(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+    """Act for the request's workspace: the Notifier and order look-ups follow it."""
+    teams.enter(context.team_id)
+    return next()
+
+
+class _WorkspaceApp(App):
+    """A Bolt app whose requests each act for their own workspace (see ``_serve_team``)."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with teams.acting_for(None):
+            return super().dispatch(req)
 
 
 def create(settings: Settings, *, verify_token: bool = True) -> Certdesk:

@@ -108,6 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("order", help="order ID, e.g. CD-0042")
     audit.set_defaults(run=_audit)
 
+    workspace = commands.add_parser("workspace", help="workspaces that installed certdesk")
+    workspace_commands = workspace.add_subparsers(title="workspace commands")
+    purge = workspace_commands.add_parser(
+        "purge", help="delete a workspace's orders, keys, organizations and audit (asks first)"
+    )
+    purge.add_argument("team", help="the workspace's team ID, e.g. T0123ABCD")
+    purge.set_defaults(run=_workspace_purge)
+
     keys = commands.add_parser("keys", help="master key for stored private keys")
     keys_commands = keys.add_subparsers(title="keys commands")
     rotate = keys_commands.add_parser(
@@ -278,6 +286,35 @@ def _audit(args: argparse.Namespace) -> int:
         for event in events:
             detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
             print(f"{event.at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<24} {detail}")
+    return 0
+
+
+def _workspace_purge(args: argparse.Namespace) -> int:
+    from storage import db, workspaces
+    from storage.models import Workspace
+
+    settings = _settings()
+    team = args.team.strip()
+    sessions = db.session_factory(db.make_engine(settings.database_url))
+    with sessions.begin() as session:
+        found = workspaces.data_of(session, team)
+        row = session.get(Workspace, team)
+        active = row is not None and row.active
+    if active:
+        print(
+            f"Workspace {team} still has certdesk installed; purge it after it uninstalls.",
+            file=sys.stderr,
+        )
+        return 1
+    listed = ", ".join(f"{n} {what}" for what, n in found.items())
+    print(f"This deletes workspace {team}'s data for good: {listed}, with their keys.")
+    typed = input(f"Type {team} to delete it, anything else to stop: ").strip()
+    if typed != team:
+        print("Nothing deleted.")
+        return 1
+    with sessions.begin() as session:
+        workspaces.purge(session, team)
+    print(f"Deleted workspace {team}'s data: {listed}.")
     return 0
 
 

@@ -34,6 +34,9 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    #: OAuth (many workspaces): set instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     data_dir: Path = Path("data")
     database_url: str = ""
@@ -117,6 +120,8 @@ class Settings:
             "slack_bot_token": _check("SLACK_BOT_TOKEN", env, _token("xoxb-")),
             "slack_signing_secret": env.get("SLACK_SIGNING_SECRET"),
             "slack_app_token": _check("SLACK_APP_TOKEN", env, _token("xapp-")),
+            "slack_client_id": _check("SLACK_CLIENT_ID", env, _client_id),
+            "slack_client_secret": env.get("SLACK_CLIENT_SECRET"),
             "slack_api_url": _check("SLACK_API_URL", env, _api_url) or DEFAULT_SLACK_API_URL,
             "data_dir": data_dir,
             "database_url": _check("DATABASE_URL", env, _database_url)
@@ -200,10 +205,27 @@ class Settings:
                         f"{name}: required when CERTDESK_CA=aliyun (a RAM user's AccessKey; "
                         "see docs/aliyun.md for the permissions it needs)"
                     )
+        _check_oauth(values)
         return cls(**values)
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: installed through Slack's OAuth flow, a token per workspace."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     def require_slack(self, *, socket_mode: bool = False) -> None:
         """Raise ConfigError unless the Slack credentials needed to serve are set."""
+        if self.oauth and not self.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET: required with SLACK_CLIENT_ID (Basic Information → "
+                "Signing Secret)"
+            )
+        if self.oauth and socket_mode:
+            raise ConfigError(
+                "SLACK_CLIENT_ID: OAuth installs need the HTTP endpoints; serve without --socket"
+            )
+        if self.oauth:
+            return
         if not self.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required (the app's bot token, xoxb-…)")
         if socket_mode and not self.slack_app_token:
@@ -212,6 +234,26 @@ class Settings:
             )
         if not socket_mode and not self.slack_signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET: required (Basic Information → Signing Secret)")
+
+
+def _client_id(raw: str) -> str:
+    if not re.fullmatch(r"[0-9]+\.[0-9]+", raw):
+        raise ValueError(f"“{raw}” is not a Slack client ID (Basic Information → Client ID).")
+    return raw
+
+
+def _check_oauth(values: Mapping[str, Any]) -> None:
+    """OAuth needs both halves of the client credentials, and replaces the bot token."""
+    client_id, secret = values["slack_client_id"], values["slack_client_secret"]
+    if client_id and not secret:
+        raise ConfigError("SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID")
+    if secret and not client_id:
+        raise ConfigError("SLACK_CLIENT_ID: required with SLACK_CLIENT_SECRET")
+    if client_id and values["slack_bot_token"]:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN: not used with SLACK_CLIENT_ID (OAuth keeps a token per "
+            "workspace); set one or the other"
+        )
 
 
 def _check(name: str, env: Mapping[str, str], parse: Callable[[str], T]) -> T | None:

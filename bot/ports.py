@@ -99,6 +99,13 @@ class Notifier(abc.ABC):
     def download(self, file: Mapping[str, Any]) -> UploadedFile:
         """Fetch a file a person attached in a modal (before the ack: fails fast, in words)."""
 
+    def forget_workspace(self, team_id: str) -> None:
+        """The workspace uninstalled certdesk or revoked its tokens: drop what reaches it.
+
+        One workspace (a fixed bot token) has nothing to forget.
+        """
+        return None
+
 
 class Presenter(Protocol):
     """Turns what happened into what people read (implemented in ``bot.views.messages``)."""

@@ -52,6 +52,12 @@ def make_wsgi_app(
         signing_secret=services.settings.slack_signing_secret or "",
         max_body=MAX_BODY,
     )
+    # OAuth mode: Bolt's install page and redirect (GET, no signature: Slack's OAuth state
+    # cookie and the one-time code are what protects them).
+    oauth = SlackRequestHandler(app) if app.oauth_flow is not None else None
+    oauth_paths = (
+        {app.oauth_flow.install_path, app.oauth_flow.redirect_uri_path} if app.oauth_flow else set()
+    )
     ready = readiness or Readiness.for_services(services, slack=probe_client(services.settings))
     extra = dict(pages or {})
 
@@ -61,6 +67,8 @@ def make_wsgi_app(
         if path == "/slack/events":
             # A fresh log context per request: what one request binds never reaches the next.
             return contextvars.Context().run(slack, environ, start_response)
+        if oauth is not None and path in oauth_paths and method == "GET":
+            return contextvars.Context().run(oauth, environ, start_response)
         if path == "/healthz" and method == "GET":
             # Alive: answers without the database, so a hung database never hangs it.
             return _json(start_response, "200 OK", {"ok": True})

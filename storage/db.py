@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import deadline
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Tables in certdesk's database that storage.models does not describe: APScheduler's jobs,
+#: and slack-sdk's OAuth installations and state (created by migration 0006_installations).
+FOREIGN_TABLES = frozenset(
+    {"apscheduler_jobs", "slack_bots", "slack_installations", "slack_oauth_states"}
+)
 
 
 @dataclass(frozen=True)

@@ -444,3 +444,29 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Workspace(Base):
+    """A Slack workspace that installed certdesk (OAuth mode); inactive once it uninstalls."""
+
+    __tablename__ = "workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    installed_by: Mapped[str | None] = mapped_column(String(32))
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set by the workspace's admins (`/cert admin …`); None/empty: CERTDESK_* apply.
+    notify_channel: Mapped[str | None] = mapped_column(String(32))
+    approvers: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class WorkspaceAdmin(Base):
+    """A certdesk admin of one workspace (OAuth mode); the installer is the first."""
+
+    __tablename__ = "workspace_admins"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
+from storage import workspaces
 from storage.models import Reminder
 
 #: How long a claim holds. Longer than any one Slack call with slack_sdk's retries (a 10 s
@@ -46,6 +47,8 @@ def _claimable(now: datetime) -> list:
         Reminder.cancelled_at.is_(None),
         Reminder.due_at <= now,
         or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
+        # A workspace that uninstalled certdesk gets nothing until it installs again.
+        Reminder.order_id.not_in(workspaces.paused_orders()),
     ]
 
 

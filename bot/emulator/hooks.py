@@ -27,7 +27,7 @@ def upload(state: State, file_id: str, content: bytes) -> Reply:
 
 def download(state: State, file_id: str, *, token: str | None) -> Reply:
     """Serve a file's bytes to the bot token, as url_private_download does."""
-    if token != state.token:
+    if state.team_for_token(token) is None:
         return 401, {}, {"ok": False, "error": "invalid_auth"}
     with state.lock:
         try:

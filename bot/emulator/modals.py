@@ -29,7 +29,7 @@ def apply_ack(state: State, user_id: str, view: dict[str, Any], ack: dict[str, A
                 state.set_view_errors(user_id, dict(ack.get("errors") or {}))
             elif action in ("update", "push"):
                 new = limits.check_view(ack.get("view"), kind="modal")
-                _put(state, stack, new, push=action == "push")
+                _put(state, stack, new, push=action == "push", user_id=user_id)
             elif action == "clear":
                 stack.clear()
             elif stack and stack[-1]["id"] == view.get("id"):
@@ -42,14 +42,16 @@ def apply_ack(state: State, user_id: str, view: dict[str, Any], ack: dict[str, A
         state.record(Call("response_action", ack, True, None, state.clock()))
 
 
-def _put(state: State, stack: list[dict[str, Any]], new: dict[str, Any], *, push: bool) -> None:
+def _put(
+    state: State, stack: list[dict[str, Any]], new: dict[str, Any], *, push: bool, user_id: str
+) -> None:
     top = stack[-1] if stack else None
     if push and len(stack) >= MAX_VIEW_STACK:
         raise ApiError("push_limit_reached")
     view_id = state.new_id("V") if push or top is None else top["id"]
     root = stack[0]["id"] if stack else None
     previous = top["id"] if push and top else None
-    stored = stored_view(state, new, view_id=view_id, root=root, previous=previous)
+    stored = stored_view(state, new, user_id, view_id=view_id, root=root, previous=previous)
     if push or not stack:
         stack.append(stored)
     else:

@@ -24,6 +24,8 @@ class Call:
     ok: bool
     error: str | None
     at: float
+    #: The token the call came with (which workspace's token was used).
+    token: str | None = None
 
 
 @dataclass

@@ -169,6 +169,19 @@ class Emulator(State):
         self.record(Call(method, {}, True, None, self.clock()))
         return 200, {}, {"ok": True, "url": url}
 
+    def _oauth_access(
+        self, args: dict[str, Any], authorization: str
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """oauth.v2.access: client credentials instead of a token (bot.emulator.oauth)."""
+        method = "oauth.v2.access"
+        try:
+            result = self.installs.access(args, authorization)
+        except ApiError as exc:
+            self.record(Call(method, {}, False, exc.code, self.clock()))
+            return 200, {}, {"ok": False, "error": exc.code}
+        self.record(Call(method, {"grant_type": args.get("grant_type")}, True, None, self.clock()))
+        return 200, {}, {"ok": True, **result}
+
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The WSGI entry point for every route the emulator serves."""
         path: str = environ.get("PATH_INFO", "")
@@ -179,7 +192,14 @@ class Emulator(State):
             "application/octet-stream" if isinstance(payload, bytes) else "application/json"
         )
         content_type = headers.pop("Content-Type", default_type)
-        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+        reason = {
+            200: "OK",
+            302: "Found",
+            400: "Bad Request",
+            401: "Unauthorized",
+            404: "Not Found",
+            429: "Too Many Requests",
+        }
         start_response(
             f"{status} {reason.get(status, 'Error')}",
             [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers.items()],
@@ -196,8 +216,14 @@ class Emulator(State):
                 return 200, {}, {"ok": False, "error": "invalid_json"}
             if path == "/api/apps.connections.open":
                 return self._connections_open(_bearer(environ))
+            if path == "/api/oauth.v2.access":
+                return self._oauth_access(args, environ.get("HTTP_AUTHORIZATION", ""))
             token = _bearer(environ) or args.get("token")
             return webapi.call(self, path.removeprefix("/api/"), args, token=token)
+        if path == "/oauth/v2/authorize" and environ["REQUEST_METHOD"] == "GET":
+            query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+            status, headers, page = self.installs.authorize(query)
+            return status, {"Content-Type": "text/plain; charset=utf-8", **headers}, page
         if path.startswith("/upload/") and environ["REQUEST_METHOD"] == "POST":
             return hooks.upload(self, path.removeprefix("/upload/"), _upload_bytes(environ, body))
         if path.startswith("/files/"):

@@ -108,14 +108,15 @@ class SlackSide:
             self.emulator.add_user(user_id, name=user_id.lower())
         with self.emulator.lock:
             name = self.emulator.user(user_id).name
-        return {"id": user_id, "username": name, "name": name, "team_id": self.emulator.team_id}
+        team = self.emulator.team_of(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": team}
 
     def _common(self, user_id: str) -> dict[str, Any]:
         return {
             "user": self._user(user_id),
             "api_app_id": self.emulator.app_id,
             "token": "emulated-verification-token",
-            "team": {"id": self.emulator.team_id, "domain": "emulated"},
+            "team": {"id": self.emulator.team_of(user_id), "domain": "emulated"},
             "enterprise": None,
             "is_enterprise_install": False,
         }
@@ -133,7 +134,7 @@ class SlackSide:
         )
         form = {
             "token": "emulated-verification-token",
-            "team_id": self.emulator.team_id,
+            "team_id": self.emulator.team_of(user_id),
             "team_domain": "emulated",
             "channel_id": channel,
             "channel_name": "directmessage" if channel.startswith("D") else channel,
@@ -299,9 +300,29 @@ class SlackSide:
         home = self.emulator.home_view(user_id)
         if home is not None:
             event["view"] = home
+        return self.event(self.emulator.team_of(user_id), event)
+
+    def app_uninstalled(self, team_id: str) -> Response:
+        """The workspace removes the app: its tokens stop working, then the event arrives."""
+        self.emulator.installs.revoke(team_id)
+        return self.event(team_id, {"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"})
+
+    def tokens_revoked(self, team_id: str) -> Response:
+        """The workspace revokes the bot's token."""
+        self.emulator.installs.revoke(team_id)
+        event = {
+            "type": "tokens_revoked",
+            "tokens": {"oauth": [], "bot": [self.emulator.bot_user_id]},
+            "event_ts": f"{time.time():.6f}",
+        }
+        return self.event(team_id, event)
+
+    def event(self, team_id: str, event: dict[str, Any]) -> Response:
+        """Deliver an Events API callback for ``team_id`` with a fresh event_id."""
+        now = int(time.time())
         body = {
             "token": "emulated-verification-token",
-            "team_id": self.emulator.team_id,
+            "team_id": team_id,
             "api_app_id": self.emulator.app_id,
             "event": event,
             "type": "event_callback",
@@ -309,7 +330,7 @@ class SlackSide:
             "event_time": now,
             "authorizations": [
                 {
-                    "team_id": self.emulator.team_id,
+                    "team_id": team_id,
                     "user_id": self.emulator.bot_user_id,
                     "is_bot": True,
                     "is_enterprise_install": False,

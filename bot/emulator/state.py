@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.emulator.model import ApiError, Call, Message, SharedFile, User
+from bot.emulator.oauth import Installs
 
 MAX_VIEW_STACK = 3  # Slack: a modal plus two pushed views
 
@@ -75,6 +76,14 @@ class State:
         self._lost_answers: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
         self.response_urls: dict[str, dict[str, Any]] = {}
+        self._user_teams: dict[str, str] = {}  # user id -> team (other than team_id)
+        self.installs = Installs(
+            client_id="1000.2000",
+            client_secret="emulated-client-secret",
+            clock=clock,
+            bot_user_id=bot_user_id,
+            app_id=self.app_id,
+        )
 
     # ----- set-up used by tests and the demo -----
 
@@ -86,10 +95,29 @@ class State:
         tz: str = "UTC",
         is_admin: bool = False,
         email: str | None = None,
+        team_id: str | None = None,
     ) -> None:
-        """Make ``user_id`` a member of the workspace (users.info, conversations.open find it)."""
+        """Make ``user_id`` a member of the workspace (users.info, conversations.open find it).
+
+        ``team_id``: another workspace than the default one (for OAuth installs).
+        """
         with self.lock:
             self._users[user_id] = User(user_id, name, tz, is_admin, email or f"{name}@example.com")
+            if team_id and team_id != self.team_id:
+                self._user_teams[user_id] = team_id
+
+    def team_of(self, user_id: str) -> str:
+        """The workspace a user is in."""
+        with self.lock:
+            return self._user_teams.get(user_id, self.team_id)
+
+    def team_for_token(self, token: str | None) -> str | None:
+        """The workspace a bot token belongs to (None: not a valid bot token)."""
+        if not token:
+            return None
+        if token == self.token:
+            return self.team_id
+        return self.installs.team_for(token)
 
     def add_channel(self, channel_id: str, *, members: list[str] | None = None) -> None:
         """Create a public channel the bot is a member of (so chat.postMessage can reach it)."""

@@ -10,9 +10,16 @@ from bot.emulator.state import MAX_VIEW_STACK, State
 
 
 def stored_view(
-    state: State, view: dict[str, Any], *, view_id: str, root: str | None, previous: str | None
+    state: State,
+    view: dict[str, Any],
+    user_id: str | None = None,
+    *,
+    view_id: str,
+    root: str | None,
+    previous: str | None,
 ) -> dict[str, Any]:
     """The view as Slack stores and returns it: ids, hash, empty state added."""
+    team = state.team_of(user_id) if user_id else state.team_id
     stored = {
         "private_metadata": "",
         "callback_id": "",
@@ -21,14 +28,14 @@ def stored_view(
         "notify_on_close": False,
         **view,
         "id": view_id,
-        "team_id": state.team_id,
+        "team_id": team,
         "state": {"values": {}},
         "hash": state.new_ts(),
         "root_view_id": root or view_id,
         "previous_view_id": previous,
         "app_id": state.app_id,
         "bot_id": state.bot_id,
-        "app_installed_team_id": state.team_id,
+        "app_installed_team_id": team,
     }
     stored.setdefault("blocks", [])
     return stored
@@ -38,7 +45,7 @@ def views_open(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Open a modal for the user a fresh trigger_id belongs to."""
     view = limits.check_view(args.get("view"), kind="modal")
     user_id = state.consume_trigger(args.get("trigger_id"))
-    stored = stored_view(state, view, view_id=state.new_id("V"), root=None, previous=None)
+    stored = stored_view(state, view, user_id, view_id=state.new_id("V"), root=None, previous=None)
     state.stack(user_id)[:] = [stored]
     state.set_view_errors(user_id, {})
     return {"view": stored}
@@ -54,7 +61,12 @@ def views_push(state: State, args: dict[str, Any]) -> dict[str, Any]:
     if len(stack) >= MAX_VIEW_STACK:
         raise ApiError("push_limit_reached")
     stored = stored_view(
-        state, view, view_id=state.new_id("V"), root=stack[0]["id"], previous=stack[-1]["id"]
+        state,
+        view,
+        user_id,
+        view_id=state.new_id("V"),
+        root=stack[0]["id"],
+        previous=stack[-1]["id"],
     )
     stack.append(stored)
     return {"view": stored}
@@ -74,7 +86,12 @@ def views_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("hash_conflict")
     assert isinstance(view, dict)
     stored = stored_view(
-        state, view, view_id=old["id"], root=old["root_view_id"], previous=old["previous_view_id"]
+        state,
+        view,
+        user_id,
+        view_id=old["id"],
+        root=old["root_view_id"],
+        previous=old["previous_view_id"],
     )
     # Slack keeps what the person typed in inputs whose block_id survives the update.
     kept = {b.get("block_id") for b in stored["blocks"] if isinstance(b, dict)}
@@ -96,5 +113,7 @@ def views_publish(state: State, args: dict[str, Any]) -> dict[str, Any]:
     if old and args.get("hash") and args["hash"] != old["hash"]:
         raise ApiError("hash_conflict")
     view_id = old["id"] if old else state.new_id("V")
-    state.homes()[user_id] = stored_view(state, view, view_id=view_id, root=None, previous=None)
+    state.homes()[user_id] = stored_view(
+        state, view, user_id, view_id=view_id, root=None, previous=None
+    )
     return {"view": state.homes()[user_id]}

@@ -304,29 +304,35 @@ def call(
     if failure is not None:
         status, retry_after = failure
         error = "ratelimited" if status == 429 else "internal_error"
-        state.record(Call(method, args, False, error, state.clock()))
+        state.record(Call(method, args, False, error, state.clock(), token))
         headers = {"Retry-After": str(retry_after)} if status == 429 else {}
         return status, headers, {"ok": False, "error": error}
     try:
         args = _decode(args)
+        if method == "api.test":  # Slack answers it without a token
+            state.record(Call(method, args, True, None, state.clock(), token))
+            return 200, {}, {"ok": True, "args": args}
         if not token:
             raise ApiError("not_authed")
         if token == state.app_token:
             raise ApiError("not_allowed_token_type")  # an app-level token opens sockets only
-        if token != state.token:
+        team = state.team_for_token(token)
+        if team is None:
             raise ApiError("invalid_auth")
         handler = METHODS.get(method)
         if handler is None:
             raise ApiError("unknown_method")
         with state.lock:
             result = handler(state, args)
+        if method == "auth.test":
+            result["team_id"] = team  # whose token it is
     except ApiError as exc:
-        state.record(Call(method, args, False, exc.code, state.clock()))
+        state.record(Call(method, args, False, exc.code, state.clock(), token))
         body: dict[str, Any] = {"ok": False, "error": exc.code}
         if exc.messages:
             body["response_metadata"] = {"messages": exc.messages}
         return 200, {}, body
-    state.record(Call(method, args, True, None, state.clock()))
+    state.record(Call(method, args, True, None, state.clock(), token))
     if state.take_lost_answer(method):
         return 500, {}, {"ok": False, "error": "internal_error"}  # it took effect all the same
     delay = state.take_delay(method)

@@ -16,11 +16,13 @@ from bot import crypto, events, workflow
 from bot.csr_method import CSRMethod
 from bot.orders.steps import from_records
 from bot.orders.telling import tell_people
+from bot.orders.workspaces import acting_for_order
 from bot.ports import Tag
 from bot.services import Services
 from storage import queries
 from storage.claims import claim_due
 from storage.models import DeliveredFile, Order, utcnow
+from storage.workspaces import paused_orders
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +59,15 @@ def deliver_owed(services: Services, *, now: datetime) -> int:
     """Announce again for every order whose delivery is due; return how many succeeded."""
     done = 0
     lease = services.settings.claim_lease
+    paused = [Order.id.not_in(paused_orders())]  # an uninstalled workspace's wait
     for order_id in claim_due(
-        services.sessions, Order, Order.delivery_due_at, now=now, lease=lease
+        services.sessions, Order, Order.delivery_due_at, now=now, lease=lease, where=paused
     ):
         try:
             # A worker that died mid-announcement, or an answer lost after Slack acted, may
             # have sent a part without recording it: look in Slack before sending it again.
-            _announce(services, order_id, recheck=True)
+            with acting_for_order(services, order_id):
+                _announce(services, order_id, recheck=True)
         except Exception:
             logger.exception("order %s: delivering to Slack failed again; retrying later", order_id)
             with services.sessions.begin() as session:

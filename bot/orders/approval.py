@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot import approvals, events, reminders, workflow
+from bot import approvals, events, reminders, teams, workflow
 from bot.approval_form import MAX_REASON, REASON
 from bot.approvals import Role
 from bot.csr_method import CSRMethod
-from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, SlackError
+from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackError
 from bot.orders import transitions
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import refresh_homes, tell_people
@@ -79,7 +79,7 @@ def application_of(order: Order) -> events.Application:
 def approvers_for(services: Services, requester: str) -> tuple[str, ...]:
     """Who is asked: CERTDESK_APPROVERS (user groups expanded), or the admins without them;
     never the requester."""
-    configured = services.settings.approvers or services.settings.admins
+    configured = services.approvers() or services.admins()
     people: set[str] = set()
     for entry in configured:
         if not entry.startswith("S"):
@@ -167,6 +167,8 @@ def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role
     """How ``user_id`` may decide on the order's open request; raise if they may not."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
+        if order is not None and teams.current() not in (None, order.team_id):
+            raise NotFound(f"There is no order {format_ref(order_id)}.")  # another workspace's
         request = requests.open_request(session, order_id) if order else None
         if order is None or request is None or order.state != workflow.State.AWAITING_APPROVAL:
             raise AlreadyDecided(_late(session, order_id))
@@ -174,7 +176,7 @@ def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role
             user_id,
             requester=order.requester_id,
             approvers=request.approvers or [],
-            admins=services.settings.admins,
+            admins=services.admins(order.team_id),
         )
         if role is Role.NONE:
             if user_id == order.requester_id:
@@ -314,7 +316,7 @@ def waiting_for(services: Services, *, user_id: str) -> Sequence[tuple[Order, Ap
         found = []
         for request in requests.waiting_for(session, user_id=user_id, everyone=admin):
             order = queries.get_order(session, request.order_id)
-            if order is not None:
+            if order is not None and teams.current() in (None, order.team_id):
                 found.append((order, request))
         return found
 

@@ -122,7 +122,7 @@ def submit(services: Services, order_id: int, *, user_id: str) -> Order:
     for approval when the policy says its product needs one (the approvers are asked after)."""
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
-        needs = services.settings.needs_approval(order.product)
+        needs = services.needs_approval(order.product, order.team_id)
         requester = order.requester_id
     # Resolving user groups asks Slack: done before the transaction, never under its lock.
     approvers = approval.approvers_for(services, requester) if needs else None

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import teams as serving
 from bot.errors import SlackError
 from bot.services import Services
 from storage import approvals as requests
-from storage import queries
+from storage import queries, workspaces
 from storage.models import Order, ProcessedEvent, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
@@ -23,8 +24,9 @@ _KEEP_EVENT_IDS = timedelta(days=1)
 def home_orders(services: Services, *, user_id: str, team_id: str | None = None) -> Sequence[Order]:
     """Orders shown on the user's Home: owned or watched; every order for admins."""
     with services.sessions.begin() as session:
-        # The refresh hook knows only the user; certdesk serves one workspace per database,
-        # so without a team the user's orders of every team stored here are shown.
+        # The refresh hook knows only the user. With many workspaces (OAuth) the one being
+        # served is known (bot.teams); with one, the user's orders of every team are shown.
+        team_id = team_id or serving.current()
         teams = [team_id] if team_id else queries.teams_with_orders(session)
         found: list[Order] = []
         for team in teams:
@@ -38,10 +40,12 @@ def refresh_home(services: Services, user_id: str, *, team_id: str | None = None
     """Publish the user's Home tab as it stands now."""
     orders = home_orders(services, user_id=user_id, team_id=team_id)
     admin = services.is_admin(user_id)
+    team = team_id or serving.current()
     with services.sessions.begin() as session:
         approvals = [
             (format_ref(r.order_id), r.order_id, r.requested_by, r.requested_at)
             for r in requests.waiting_for(session, user_id=user_id, everyone=admin)
+            if team is None or workspaces.team_of_order(session, r.order_id) == team
         ]
     view = services.presenter.home(orders, user_id=user_id, admin=admin, approvals=approvals)
     try:

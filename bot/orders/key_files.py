@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import IllegalTransition, NotAllowed, NotFound, SlackError
 from bot.orders.keys import owned_order, stored_key
+from bot.orders.workspaces import acting_for_order
 from bot.services import Services
 from storage import queries
 from storage.models import DeliveredFile, Order, PrivateKey, utcnow
@@ -81,8 +82,14 @@ def delete_expired_key_files(services: Services, *, now: datetime) -> int:
         due = queries.key_files_due(session, now=now)
     deleted = 0
     for delivered_id, file_id in due:
+        with services.sessions.begin() as session:
+            delivered = session.get(DeliveredFile, delivered_id)
+            order_id = delivered.order_id if delivered else None
         try:
-            services.notifier.delete_file(file_id)  # already gone counts as deleted
+            if order_id is None:
+                continue
+            with acting_for_order(services, order_id):  # the file is in that workspace
+                services.notifier.delete_file(file_id)  # already gone counts as deleted
         except SlackError as exc:
             logger.warning(
                 "could not delete key file %s from Slack (%s); trying again next run",

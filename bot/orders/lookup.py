@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot import access
+from bot import access, teams
 from bot.access import Need
 from bot.errors import NotAllowed
 from bot.list_query import ListQuery
@@ -26,8 +26,16 @@ def load(
 ) -> Order:
     """Load an order inside the caller's transaction, checking the user may ``need`` it."""
     order = queries.get_order(session, order_id, for_update=for_update)
+    team = teams.current()
+    if order is not None and team is not None and order.team_id != team:
+        # Another workspace's order (a replayed or forged payload): it does not exist here.
+        order = None
     return access.check(
-        order, order_id, user_id=user_id, need=need, admins=services.settings.admins
+        order,
+        order_id,
+        user_id=user_id,
+        need=need,
+        admins=services.admins(order.team_id if order else None),
     )
 
 

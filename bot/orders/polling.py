@@ -16,10 +16,12 @@ from bot.orders.failure import fail_order
 from bot.orders.issuance import issue_order
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import tell_channel, tell_people
+from bot.orders.workspaces import acting_for_order
 from bot.services import Services
 from storage import queries
 from storage.claims import claim_due
 from storage.models import Order, format_ref, utcnow
+from storage.workspaces import paused_orders
 
 logger = logging.getLogger(__name__)
 
@@ -105,14 +107,16 @@ def poll_due(services: Services, *, now: datetime) -> int:
             Order,
             Order.next_poll_at,
             now=now,
-            where=[Order.state.in_(list(workflow.IN_FLIGHT))],
+            # A workspace that uninstalled certdesk is not polled until it installs again.
+            where=[Order.state.in_(list(workflow.IN_FLIGHT)), Order.id.not_in(paused_orders())],
             lease=lease,
             limit=BATCH,
             skip=lambda order: _being_submitted(order, now=now),
         )
         for order_id in claimed:
             try:
-                poll_order(services, order_id, now=now, claimed=True)
+                with acting_for_order(services, order_id):
+                    poll_order(services, order_id, now=now, claimed=True)
             except Exception:
                 logger.exception("polling order %s failed; it is polled again later", order_id)
             polled += 1

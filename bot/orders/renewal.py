@@ -15,6 +15,7 @@ from bot.orders.announcements import announce
 from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
 from bot.orders.register import register_order
+from bot.orders.workspaces import acting_for_order
 from bot.products import Purchase
 from bot.services import Services
 from storage import queries
@@ -41,7 +42,8 @@ def expire_due(services: Services, *, now: datetime) -> int:
         expired += 1
         # Told through announce: a Slack failure owes this notice instead of losing it and
         # ending the sweep before the other due orders.
-        announce(services, order_id)
+        with acting_for_order(services, order_id):
+            announce(services, order_id)
     return expired
 
 

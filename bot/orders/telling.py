@@ -97,7 +97,7 @@ def tell_channel(services: Services, event: object) -> None:
 
 
 def _post_channel(services: Services, notice: Notice, once: _Once) -> None:
-    channel = services.settings.notify_channel
+    channel = services.notify_channel()
     if not channel or notice.channel is None:
         return
     try:
@@ -120,7 +120,7 @@ def _report_unreachable_channel(services: Services, channel: str, code: str) -> 
             channel=channel, error=code,
         )  # fmt: skip
     event = events.NotifyChannelRefused(channel=channel, error=code)
-    for admin in sorted(services.settings.admins):
+    for admin in sorted(services.admins()):
         tell_person(services, admin, event, required=False)
 
 

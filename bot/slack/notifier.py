@@ -48,8 +48,12 @@ class SlackNotifier(Notifier):
         quick: WebClient | None = None,
         careful: WebClient | None = None,
         api_url: str = "https://slack.com/api/",
+        team_id: str | None = None,
     ) -> None:
         self.client = client
+        # With many workspaces one user id may open a different DM in each (Enterprise Grid):
+        # the cached DM channel and time zone are kept per workspace.
+        self._prefix = f"{team_id}:" if team_id else ""
         self._quick = quick or client
         self._careful = careful or client
         self._sessions = sessions
@@ -63,7 +67,7 @@ class SlackNotifier(Notifier):
             return self._dm_channels[user_id]
         try:
             with self._sessions.begin() as session:
-                user = session.get(SlackUser, user_id)
+                user = session.get(SlackUser, self._prefix + user_id)
                 if user and user.dm_channel_id:
                     self._dm_channels[user_id] = user.dm_channel_id
                     return user.dm_channel_id
@@ -171,7 +175,7 @@ class SlackNotifier(Notifier):
     def time_zone(self, user_id: str) -> str:
         """The user's IANA time zone from users.info, cached for a day; UTC when unknown."""
         with self._sessions.begin() as session:
-            user = session.get(SlackUser, user_id)
+            user = session.get(SlackUser, self._prefix + user_id)
             if user and user.tz and user.fetched_at and (utcnow() - user.fetched_at).days < 1:
                 return user.tz
         with calling("looking up a time zone"):
@@ -195,6 +199,7 @@ class SlackNotifier(Notifier):
 
     def _remember(self, user_id: str, **values: object) -> None:
         """Cache facts about a user; two threads may race to create the row, and both win."""
+        user_id = self._prefix + user_id
         for _ in range(2):
             try:
                 with self._sessions.begin() as session:

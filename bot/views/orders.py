@@ -166,6 +166,7 @@ def help_message() -> tuple[str, list[Block]]:
             "`/cert watchers ID` — let colleagues follow an order (they can't change it)",
             "`/cert cancel ID` — cancel an order that is not issued yet",
             "`/cert approvals` — orders waiting for your approval",
+            "`/cert admin list|add|remove @person` — this workspace's certdesk admins",
             "`/cert help` — this message",
         ]
     )
@@ -196,6 +197,37 @@ def renewal_message(new: Order, *, old_ref: str) -> tuple[str, list[Block]]:
         ),
     ]
     return text, blocks
+
+
+def admin_answer(
+    action: str, *, admins: Sequence[str], operators: Sequence[str], user: str | None
+) -> str:
+    """`/cert admin …`: what changed (``action``), and who the workspace's admins are now."""
+    who = ", ".join(f"<@{u}>" for u in sorted(admins)) or "nobody yet"
+    said = {
+        "list": "",
+        "added": f"<@{user}> is now a certdesk admin of this workspace. ",
+        "already": f"<@{user}> already is a certdesk admin of this workspace. ",
+        "removed": f"<@{user}> is no longer a certdesk admin of this workspace. ",
+        "absent": f"<@{user}> was not a certdesk admin of this workspace. ",
+    }[action]
+    operators_line = (
+        f" Admins everywhere (set where certdesk runs): "
+        f"{', '.join(f'<@{u}>' for u in sorted(operators))}."
+        if operators
+        else ""
+    )
+    return f"{said}This workspace's certdesk admins: {who}.{operators_line}"
+
+
+def workspace_settings(channel: str | None, approvers: Sequence[str]) -> str:
+    """`/cert admin channel|approvers`: the workspace's own settings as they stand."""
+    where = f"<#{channel}>" if channel else "none of its own (CERTDESK_NOTIFY_CHANNEL applies)"
+    who = ", ".join(f"<!subteam^{a}>" if a.startswith("S") else f"<@{a}>" for a in approvers)
+    return (
+        f"This workspace's notify channel: {where}. Its approvers: "
+        f"{who or 'none of its own (CERTDESK_APPROVERS, else the admins)'}."
+    )
 
 
 def list_page(

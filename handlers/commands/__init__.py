@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from bot.access import Need, parse_ref
 from bot.errors import Error
 from bot.list_query import parse_list_query
-from bot.orders import lookup
+from bot.orders import admins, lookup
 from bot.services import Services
 from bot.views import ids, orders
 from bot.views.common import esc, section, to_dicts
@@ -44,6 +44,18 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
             elif word == "approvals":
                 text, blocks = approval.waiting_answer(services, user_id)
                 reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+            elif word == "admin":
+                done = admins.admin_command(services, team_id=team_id, user_id=user_id, text=rest)
+                if isinstance(done, admins.SettingAnswer):
+                    text = orders.workspace_settings(done.channel, sorted(done.approvers))
+                else:
+                    text = orders.admin_answer(
+                        done.action,
+                        admins=sorted(done.admins),
+                        operators=sorted(done.operators),
+                        user=done.user,
+                    )
+                reply(text=text, response_type="ephemeral")
             elif word == "list":
                 text, blocks = list_answer(services, team_id=team_id, user_id=user_id, words=rest)
                 reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot import metrics, reminders, workflow
 from bot.errors import SlackError
 from bot.orders.reminding import content, posting
+from bot.orders.workspaces import acting_for_order
 from bot.services import Services
 from storage import queries
 from storage import reminder_slots as slots
@@ -73,7 +74,8 @@ def send_due(services: Services, *, worker_id: str, now: datetime, limit: int | 
             break
         skip.add(claim.id)
         try:
-            sent += deliver(sweep, claim)
+            with acting_for_order(services, claim.order_id):
+                sent += deliver(sweep, claim)
         except Exception:
             logger.exception(
                 "reminder %s for order %s failed; it is retried later", claim.id, claim.order_id
@@ -151,7 +153,11 @@ def _escalate(sweep: Sweep, claim: Claim, order: Order, *, now: datetime) -> int
         if row is None:
             return 0
         count = slots.fan_out_escalation(
-            session, row, admins=sorted(settings.admins), channel=settings.notify_channel, now=now
+            session,
+            row,
+            admins=sorted(sweep.services.admins(order.team_id)),
+            channel=sweep.services.notify_channel(order.team_id),
+            now=now,
         )
         row.sent_at, row.claimed_until = now, None
         queries.record(
