@@ -17,8 +17,7 @@ from datetime import timedelta
 
 import pytest
 from support.app_fixtures import ADMIN, Running
-from test_commands import register
-from test_complete import complete_and_submit
+from support.journeys import complete_and_submit, register
 
 from bot import cli, workflow
 from bot.emulator import Emulator
