@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -64,8 +65,10 @@ def in_time(work: Callable[[], Any], *, seconds: float = ANSWER_WITHIN) -> bool:
     Late work goes on and its effects stand (a modal it opens, a DM), but its answer to the
     request is dropped: the person has been told to try again.
     """
+    # The request's context (its workspace, its log fields) goes with the work to the pool.
+    context = contextvars.copy_context()
     try:
-        _PROMPT.submit(work).result(timeout=seconds)
+        _PROMPT.submit(context.run, work).result(timeout=seconds)
     except Late:
         logger.warning("request work took over %.1f s (database slow?): answered politely", seconds)
         return False
