@@ -99,6 +99,8 @@ class CertdeskWorkers(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Wsgi:
+        # Imported here, in the forked worker: the arbiter never loads the app (it stays small,
+        # and no database connection or thread crosses a fork).
         from bot import app as application
         from bot.web import make_wsgi_app
 
@@ -150,6 +152,7 @@ def serve_workers(
 
 def run_scheduler_process() -> int:
     """The scheduler child: wait for the store's scheduler lock, then run until told to stop."""
+    # Imported in the child only, for the same reason as in ``load``.
     from bot.scheduler import run_worker
     from bot.scheduler_lock import sole_scheduler
 

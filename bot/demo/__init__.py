@@ -15,7 +15,12 @@ from pathlib import Path
 
 from bot.app import create
 from bot.config import Settings
+from bot.demo.acme import acme_journey
+from bot.demo.aliyun import aliyun_journey
+from bot.demo.journey import simulated_journey
 from bot.demo.narrator import ALICE, BOB, CAROL, Narrator
+from bot.devtools.aliyun import CasStandIn
+from bot.devtools.pebble import start_pebble
 from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
 from bot.scheduler import start_scheduler, stop_scheduler
@@ -55,8 +60,6 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
         }
         pebble, cas = None, None
         if ca == "aliyun":
-            from bot.devtools.aliyun import CasStandIn
-
             key_id, secret = "LTAI5tCertdeskDemo01", "DemoSecretForTheLocalStandIn01"
             cas = stack.enter_context(
                 CasStandIn(root / "cas", credentials={key_id: secret}, validation_delay=0.5)
@@ -70,8 +73,6 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
                 }
             )
         if ca == "acme":
-            from bot.devtools.pebble import start_pebble
-
             pebble = start_pebble(root / "pebble")
             stack.callback(pebble.stop)
             env.update(pebble.certdesk_env(challenge="dns-01"))
@@ -84,16 +85,10 @@ def run_demo(*, data_dir: str | None = None, ca: str = "simulated") -> int:
         print(f"certdesk demo on the {ca} CA — data in {root}")
         print(f"Slack emulator at {emulator.base_url}; certdesk at {http.url}")
         if pebble is not None:
-            from bot.demo.acme import acme_journey
-
             acme_journey(narrator, pebble)
         elif cas is not None:
-            from bot.demo.aliyun import aliyun_journey
-
             aliyun_journey(narrator, cas)
         else:
-            from bot.demo.journey import simulated_journey
-
             simulated_journey(narrator)
     if not data_dir:
         shutil.rmtree(root, ignore_errors=True)

@@ -8,6 +8,7 @@ import json
 import os
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -328,7 +329,6 @@ def start_pebble(tmp_path: Path, *, env: dict[str, str] | None = None) -> Pebble
 
 
 def _main() -> None:  # pragma: no cover - manual smoke test
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp, start_pebble(Path(tmp)) as pebble:
         print(pebble)
