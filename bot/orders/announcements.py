@@ -221,20 +221,27 @@ def _announce_issuance(services: Services, order_id: int, *, recheck: bool) -> N
 
 
 def _announce_failure(services: Services, order_id: int, *, recheck: bool) -> None:
-    """Tell the requester (and watchers, the channel) why the order failed, once per failure."""
+    """Tell the requester (and watchers, the channel) why the order failed, once per failure:
+    the CA's reason, or an approver's when the application was not approved."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
         assert order is not None
         ref, reason = order.ref, order.failure_reason or ""
-        failed_at = queries.last_audit_at(session, order_id, "failed")
+        found = [queries.last_audit(session, order_id, a) for a in ("failed", "rejected")]
+        latest = max((e for e in found if e), key=lambda e: (e.at, e.id), default=None)
+        failed_at = latest.at if latest else None
         announced = queries.audit_has(session, order_id, "failure_announced", since=failed_at)
+        event: object = events.Failed(ref=ref, order_id=order_id, reason=reason)
+        if latest is not None and latest.action == "rejected":
+            event = events.Rejected(
+                ref=ref,
+                order_id=order_id,
+                by=latest.actor,
+                reason=str(latest.detail.get("reason") or ""),
+            )
     if not announced:
         tell_people(
-            services,
-            order_id,
-            events.Failed(ref=ref, order_id=order_id, reason=reason),
-            tag=_tag("failed", order_id, failed_at),
-            recheck=recheck,
+            services, order_id, event, tag=_tag("failed", order_id, failed_at), recheck=recheck
         )
         _mark(services, order_id, "failure_announced")
 

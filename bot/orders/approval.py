@@ -15,6 +15,7 @@ from bot.approvals import Role
 from bot.csr_method import CSRMethod
 from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackError
 from bot.orders import transitions
+from bot.orders.announcements import announce
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import refresh_homes, tell_people
 from bot.products import needs_organization
@@ -243,31 +244,24 @@ def _decide(
 
 
 def after_decision(services: Services, decision: Decision) -> None:
-    """After the ack: update every approver's message, tell the requester, go on to the CA."""
+    """After the ack: update every approver's message, tell the requester, go on to the CA.
+
+    An approved order goes to the CA even if Slack fails to carry the "approved" DM (the
+    submission DM that follows says the same); a rejection is announced like a failure:
+    once, and owed when Slack fails.
+    """
     _close_messages(services, decision)
-    if decision.decision == "approved":
-        tell_people(
-            services,
-            decision.order_id,
-            events.Approved(
-                ref=decision.ref,
-                order_id=decision.order_id,
-                by=decision.by,
-                override=decision.override,
-            ),
-        )
-        send_to_ca(services, decision.order_id)
-    else:
-        tell_people(
-            services,
-            decision.order_id,
-            events.Rejected(
-                ref=decision.ref,
-                order_id=decision.order_id,
-                by=decision.by,
-                reason=decision.reason or "",
-            ),
-        )
+    if decision.decision != "approved":
+        announce(services, decision.order_id)
+        return
+    approved = events.Approved(
+        ref=decision.ref, order_id=decision.order_id, by=decision.by, override=decision.override
+    )
+    try:
+        tell_people(services, decision.order_id, approved)
+    except SlackError as exc:
+        logger.warning("%s: the approval DM failed (%s); sending it on", decision.ref, exc)
+    send_to_ca(services, decision.order_id)
 
 
 def end_request(session: Session, order_id: int, *, decision: str, by: str) -> int | None:

@@ -12,6 +12,7 @@ from support.ca_flow import actions, load_order
 from support.journeys import complete_and_submit, register
 
 from bot.emulator.model import Message
+from bot.orders.announcements import deliver_owed
 from bot.orders.reminding import send_due
 from bot.views import ids
 from storage import approvals as requests
@@ -244,3 +245,21 @@ def test_waiting_approvals_are_reminded_escalated_and_listed(
     later = asked + timedelta(hours=9)
     assert send_due(desk.services, worker_id="w", now=later) == 0  # reminders stopped
     assert len(reminders_to(BOB)) == 1
+
+
+def test_a_rejection_lost_to_a_slack_outage_is_owed_and_sent_once(
+    start_certdesk: Callable[..., Running],
+) -> None:
+    desk = start_certdesk(CERTDESK_APPROVAL="all", CERTDESK_APPROVERS=BOB)
+    ref, order_id = submitted_for_approval(desk)
+    desk.click(BOB, ids.REJECT, value=str(order_id), message=request_dm(desk, BOB, ref))
+    desk.emulator.fail_next("chat.postMessage", status=500)  # the requester's DM, once
+    desk.slack.submit_view(BOB, {ids.APPROVAL_REASON: "Use the registered legal name."})
+    desk.settle()
+    order = load_order(desk.services, order_id)
+    assert order.state == "failed" and order.delivery_due_at is not None, "owed, not lost"
+    assert not [m for m in desk.emulator.dms_to(ALICE) if "not approved" in m.text]
+    assert deliver_owed(desk.services, now=order.delivery_due_at) == 1
+    assert deliver_owed(desk.services, now=order.delivery_due_at + timedelta(hours=1)) == 0
+    told = [m for m in desk.emulator.dms_to(ALICE) if "not approved" in m.text]
+    assert len(told) == 1 and "registered legal name" in str(told[0].blocks)
