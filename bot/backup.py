@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from bot import keys_rotation
+from bot import keys_rotation, private_files
 from bot.config import Settings
 from bot.errors import ConfigError
 
@@ -55,7 +55,7 @@ def backup_sqlite(settings: Settings, target: Path) -> Backup:
         partial.unlink()
     try:
         # Made 0600 before SQLite opens it: the copy holds sealed keys and audit trails.
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        private_files.make_private_file(partial)
     except OSError as exc:
         raise ConfigError(f"{target}: cannot write the backup there ({exc.strerror}).") from None
     try:
