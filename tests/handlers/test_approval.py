@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from support.ca_flow import actions, load_order
-from support.journeys import complete_and_submit, register
+from support.forms import GOOD_DV, GOOD_ORG
+from support.journeys import complete_and_submit, open_complete, register
 
 from bot.emulator.model import Message
 from bot.orders.announcements import deliver_owed
@@ -182,8 +183,17 @@ def test_by_default_dv_goes_straight_to_the_ca_and_ov_waits(
     desk = start_certdesk(CERTDESK_APPROVAL="ov,ev", CERTDESK_APPROVERS=BOB)
     dv, dv_id = submitted_for_approval(desk)
     assert load_order(desk.services, dv_id).state in ("submitted", "awaiting_verification")
-    assert desk.services.settings.needs_approval("ov")
-    assert not desk.services.settings.needs_approval("dv")
+    ov = register(
+        desk, ALICE, **{ids.PRODUCT: "ov", ids.DOMAIN_TYPE: "single", ids.DOMAIN_COUNT: "1"}
+    )
+    open_complete(desk, ALICE, ov)
+    form = {**GOOD_DV, ids.DOMAINS: "shop.example.com", **GOOD_ORG}
+    assert desk.slack.submit_view(ALICE, form).json()["response_action"] == "push"
+    assert desk.slack.submit_view(ALICE, {}).json() == {"response_action": "clear"}
+    desk.settle()
+    order = load_order(desk.services, int(ov[3:]))
+    assert order.state == "awaiting_approval" and order.ca_ref is None
+    assert request_dm(desk, BOB, ov)  # Bob was asked
 
 
 def _buttons(order_id: int) -> list[dict]:
