@@ -96,7 +96,9 @@ class Leadership:
         running = False
         while True:
             closing = self._closing.is_set()
-            held = self._held and not closing
+            # leading(), not _held: a holder whose heartbeat went stale (it was frozen, or its
+            # heartbeat hangs on a dead connection) stands down at once, as the job gate does.
+            held = self.leading() and not closing
             if held and not running:
                 logger.info("scheduler lock taken: this process runs the scheduled jobs")
                 running = _safely(self._on_gain, "starting the scheduler")
