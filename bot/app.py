@@ -147,11 +147,14 @@ def build_services(
         _require_current_schema(engine)
     sessions = db.session_factory(engine)
     custody = build_custody(settings, sessions=sessions)
+    sealed, _ = keys_rotation.seal_tokens(sessions, custody, plain_only=True)
+    if sealed:
+        logger.info("sealed %d workspace token(s) stored before tokens were sealed", sealed)
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        notifier=build_notifier(settings, engine, sessions),
+        notifier=build_notifier(settings, engine, sessions, custody=custody),
         presenter=Messages(),
         background=Background(),
         custody=custody,
@@ -159,7 +162,9 @@ def build_services(
     )
 
 
-def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> Notifier:
+def build_notifier(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session], *, custody: Custody
+) -> Notifier:
     """One workspace: a notifier on SLACK_BOT_TOKEN. OAuth: one that picks the team's token."""
     if not settings.oauth:
         return SlackNotifier(
@@ -171,7 +176,7 @@ def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Se
         )
     assert settings.slack_client_id and settings.slack_client_secret
     return slack_workspaces.TeamNotifier(
-        slack_workspaces.installation_store(engine, settings.slack_client_id),
+        slack_workspaces.installation_store(engine, settings.slack_client_id, custody=custody),
         TokenRotator(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
