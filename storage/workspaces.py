@@ -13,6 +13,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from storage.models import (
     AuditEvent,
+    CARecord,
     Order,
     Organization,
     SlackUser,
@@ -174,14 +175,17 @@ def purge(session: Session, team_id: str) -> dict[str, int]:
     """Delete everything certdesk holds for the workspace; return what was there.
 
     Orders take their domains, contacts, keys, reminders, files and audit with them
-    (ON DELETE CASCADE); then the saved organizations, the workspace row, its tokens and the
-    per-workspace user cache.
+    (ON DELETE CASCADE), and what the CA backend remembers of them; then the saved
+    organizations, the workspace row, its tokens and the per-workspace user cache.
     """
     counts = data_of(session, team_id)
     ids = select(Order.id).where(Order.team_id == team_id)
     # A renewal points at the order it renewed (same workspace): unlink before deleting.
     session.execute(update(Order).where(Order.team_id == team_id).values(renewed_from_id=None))
     session.execute(delete(AuditEvent).where(AuditEvent.order_id.in_(ids)))
+    # What the CA backend remembers of those orders (the simulated CA keeps the applicant).
+    refs = select(Order.ca_ref).where(Order.team_id == team_id, Order.ca_ref.is_not(None))
+    session.execute(delete(CARecord).where(CARecord.ref.in_(refs)))
     session.execute(delete(Order).where(Order.team_id == team_id))
     session.execute(delete(Organization).where(Organization.team_id == team_id))
     session.execute(delete(Workspace).where(Workspace.team_id == team_id))
