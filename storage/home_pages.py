@@ -55,12 +55,15 @@ def teams_with_orders(session: Session) -> list[str]:
     (``SELECT DISTINCT team_id`` would read the whole index on every Home published.)
     """
     found: list[str] = []
-    while True:
-        after = Order.team_id > found[-1] if found else Order.team_id >= ""
-        team = session.scalar(select(Order.team_id).where(after).order_by(Order.team_id).limit(1))
-        if team is None:
-            return found
+    while (team := session.scalar(next_team_statement(found[-1] if found else None))) is not None:
         found.append(team)
+    return found
+
+
+def next_team_statement(after: str | None) -> Select[str]:
+    """The first workspace id after ``after`` (None: the first of all), from an index."""
+    after_it = Order.team_id > after if after is not None else Order.team_id >= ""
+    return select(Order.team_id).where(after_it).order_by(Order.team_id).limit(1)
 
 
 def group_ids(
@@ -158,13 +161,15 @@ def _branches(scope: HomeScope, states: Sequence[str]) -> list[Select[int]]:
     if scope.all_orders:
         return branches
     # ix_watchers_user_order gives the watched ids newest first; each order by primary key.
+    # (`|| ''`: an index on team and state would tempt the planner to read every order of
+    # the team in those states and join them to the few watched ones.)
     watched = (
         select(Watcher.order_id)
         .join(Order, Order.id == Watcher.order_id)
         .where(
             Watcher.user_id == scope.user_id,
-            Order.team_id.in_(list(scope.teams)),
-            Order.state.in_(list(states)),
+            Order.team_id.concat("").in_(list(scope.teams)),
+            Order.state.concat("").in_(list(states)),
         )
     )
     return [*branches, watched]
