@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -47,6 +48,16 @@ def home_orders(
 
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
     """Publish the user's Home tab as it stands now."""
+    view = home_tab(services, user_id, team_id=team_id)
+    try:
+        services.notifier.publish_home(user_id, view)
+    except SlackError as exc:
+        # A stale Home is shown again fresh next time it is opened; never fail a notice for it.
+        logger.warning("could not publish Home for %s: %s", user_id, exc.code or exc)
+
+
+def home_tab(services: Services, user_id: str, *, team_id: str | None = None) -> Mapping[str, Any]:
+    """The user's Home tab as it stands now, rendered by the presenter (not yet published)."""
     admin = services.is_admin(user_id)
     team = team_id or serving.current()
     with services.sessions.begin() as session:
@@ -61,7 +72,7 @@ def refresh_home(services: Services, user_id: str, *, team_id: str | None = None
         approvals = [
             (format_ref(r.order_id), r.order_id, r.requested_by, r.requested_at) for r in waiting
         ]
-    view = services.presenter.home(
+    return services.presenter.home(
         found.orders,
         user_id=user_id,
         admin=admin,
@@ -69,11 +80,6 @@ def refresh_home(services: Services, user_id: str, *, team_id: str | None = None
         approvals_total=total,
         counts=found.counts,
     )
-    try:
-        services.notifier.publish_home(user_id, view)
-    except SlackError as exc:
-        # A stale Home is shown again fresh next time it is opened; never fail a notice for it.
-        logger.warning("could not publish Home for %s: %s", user_id, exc.code or exc)
 
 
 def _scope(services: Services, session: Session, user_id: str, team_id: str | None) -> HomeScope:
