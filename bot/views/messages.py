@@ -38,9 +38,18 @@ class Messages:
         user_id: str,
         admin: bool,
         approvals: Sequence[Any] = (),
+        approvals_total: int | None = None,
+        counts: Mapping[str, Any] | None = None,
     ) -> Mapping[str, Any]:
         """The App Home view for ``user_id``, with what waits for their approval."""
-        return home_view(orders, user_id=user_id, admin=admin, approvals=approvals).to_dict()
+        return home_view(
+            orders,
+            user_id=user_id,
+            admin=admin,
+            approvals=approvals,
+            approvals_total=approvals_total,
+            counts=counts,
+        ).to_dict()
 
 
 def message(text: str, blocks: Sequence[Block | dict] = ()) -> Message:
