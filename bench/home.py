@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.orm import selectinload
 
 from bot.app import build_services
 from bot.config import Settings
@@ -33,7 +34,7 @@ from bot.emulator import Emulator
 from bot.orders.home import home_tab, refresh_home
 from bot.services import Services
 from bot.views.home import home_view
-from storage import db, queries
+from storage import db
 from storage.models import Order
 
 TOKEN, SECRET = "xoxb-bench", "bench-secret"
@@ -77,8 +78,14 @@ def _open_store(kind: str, size: int, *, stack: ExitStack, emu: Emulator) -> Ser
 
 def _before(services: Services, team_id: str) -> object:
     """The Home as it was built before: every visible order read, then rendered."""
+    every = (
+        select(Order)
+        .where(Order.team_id == team_id)
+        .options(selectinload(Order.domains), selectinload(Order.watchers))
+        .order_by(Order.id.desc())
+    )
     with services.sessions.begin() as session:
-        orders = queries.orders_visible_to(session, team_id=team_id, user_id=ADMIN, all_orders=True)
+        orders = session.scalars(every).all()
         return home_view(orders, user_id=ADMIN, admin=True).to_dict()
 
 
