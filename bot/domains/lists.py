@@ -176,7 +176,7 @@ def _count_problem(
     gave = f"entered {entered}"
     if typed is not None:
         parts = ([f"{typed} typed"] if typed else []) + [f"{entered - typed} in {label}"]
-        gave = f"gave {entered} different names ({', '.join(parts)})"
+        gave = f"gave {entered} different name{'s' if entered != 1 else ''} ({', '.join(parts)})"
     bought = f"You bought {expected} domain{'s' if expected != 1 else ''} and {gave}"
     if entered < expected:
         return f"{bought}: add {expected - entered} more."
