@@ -24,6 +24,7 @@ from bot.domains import Domain, Listed, parse_domain
 from bot.orders.revocation import REASONS
 from bot.products import MAX_DOMAINS
 from bot.views import ids
+from bot.views.approvals import request_blocks, waiting_list
 from bot.views.cancel import cancel_modal
 from bot.views.complete import CAOffer, complete_modal, confirm_view
 from bot.views.home import home_view
@@ -131,6 +132,30 @@ def _complete(values: dict[str, Any], kept: Listed | None) -> Built:
         largest_order(S.FAILED), fitted, saved_orgs=organizations(), offer=LONG_CA, kept=kept
     )
     return _modal(view)
+
+
+def _approval_asked() -> events.ApprovalAsked:
+    """An approver's request for the largest application: every field at its longest."""
+    return events.ApprovalAsked(
+        ref="CD-4242",
+        order_id=4242,
+        requester=OWNER,
+        application=events.Application(
+            product="ev",
+            domains=NAMES,
+            applicant_name="A" * 128,
+            applicant_email="applicant@example.com",
+            applicant_phone="+442079460958",
+            organization=organizations(1)[0].details(),
+            csr_method="system",
+            key_algorithm="rsa4096",
+            digest="f" * 64,
+        ),
+    )
+
+
+#: Approvals waiting for one approver: (ref, order id, requester, asked at).
+WAITING = [(f"CD-{i:06d}", i, OWNER, NOW - timedelta(days=i)) for i in range(100)]
 
 
 def _reminder(validations: list[Validation]) -> Built:
@@ -244,6 +269,12 @@ CASES: dict[str, Callable[[], Built]] = {
             fmt="pkcs12",
         )
     ),
+    "approval request, 250 names": lambda: (
+        request_blocks(_approval_asked()),
+        "message",
+        "CD-4242 needs your approval",
+    ),
+    "approvals, 100 waiting": lambda: _message(waiting_list(WAITING, now=NOW)),
     "new order modal": lambda: _modal(new_order_modal()),
     "complete modal, 150 saved organizations": lambda: _complete({}, None),
     "complete modal, 250 names as saved on the order": lambda: _complete(
@@ -279,6 +310,9 @@ CASES: dict[str, Callable[[], Built]] = {
     "home, 60 orders with long failure reasons (admin)": lambda: _home(
         home_view(_mixed_orders(60), user_id=OWNER, admin=True)
     ),
+    "home, 60 orders and 100 approvals waiting": lambda: _home(
+        home_view(_mixed_orders(60), user_id=OWNER, admin=True, approvals=WAITING, now=NOW)
+    ),
 }
 
 
@@ -306,6 +340,13 @@ def test_a_large_order_keeps_its_names_aside_and_the_confirmation_shows_every_on
     ).to_dict()
     listed = "\n".join(b["text"]["text"] for b in confirm["blocks"] if b["type"] == "section")
     assert all(f"`{n}`" in listed for n in NAMES)  # spread over sections, none cut
+
+
+def test_the_approval_request_for_250_names_still_shows_who_applies_and_asks() -> None:
+    shown = str([b.to_dict() for b in request_blocks(_approval_asked())])
+    assert "*Applicant:*" in shown and "*Organization:*" in shown
+    assert f"*Requested by:* <@{OWNER}>" in shown
+    assert "more" in shown  # the names it has no room for are counted, not cut
 
 
 # The checker itself: each limit is caught, so a pass above means something.
