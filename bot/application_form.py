@@ -91,28 +91,9 @@ def check_application(
     records (OV/EV) need the organization's registration number.
     """
     errors: dict[str, str] = {}
-    parsed_domains: list[domains.Domain] = []
-    attached = raw.get(DOMAINS_FILE)
-    if isinstance(attached, UploadedFile):
-        # Only a file that could not be read stays an UploadedFile (see names_file).
-        errors[DOMAINS_FILE] = (
-            attached.problem or "certdesk could not read the file: attach it again."
-        )
-    elif attached is not None and not isinstance(attached, domains.Listed):
-        errors[DOMAINS_FILE] = "certdesk could not read the attached file: attach it again."
-    else:
-        try:
-            parsed_domains = domains.parse_domains(
-                _text(raw, DOMAINS),
-                expected_count=domain_count,
-                domain_type=domain_type,
-                product=product,
-                attached=attached,
-            )
-        except ValidationError as exc:
-            errors[DOMAINS] = str(exc)
-        except FieldErrors as exc:
-            errors.update(exc.errors)
+    parsed_domains = _domains(
+        raw, errors, product=product, domain_type=domain_type, domain_count=domain_count
+    )
 
     applicant = None
     try:
@@ -157,6 +138,48 @@ def check_application(
         csr_pem=csr_pem,
         registration_number=registration,
     )
+
+
+def _domains(
+    raw: Mapping[str, Any],
+    errors: dict[str, str],
+    *,
+    product: str,
+    domain_type: str,
+    domain_count: int,
+) -> list[domains.Domain]:
+    """The names typed in the box and given in a file (or kept from one), or errors."""
+    attached, typed = raw.get(DOMAINS_FILE), _text(raw, DOMAINS)
+    unread = "certdesk could not read the attached file: attach it again."
+    if isinstance(attached, UploadedFile):
+        # Only a file that could not be read stays an UploadedFile (see names_file).
+        errors[DOMAINS_FILE] = attached.problem or unread
+        return []
+    if attached is not None and not isinstance(attached, domains.Listed):
+        errors[DOMAINS_FILE] = unread
+        return []
+    if attached is None and domain_count > 1 and not typed.strip():
+        errors[DOMAINS] = "Enter the domain names, one per line, or attach them as a file below."
+        return []
+    try:
+        return domains.parse_domains(
+            typed,
+            expected_count=domain_count,
+            domain_type=domain_type,
+            product=product,
+            attached=attached,
+        )
+    except ValidationError as exc:
+        errors[DOMAINS] = str(exc)
+        if attached is None and len(typed) > TEXT_BOX - 300 and domain_count > 1:
+            # A person who filled the box and is still short needs the file, not more typing.
+            errors[DOMAINS] += (
+                f"\nThis box holds {TEXT_BOX:,} characters: attach all the names as a .txt or "
+                ".csv file below instead."
+            )
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    return []
 
 
 def _registration_number(raw: Mapping[str, Any], errors: dict[str, str]) -> str:

@@ -19,7 +19,7 @@ from bot.application_form import (
 from bot.domains import Listed
 from bot.errors import FieldErrors
 
-LONG = [f"host{i:03d}.regional-services.example-corp.com" for i in range(250)]  # 41 each
+LONG = [f"host{i:03d}.regional-services.example-corp.com" for i in range(250)]  # 42 each
 FORM = {
     "applicant_name": "Alice Example",
     "applicant_email": "admin@example.com",
@@ -96,3 +96,22 @@ def test_other_fields_are_checked_beside_the_files_names() -> None:
     errors = field_errors({DOMAINS_FILE: listed, "applicant_email": "nope"}, count=2)
     assert set(errors) == {DOMAINS_FILE, "applicant_email"}
     assert "add 1 more" in errors[DOMAINS_FILE]
+
+
+def test_an_empty_form_for_several_names_says_a_file_will_do() -> None:
+    assert field_errors({DOMAINS: " \n"}, count=3) == {
+        DOMAINS: "Enter the domain names, one per line, or attach them as a file below."
+    }
+
+
+def test_a_full_box_that_is_still_short_points_to_the_file() -> None:
+    typed = "\n".join(LONG[:69])  # what fits: 69 of 250
+    assert len(typed) <= TEXT_BOX
+    message = field_errors({DOMAINS: typed}, count=250)[DOMAINS]
+    assert message.split("\n") == [
+        "You bought 250 domains and entered 69: add 181 more.",
+        "This box holds 3,000 characters: attach all the names as a .txt or .csv file below "
+        "instead.",
+    ]
+    short = field_errors({DOMAINS: "\n".join(LONG[:3])}, count=250)[DOMAINS]
+    assert "file" not in short
