@@ -15,8 +15,9 @@ from bot.errors import FieldErrors, ValidationError
 FILE_FIELD = "domains_file"
 TYPES = ("single", "multi", "wildcard")
 PRODUCTS = ("dv", "ov", "ev")
-#: A file's bad lines are listed up to this many (a field error holds ~2,000 characters).
-MAX_LISTED = 12
+#: A file's bad lines are listed up to this many, and this many characters in all (Slack
+#: shows a field error of up to 2,000 characters); the rest are counted.
+MAX_LISTED, MAX_LISTED_CHARS = 12, 1600
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,13 @@ def parse_domains(
             if given.merged:
                 count += " Names given twice are counted once."
             head.append(count)
-    listed = given.problems[:MAX_LISTED]
-    if len(given.problems) > MAX_LISTED:
-        more = len(given.problems) - MAX_LISTED
+    listed: list[str] = []
+    for problem in given.problems[:MAX_LISTED]:
+        if listed and sum(len(p) + 1 for p in [*head, *listed, problem]) > MAX_LISTED_CHARS:
+            break
+        listed.append(problem)
+    more = len(given.problems) - len(listed)
+    if more:
         listed.append(f"…and {more} more line{'s' if more != 1 else ''} to correct in the file.")
     if head or listed:
         errors[FILE_FIELD] = "\n".join(head + listed)

@@ -174,6 +174,13 @@ def test_only_the_first_dozen_bad_lines_are_listed() -> None:
     assert found[-1] == "…and 18 more lines to correct in the file."
 
 
+def test_long_bad_lines_are_listed_within_what_a_field_error_shows() -> None:
+    entries = [(i, f"bad{i}-" + "x" * 70 + ".com/" + "p" * 100) for i in range(1, 31)]
+    message = "\n".join(errors("", entries, count=30)[FILE_FIELD])
+    assert len(message) <= 1700
+    assert message.endswith("more lines to correct in the file.")
+
+
 def test_a_wildcard_in_the_file_follows_the_products_rules() -> None:
     listed = Listed(label="names.csv", entries=((1, "*.example.com"), (2, "example.com")))
     with pytest.raises(FieldErrors) as caught:
