@@ -31,7 +31,7 @@ class Listed:
     def digest(self) -> str:
         """A short fingerprint: a modal that shows kept names carries it, so its submission
         uses exactly the names it showed."""
-        blob = json.dumps([self.label, self.entries], ensure_ascii=False).encode()
+        blob = json.dumps([self.label, self.entries]).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def to_data(self) -> dict[str, Any]:

@@ -21,8 +21,9 @@ FORM = {k: v for k, v in GOOD_DV.items() if k != ids.DOMAINS}
 
 
 def submit(certdesk: Running, values: dict[str, Any]) -> dict:
-    body = certdesk.slack.submit_view(ALICE, values).json()
-    assert body is not None, "no answer from the modal"
+    response = certdesk.slack.submit_view(ALICE, values)
+    body = response.json()
+    assert body is not None, (response.status, response.body)
     return body
 
 
@@ -61,12 +62,17 @@ TOO_BIG = {"filename": "big.txt", "content": b"example.com\n" * 6000}
         ({"filename": "names.txt", "content": b"\x89PNG\r\n\x1a\n\x00"}, "is not a text file"),
         (TOO_BIG, "big.txt is too big (over 64 KB)"),
         ({"id": "F404", "name": "gone.txt"}, "certdesk could not read gone.txt"),
+        (
+            {"id": "F1", "name": "x.txt", "url_private_download": "https://x.example/x.txt"},
+            "certdesk could not read x.txt: it is not stored on Slack",
+        ),
+        ([names_file(NAMES[:6]), names_file(NAMES[6:12])], "Attach just one file"),
     ],
 )
 def test_a_bad_file_gets_an_error_on_the_file_input_and_keeps_what_was_typed(
-    certdesk: Running, attached: dict, words: str
+    certdesk: Running, attached: Any, words: str
 ) -> None:
-    if "id" in attached:  # a file Slack lists but will not hand over
+    if isinstance(attached, dict) and attached.get("id") == "F404":  # listed, never handed over
         attached = {**attached, "url_private_download": f"{certdesk.emulator.base_url}/files/F404"}
     ref = register_large(certdesk, ALICE, count=12)
     body = submit(certdesk, {**FORM, ids.DOMAINS: "", ids.DOMAINS_FILE: attached})
