@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import random
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.emulator.model import ApiError, Call, Message, SharedFile, User
@@ -22,6 +24,22 @@ class _Trigger:
     user_id: str
     created: float
     used: bool = False
+
+
+@dataclass
+class Chaos:
+    """Faults at random (seeded): a share of calls answered 429/500/503 before acting, and a
+    share of the calls that went through answered 500 after acting (the answer lost)."""
+
+    rate: float
+    lose: float
+    methods: frozenset[str] | None
+    random: random.Random
+    #: What was injected, by "method status" (status 0: an answer lost after acting).
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def applies(self, method: str) -> bool:
+        return self.methods is None or method in self.methods
 
 
 @dataclass
@@ -75,6 +93,7 @@ class State:
         self._failures: dict[str, list[_Failure]] = {}
         self._lost_answers: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
+        self._chaos: Chaos | None = None
         self.response_urls: dict[str, dict[str, Any]] = {}
         self._user_teams: dict[str, str] = {}  # user id -> team (other than team_id)
         self.installs = Installs(
@@ -149,13 +168,39 @@ class State:
             self._lost_answers[method] = self._lost_answers.get(method, 0) + times
 
     def take_lost_answer(self, method: str) -> bool:
-        """Whether this call's answer is to be lost (consumes one)."""
+        """Whether this call's answer is to be lost (consumes one, or draws in chaos mode)."""
         with self.lock:
             left = self._lost_answers.get(method, 0)
             if left <= 0:
-                return False
+                chaos = self._chaos
+                if chaos is None or not chaos.applies(method) or chaos.random.random() >= chaos.lose:
+                    return False
+                chaos.injected[f"{method} lost"] += 1
+                return True
             self._lost_answers[method] = left - 1
             return True
+
+    def fail_at_random(
+        self,
+        rate: float,
+        *,
+        seed: int,
+        lose: float = 0.0,
+        methods: Iterable[str] | None = None,
+    ) -> Chaos:
+        """Answer a share ``rate`` of calls (to ``methods``, default every method) with 429,
+        500 or 503 before acting, and a share ``lose`` of the rest with a 500 after acting;
+        drawn from ``random.Random(seed)`` so a run can be repeated. 429s say Retry-After: 0."""
+        with self.lock:
+            chosen = frozenset(methods) if methods is not None else None
+            self._chaos = Chaos(rate, lose, chosen, random.Random(seed))
+            return self._chaos
+
+    def stop_failing_at_random(self) -> Chaos | None:
+        """End chaos mode; what it injected."""
+        with self.lock:
+            chaos, self._chaos = self._chaos, None
+            return chaos
 
     def slow_next(self, method: str, *, seconds: float, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` ``seconds`` late, after they took effect
@@ -274,12 +319,20 @@ class State:
         with self.lock:
             queue = self._failures.get(method)
             if not queue:
-                return None
+                return self._random_failure(method)
             failure = queue[0]
             failure.remaining -= 1
             if failure.remaining <= 0:
                 queue.pop(0)
             return failure.status, failure.retry_after
+
+    def _random_failure(self, method: str) -> tuple[int, int] | None:
+        chaos = self._chaos
+        if chaos is None or not chaos.applies(method) or chaos.random.random() >= chaos.rate:
+            return None
+        status = chaos.random.choice((429, 500, 503))
+        chaos.injected[f"{method} {status}"] += 1
+        return status, 0
 
     def user(self, user_id: str) -> User:
         """The user, or ``user_not_found``."""
