@@ -62,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 #: Conditions of the sweeps' partial indexes, spelled as the sweeps' queries spell them.
 PENDING_REMINDER = "sent_at IS NULL AND cancelled_at IS NULL"
 UNDELETED_FILE = "deleted_at IS NULL"
-PENDING_DELIVERY = "status = 'pending'"
+PENDING_DELIVERY = "due_at IS NOT NULL"  # pending: sent and given-up rows have none
 
 
 class Base(DeclarativeBase):
@@ -415,7 +415,7 @@ class Delivery(Base):
     transaction as the change it tells of and sent once by ``bot.orders.sender``."""
 
     __tablename__ = "deliveries"
-    # The sender reads pending rows only, oldest due first.
+    # The sender reads pending rows only (due_at is cleared once sent), oldest due first.
     __table_args__ = (
         Index(
             "ix_deliveries_pending_due",

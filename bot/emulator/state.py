@@ -138,10 +138,14 @@ class State:
             return self.team_id
         return self.installs.team_for(token)
 
-    def add_channel(self, channel_id: str, *, members: list[str] | None = None) -> None:
-        """Create a public channel the bot is a member of (so chat.postMessage can reach it)."""
+    def add_channel(
+        self, channel_id: str, *, members: list[str] | None = None, bot_invited: bool = True
+    ) -> None:
+        """Create a public channel the bot is a member of (so chat.postMessage can reach it);
+        with ``bot_invited=False`` the bot was never invited (its posts: ``not_in_channel``)."""
         with self.lock:
-            self._channels[channel_id] = {self.bot_user_id, *(members or [])}
+            bot = [self.bot_user_id] if bot_invited else []
+            self._channels[channel_id] = {*bot, *(members or [])}
 
     def add_group(self, group_id: str, *, members: list[str]) -> None:
         """Create a user group (an @-handle such as @cert-approvers) with these members."""

@@ -68,6 +68,8 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
                 not_after=info.not_after.isoformat(),
             )
             # Owed with the issuance itself: a crash after this commit delays it, never loses it.
+            session.flush()
+            session.refresh(order, ["private_key"])  # the key stored just now, if the CA made it
             owe_issuance(session, services, order, info, now=utcnow())
     except StaleDataError:
         return False  # someone else moved the order in the meantime and announces it

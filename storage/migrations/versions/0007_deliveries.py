@@ -20,7 +20,7 @@ down_revision = "0006_installations"
 branch_labels = None
 depends_on = None
 
-_PENDING = "status = 'pending'"
+_PENDING = "due_at IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -62,19 +62,19 @@ def upgrade() -> None:
             sqlite_where=sa.text(_PENDING),
             postgresql_where=sa.text(_PENDING),
         )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_delivery_due_at"))
-        batch_op.drop_column("delivery_due_at")
+    # Not in batch mode: on SQLite that rebuilds `orders`, and dropping the old table with
+    # foreign keys on deletes every row that cascades from it (domains, audit, keys...).
+    # SQLite 3.35+ and PostgreSQL drop a column in place.
+    op.drop_index("ix_orders_delivery_due_at", table_name="orders")
+    op.execute("ALTER TABLE orders DROP COLUMN delivery_due_at")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("delivery_due_at", storage.models.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch_op.create_index(
-            batch_op.f("ix_orders_delivery_due_at"), ["delivery_due_at"], unique=False
-        )
+    op.add_column(
+        "orders",
+        sa.Column("delivery_due_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_orders_delivery_due_at", "orders", ["delivery_due_at"], unique=False)
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_pending_due")
         batch_op.drop_index(batch_op.f("ix_deliveries_order_id"))
