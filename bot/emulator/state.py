@@ -177,7 +177,11 @@ class State:
             left = self._lost_answers.get(method, 0)
             if left <= 0:
                 chaos = self._chaos
-                if chaos is None or not chaos.applies(method) or chaos.random.random() >= chaos.lose:
+                if (
+                    chaos is None
+                    or not chaos.applies(method)
+                    or chaos.random.random() >= chaos.lose
+                ):
                     return False
                 chaos.injected[f"{method} lost"] += 1
                 return True

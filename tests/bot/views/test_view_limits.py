@@ -129,9 +129,7 @@ Built = tuple[Any, Surface, str | None]
 #: Each view at its largest: name -> builder returning (payload, surface, top-level text).
 CASES: dict[str, Callable[[], Built]] = {
     "help": lambda: (help_message()[1], "message", help_message()[0]),
-    "registered": lambda: _message(
-        registered_message("CD-9999", 9999, largest_order(S.PURCHASED))
-    ),
+    "registered": lambda: _message(registered_message("CD-9999", 9999, largest_order(S.PURCHASED))),
     "list, 25 issued orders": lambda: _message(
         _listed([largest_order(S.ISSUED, i) for i in range(25)])
     ),
