@@ -8,11 +8,11 @@ import random
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bot.emulator.chaos import Chaos
 from bot.emulator.model import ApiError, Call, Message, SharedFile, User
 from bot.emulator.oauth import Installs
 
@@ -24,22 +24,6 @@ class _Trigger:
     user_id: str
     created: float
     used: bool = False
-
-
-@dataclass
-class Chaos:
-    """Faults at random (seeded): a share of calls answered 429/500/503 before acting, and a
-    share of the calls that went through answered 500 after acting (the answer lost)."""
-
-    rate: float
-    lose: float
-    methods: frozenset[str] | None
-    random: random.Random
-    #: What was injected, by "method status" (status 0: an answer lost after acting).
-    injected: Counter[str] = field(default_factory=Counter)
-
-    def applies(self, method: str) -> bool:
-        return self.methods is None or method in self.methods
 
 
 @dataclass
@@ -176,15 +160,7 @@ class State:
         with self.lock:
             left = self._lost_answers.get(method, 0)
             if left <= 0:
-                chaos = self._chaos
-                if (
-                    chaos is None
-                    or not chaos.applies(method)
-                    or chaos.random.random() >= chaos.lose
-                ):
-                    return False
-                chaos.injected[f"{method} lost"] += 1
-                return True
+                return self._chaos is not None and self._chaos.lost_answer(method)
             self._lost_answers[method] = left - 1
             return True
 
@@ -327,20 +303,12 @@ class State:
         with self.lock:
             queue = self._failures.get(method)
             if not queue:
-                return self._random_failure(method)
+                return self._chaos.failure(method) if self._chaos else None
             failure = queue[0]
             failure.remaining -= 1
             if failure.remaining <= 0:
                 queue.pop(0)
             return failure.status, failure.retry_after
-
-    def _random_failure(self, method: str) -> tuple[int, int] | None:
-        chaos = self._chaos
-        if chaos is None or not chaos.applies(method) or chaos.random.random() >= chaos.rate:
-            return None
-        status = chaos.random.choice((429, 500, 503))
-        chaos.injected[f"{method} {status}"] += 1
-        return status, 0
 
     def user(self, user_id: str) -> User:
         """The user, or ``user_not_found``."""

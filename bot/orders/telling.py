@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from secrets import token_hex
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -163,7 +164,9 @@ def _owe_dm(
     *,
     now: datetime,
 ) -> None:
-    scope = f"o{order.id}" if order is not None else f"t{teams.current() or '-'}"
+    # A row about no order (a report to the admins) is written once by its guarded caller;
+    # its key only has to differ from every other such row.
+    scope = f"o{order.id}" if order is not None else f"t{teams.current() or '-'}:{token_hex(6)}"
     deliveries.add(
         session,
         key=f"{scope}:{what}:{round_}:dm:{user_id}",
