@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -110,16 +110,6 @@ def record_file(session: Session, *, order_id: int, **columns: Any) -> Delivered
         filename=delivered.filename,
     )
     return delivered
-
-
-def set_delivery_due(session: Session, order_id: int, *, at: datetime | None) -> None:
-    """When the order's owed announcements are next tried (None: nothing owed)."""
-    session.execute(
-        update(Order)
-        .where(Order.id == order_id)
-        .values(delivery_due_at=at)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def forget_events_before(session: Session, cutoff: datetime) -> None:

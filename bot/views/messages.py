@@ -19,6 +19,7 @@ from bot.ports import Message, Notice
 from bot.views import approvals, ids, keys, verification
 from bot.views.common import button, context, esc, section, to_dicts
 from bot.views.home import home_view
+from bot.views.orders import registered_message
 
 #: What a watcher reads when an event has no words of its own for them.
 WATCHING = "(You watch this order.) "
@@ -84,6 +85,11 @@ def _revise(headline: str, order_id: int) -> list[Block]:
 def word(event: object) -> Notice:
     """The Notice for ``event``."""
     raise TypeError(f"no words for {type(event).__name__}")
+
+
+@word.register
+def _(event: events.Registered) -> Notice:
+    return Notice(main=message(*registered_message(event.ref, event.order_id, event)))
 
 
 @word.register

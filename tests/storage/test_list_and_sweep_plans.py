@@ -14,7 +14,7 @@ from support.postgres import empty_database
 from bot import workflow
 from bot.devtools.seed_orders import Store, seed, seed_delivered_files, seed_sent_reminders
 from storage import db
-from storage.models import DeliveredFile, Order, Reminder
+from storage.models import DeliveredFile, Delivery, Order, Reminder
 from storage.order_pages import OrderFilter, StateGroup, count_statement, page_ids_statement
 
 NOW = datetime.now(UTC)
@@ -143,12 +143,12 @@ SWEEPS: dict[str, tuple[Select, str]] = {
         .order_by(DeliveredFile.delete_after),
         "ix_delivered_files_pending_delete",
     ),
-    "redelivery": (
-        select(Order.id)
-        .where(Order.delivery_due_at.is_not(None), Order.delivery_due_at <= NOW)
-        .order_by(Order.delivery_due_at)
-        .limit(20),
-        "ix_orders_delivery_due_at",
+    "outbox": (
+        select(Delivery.id, Delivery.due_at)
+        .where(Delivery.due_at.is_not(None), Delivery.due_at <= NOW, Delivery.status == "pending")
+        .order_by(Delivery.due_at)
+        .limit(50),
+        "ix_deliveries_pending_due",
     ),
 }
 

@@ -215,7 +215,7 @@ KEY_FILE = "CD-4242-" + "k" * 200 + ".p12"
 #: Each view at its largest: name -> builder returning (payload, surface, top-level text).
 CASES: dict[str, Callable[[], Built]] = {
     "help": lambda: _message(help_message()),
-    "registered": lambda: _message(registered_message(largest_order(S.PURCHASED))),
+    "registered": lambda: _message(registered_message("CD-9999", 9999, largest_order(S.PURCHASED))),
     "list, 25 issued orders": lambda: _listed([largest_order(S.ISSUED, i) for i in range(25)]),
     "list, 25 orders with long failure reasons": lambda: _listed(_mixed_orders(25)),
     "status, issued, 250 names, 100 watchers": lambda: _message(
