@@ -77,8 +77,9 @@ def send_one(services: Services, delivery_id: int, *, now: datetime) -> int:
             return 0
         with services.sessions.begin() as session:
             finished = deliveries.finish(
-                session, attempt.id, attempt.token, ref=ref, channel=channel
-            )
+                session, attempt.id, attempt.token, ref=ref, channel=channel,
+                payload=attempt.payload,
+            )  # fmt: skip
             if finished and attempt.medium == "file" and attempt.order_id is not None:
                 queries.record_file(
                     session,

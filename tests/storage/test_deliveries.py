@@ -81,10 +81,16 @@ def test_only_the_current_claim_records_the_outcome(engine: Engine) -> None:
         second = deliveries.start(session, row_id)
     assert second is not None and second.in_doubt and second.attempts == 2
     with sessions.begin() as session:
-        assert not deliveries.finish(session, row_id, first.token, ref="1.1", channel="DA")
-        assert deliveries.finish(session, row_id, second.token, ref="1.2", channel="DA")
+        sent = dict(first.payload, filename="cd-0001.pem")
+        assert not deliveries.finish(
+            session, row_id, first.token, ref="1.1", channel="DA", payload=sent
+        )
+        assert deliveries.finish(
+            session, row_id, second.token, ref="1.2", channel="DA", payload=sent
+        )
     row = load(engine, row_id)
     assert (row.status, row.slack_ref, row.due_at, row.in_doubt) == ("sent", "1.2", None, False)
+    assert row.payload == {"filename": "cd-0001.pem"}, "a sent row keeps a receipt, not the message"
     with sessions.begin() as session:
         assert deliveries.start(session, row_id) is None, "a sent row is not sent again"
 

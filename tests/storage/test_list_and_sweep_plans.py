@@ -12,7 +12,13 @@ from support.plans import full_scans, indexes_used, plan
 from support.postgres import empty_database
 
 from bot import workflow
-from bot.devtools.seed_orders import Store, seed, seed_delivered_files, seed_sent_reminders
+from bot.devtools.seed_orders import (
+    Store,
+    seed,
+    seed_delivered_files,
+    seed_sent_deliveries,
+    seed_sent_reminders,
+)
 from storage import db
 from storage.models import DeliveredFile, Delivery, Order, Reminder
 from storage.order_pages import OrderFilter, StateGroup, count_statement, page_ids_statement
@@ -25,7 +31,7 @@ def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Connection, Store]]:
     """16,000 orders over 40 workspaces, with domains, watchers, sent reminders, delivered
-    files and statistics.
+    files, sent outbox rows and statistics.
 
     Built once per engine: the planners choose by size, so a few rows would prove nothing.
     """
@@ -38,6 +44,7 @@ def store(
     made = seed(engine, orders=16000, other_teams=39, now=NOW)
     seed_sent_reminders(engine, per_order=2, now=NOW)
     seed_delivered_files(engine, now=NOW)
+    seed_sent_deliveries(engine, now=NOW)
     with engine.connect() as connection:
         yield connection, made
     engine.dispose()
