@@ -145,9 +145,15 @@ def notices(emulator: Emulator, services: Services, notice: str) -> Counter[int]
 
 
 def files(emulator: Emulator, suffix: str) -> Counter[str]:
-    """How often each order's file (by the ref in its name) was uploaded."""
+    """How often each order's file (by the ref in its name) was shared into a conversation.
+
+    A worker killed between uploading the bytes and completing the upload leaves a file
+    shared nowhere: nobody sees it, and the next sender rightly uploads again.
+    """
     return Counter(
-        f.filename.split(".")[0].upper() for f in emulator.files if f.filename.endswith(suffix)
+        f.filename.split(".")[0].upper()
+        for f in emulator.files
+        if f.filename.endswith(suffix) and f.channels
     )
 
 
