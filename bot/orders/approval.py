@@ -17,7 +17,7 @@ from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackE
 from bot.orders import transitions
 from bot.orders.announcements import announce
 from bot.orders.submission import send_to_ca
-from bot.orders.telling import owe_people, refresh_homes
+from bot.orders.telling import owe_people, owe_person, refresh_homes
 from bot.products import needs_organization
 from bot.services import Services
 from storage import approvals as requests
@@ -102,8 +102,8 @@ def ask(
     user_id: str,
     approvers: Sequence[str],
 ) -> None:
-    """Inside the submitting transaction: open a request, move the order to wait for it, and
-    plan the approvers' reminders (the request DM itself goes out after the ack)."""
+    """Inside the submitting transaction: open a request, move the order to wait for it, owe
+    each approver the request DM (sent after the ack) and plan the approvers' reminders."""
     now = utcnow()
     request = ApprovalRequest(
         order_id=order.id,
@@ -126,6 +126,14 @@ def ask(
     )
     waiting = events.AwaitingApproval(ref=order.ref, order_id=order.id, approvers=list(approvers))
     owe_people(session, services, order, waiting, now=now)
+    asked = events.ApprovalAsked(
+        ref=order.ref,
+        order_id=order.id,
+        requester=order.requester_id,
+        application=application_of(order),
+    )
+    for approver in approvers:
+        owe_person(session, services, order, approver, asked, now=now)
     schedule = services.settings.reminder_schedule
     reminder_slots.start_approval(
         session,
@@ -137,30 +145,12 @@ def ask(
 
 
 def ask_approvers(services: Services, order_id: int) -> None:
-    """After the ack: DM each approver the application with its buttons; tell the requester."""
+    """After the ack: send what ``ask`` owed (each approver's request with its buttons, the
+    requester's "waiting for approval") and refresh the approvers' Homes."""
+    announce(services, order_id)
     with services.sessions.begin() as session:
-        order = queries.get_order(session, order_id)
         request = requests.open_request(session, order_id)
-        if order is None or request is None:
-            return
-        asked = events.ApprovalAsked(
-            ref=order.ref,
-            order_id=order_id,
-            requester=order.requester_id,
-            application=application_of(order),
-        )
-        approvers, request_id, ref = list(request.approvers), request.id, order.ref
-    for approver in approvers:
-        try:
-            channel, ts = services.notifier.dm(approver, services.presenter.notice(asked).main)
-        except SlackError as exc:
-            logger.warning("could not ask %s to approve %s: %s", approver, ref, exc.code or exc)
-            continue
-        with services.sessions.begin() as session:
-            requests.remember_message(
-                session, request_id, approver_id=approver, channel_id=channel, ts=ts
-            )
-    announce(services, order_id)  # the requester's "waiting for approval", owed on submit
+        approvers = list(request.approvers) if request is not None else []
     refresh_homes(services, approvers)
 
 

@@ -18,12 +18,14 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot import events, teams
 from bot.errors import SlackError
 from bot.orders.telling import as_message, owe_person
 from bot.ports import Tag
 from bot.services import Services
-from storage import deliveries, queries
+from storage import approvals, deliveries, queries
 from storage.deliveries import Attempt
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ FIRST_WAIT, MAX_WAIT = timedelta(seconds=30), timedelta(minutes=30)
 REFUSED_TRIES = 3
 #: How many rows one claim takes.
 BATCH = 50
+#: The row of an approver's request DM (``telling.event_name(events.ApprovalAsked)``).
+APPROVAL_ASKED = "approval_asked"
 
 
 def tag_of(delivery_id: int) -> Tag:
@@ -80,6 +84,8 @@ def send_one(services: Services, delivery_id: int, *, now: datetime) -> int:
                 session, attempt.id, attempt.token, ref=ref, channel=channel,
                 payload=attempt.payload,
             )  # fmt: skip
+            if finished and attempt.what == APPROVAL_ASKED and attempt.order_id is not None:
+                _remember_approval_request(session, attempt, channel=channel, ts=ref)
             if finished and attempt.medium == "file" and attempt.order_id is not None:
                 queries.record_file(
                     session,
@@ -91,6 +97,18 @@ def send_one(services: Services, delivery_id: int, *, now: datetime) -> int:
                     filename=str(attempt.payload["filename"]),
                 )
     return 1
+
+
+def _remember_approval_request(
+    session: Session, attempt: Attempt, *, channel: str, ts: str
+) -> None:
+    """Keep where an approver's request DM landed, so the decision can update it."""
+    assert attempt.order_id is not None and attempt.user_id
+    request = approvals.open_request(session, attempt.order_id)
+    if request is not None:  # decided meanwhile: its buttons answer that it was
+        approvals.remember_message(
+            session, request.id, approver_id=attempt.user_id, channel_id=channel, ts=ts
+        )
 
 
 def _deliver(services: Services, attempt: Attempt) -> tuple[str, str]:
