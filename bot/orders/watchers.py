@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from bot import events, workflow
 from bot.access import Need
 from bot.errors import FieldErrors, IllegalTransition
+from bot.orders.announcements import announce
 from bot.orders.lookup import load
 from bot.orders.reminding import follow_watchers
-from bot.orders.telling import refresh_homes, tell_person
+from bot.orders.telling import owe_person, refresh_homes
 from bot.services import Services
 from bot.watching import MAX_WATCHERS, WATCHER_USERS
 from storage import queries
@@ -77,7 +78,15 @@ def set_watchers(
             order.watchers.append(Watcher(user_id=watcher_id, added_by=user_id))
             _record(session, order.id, user_id, "watcher_added", watcher_id)
         session.flush()
-        follow_watchers(session, order, added=added, removed=removed, now=utcnow())
+        now = utcnow()
+        follow_watchers(session, order, added=added, removed=removed, now=now)
+        # Owed with the change: a Slack outage delays these DMs instead of losing them.
+        for watcher_id in added:
+            event = events.WatcherAdded(ref=order.ref, actor=user_id, owner=order.requester_id)
+            owe_person(session, services, order, watcher_id, event, now=now)
+        for watcher_id in removed:
+            gone = events.WatcherRemoved(ref=order.ref, actor=user_id)
+            owe_person(session, services, order, watcher_id, gone, now=now)
         return WatcherChange(
             order_id=order.id,
             ref=order.ref,
@@ -89,14 +98,9 @@ def set_watchers(
 
 
 def tell_watchers(services: Services, change: WatcherChange) -> None:
-    """DM each new watcher who added them (and each removed one); refresh everyone's Home."""
-    for watcher_id in change.added:
-        event = events.WatcherAdded(ref=change.ref, actor=change.actor, owner=change.owner)
-        # A deactivated or external user cannot be DMed; the change itself stands.
-        tell_person(services, watcher_id, event, required=False)
-    for watcher_id in change.removed:
-        event_removed = events.WatcherRemoved(ref=change.ref, actor=change.actor)
-        tell_person(services, watcher_id, event_removed, required=False)
+    """Send the DMs the change owed (each new watcher who added them, each removed one);
+    refresh everyone's Home."""
+    announce(services, change.order_id, homes=False)
     refresh_homes(services, [change.owner, change.actor, *change.added, *change.removed])
 
 

@@ -14,7 +14,7 @@ from bot import events
 from bot.errors import SlackError
 from bot.orders.announcements import deliver_owed
 from bot.orders.telling import tell_person
-from bot.orders.watchers import set_watchers
+from bot.orders.watchers import set_watchers, tell_watchers
 from storage.models import utcnow
 
 ALICE, BOB, CAROL = "UALICE", "UBOB", "UCAROL"
@@ -22,8 +22,12 @@ TEAM_CHANNEL = "CTEAM"
 
 
 def watched_order(desk: FakeDesk, *watchers: str) -> int:
+    """An order with watchers, who got their welcome DMs (then forgotten by the notifier)."""
     order_id = submitted_order(desk.services, ALICE, send=False)
-    set_watchers(desk.services, order_id, user_id=ALICE, wanted=list(watchers))
+    change = set_watchers(desk.services, order_id, user_id=ALICE, wanted=list(watchers))
+    tell_watchers(desk.services, change)
+    assert all(len(desk.notifier.dms_to(w)) == 1 for w in watchers), "welcomed"
+    desk.notifier.forget()
     return order_id
 
 
@@ -42,7 +46,7 @@ def test_requester_watchers_and_homes_hear_of_an_event(fake_desk: FakeDesk) -> N
         assert theirs.text.startswith("(You watch this order.)") and not theirs.blocks
     assert set(notifier.homes) == {ALICE, BOB, CAROL}
     assert notifier.posted and all(p.channel.startswith("D") for p in notifier.posted)
-    owed = rows(fake_desk.services, order_id)
+    owed = [r for r in rows(fake_desk.services, order_id) if r.what == "failed"]
     assert [(r.medium, r.user_id, r.status) for r in owed] == [
         ("dm", u, "sent") for u in (ALICE, BOB, CAROL)
     ]
@@ -135,3 +139,15 @@ def test_a_channel_post_that_fails_holds_back_nobody(
     assert deliver_owed(desk.services, now=utcnow() + timedelta(hours=1)) == 1
     assert len(desk.notifier.posts_in(TEAM_CHANNEL)) == 1, "invited meanwhile: it arrives"
     assert len(desk.notifier.dms_to(ALICE)) == 1, "nothing else is sent again"
+
+
+def test_a_watchers_welcome_waits_out_an_outage(fake_desk: FakeDesk) -> None:
+    """Owed with the change: a Slack outage delays the new watcher's DM, never loses it."""
+    services = fake_desk.services
+    order_id = submitted_order(services, ALICE, send=False)
+    fake_desk.notifier.fail_next("dm", to=BOB, retryable=True)
+    tell_watchers(services, set_watchers(services, order_id, user_id=ALICE, wanted=[BOB]))
+    assert fake_desk.notifier.dms_to(BOB) == []
+    assert deliver_owed(services, now=utcnow() + timedelta(hours=1)) == 1
+    (welcome,) = fake_desk.notifier.dms_to(BOB)
+    assert "added you as a watcher" in welcome.text
