@@ -9,7 +9,7 @@ after the commit delays it but cannot lose it. After the commit the use case cal
 sends what is left (``bot.orders.sender``).
 
 ``tell_person`` is the one direct DM left, for answers to a person's own click that carry no
-state change (a private key file's note, a watcher's welcome): logged if Slack fails.
+state change (a private key file's note): logged if Slack fails.
 """
 
 from __future__ import annotations
