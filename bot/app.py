@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation, private_files, request_context, teams
+from bot import keys_rotation, private_files, quick, request_context, teams
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
@@ -230,7 +230,9 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         token_verification_enabled=verify_token,
     )
     app.use(request_context.bind_request)
-    handlers.register_all(app, services)
+    commands = handlers.register_all(app, services)
+    # One workspace: the HTTP edge answers `/cert help`, `list`, `status`… itself (bot.quick).
+    quick.install(app, commands)
     return app
 
 
