@@ -33,7 +33,6 @@ from bot.orders import workspaces
 from bot.ports import Notifier
 from bot.services import Services
 from bot.slack import SlackNotifier
-from bot.slack import workspaces as slack_workspaces
 from bot.slack_metrics import CountingHandler
 from bot.views.messages import Messages
 from handlers import workspace as workspace_events
@@ -170,6 +169,10 @@ def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Se
             api_url=settings.slack_api_url,
         )
     assert settings.slack_client_id and settings.slack_client_secret
+    # Many workspaces only: slack-sdk's SQLAlchemy stores import its asyncio extension and
+    # greenlet (~3 MB resident), which a single-workspace process never needs.
+    from bot.slack import workspaces as slack_workspaces
+
     return slack_workspaces.TeamNotifier(
         slack_workspaces.installation_store(engine, settings.slack_client_id),
         TokenRotator(
@@ -254,6 +257,8 @@ def authorize_url(api_url: str) -> str:
 
 def _build_oauth_app(services: Services) -> App:
     """Many workspaces: /slack/install, /slack/oauth_redirect, a token per team from the store."""
+    from bot.slack import workspaces as slack_workspaces
+
     settings = services.settings
     notifier = services.notifier
     assert isinstance(notifier, slack_workspaces.TeamNotifier)
