@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ClauseElement,
@@ -22,15 +22,14 @@ from sqlalchemy import (
     Dialect,
     Executable,
     Integer,
+    Result,
     Select,
     String,
-    TextClause,
     and_,
     bindparam,
     exists,
     func,
     select,
-    text,
 )
 from sqlalchemy.orm import Session
 
@@ -48,9 +47,8 @@ from storage.order_pages import (
 NAMES_SHOWN = 5
 
 
-@dataclass(frozen=True, slots=True)
-class ListedOrder:
-    """One order as a list shows it (read-only; not an ORM object)."""
+class ListedOrder(NamedTuple):
+    """One order as a list shows it (read-only; not an ORM object; cheap to make)."""
 
     id: int
     requester_id: str
@@ -149,17 +147,19 @@ def rows_page(
     if limit < 1:
         raise ValueError("limit must be at least 1")
     connection = session.connection() if isinstance(session, Session) else session
-    stmt, params = _statement(
-        connection, "rows", wanted, before=before, after=after, limit=limit + 1, cap=cap
-    )
     found: dict[int, tuple[Any, list[str]]] = {}
     total = 0
-    for row in connection.execute(stmt, params):  # an order's rows follow each other
-        total = row.total
-        if row.id not in found:
-            found[row.id] = (row, [])
-        if row.display is not None:
-            found[row.id][1].append(row.display)
+    # Each row: the order's columns, one of its names, its count of names, the list's count;
+    # an order's rows follow each other.
+    rows: Any = _run(
+        connection, "rows", wanted, before=before, after=after, limit=limit + 1, cap=cap
+    )
+    for row in rows:
+        total = row[-1]
+        if row[0] not in found:
+            found[row[0]] = (row, [])
+        if row[-3] is not None:
+            found[row[0]][1].append(row[-3])
     ids = list(found)  # newest first, or oldest first after ``after``
     older: int | None
     newer: int | None
@@ -180,21 +180,8 @@ def rows_page(
 
 
 def _listed(row: Any, names: list[str]) -> ListedOrder:
-    return ListedOrder(
-        id=row.id,
-        requester_id=row.requester_id,
-        state=row.state,
-        product=row.product,
-        domain_type=row.domain_type,
-        domain_count=row.domain_count,
-        validity_days=row.validity_days,
-        purchase_ref=row.purchase_ref,
-        failure_reason=row.failure_reason,
-        csr_method=row.csr_method,
-        key_sealed=bool(row.key_sealed),
-        names=tuple(names),
-        names_total=row.names_total or 0,
-    )
+    # The row's first columns are _COLUMNS in order; key_sealed is 0/1 on SQLite.
+    return ListedOrder._make((*row[:10], bool(row[10]), tuple(names), row[-2] or 0))
 
 
 def count_rows(
@@ -202,13 +189,11 @@ def count_rows(
 ) -> int:
     """``storage.order_pages.count_orders``, from a statement built once per shape."""
     connection = session.connection() if isinstance(session, Session) else session
-    stmt, params = _statement(connection, "count", wanted, cap=cap)
-    return int(connection.execute(stmt, params).scalar() or 0)
+    return int(_run(connection, "count", wanted, cap=cap).scalar() or 0)
 
 
 def _any(connection: Connection, wanted: OrderFilter, **edge: int) -> bool:
-    stmt, params = _statement(connection, "ids", wanted, limit=1, **edge)
-    return connection.execute(stmt, params).first() is not None
+    return _run(connection, "ids", wanted, limit=1, **edge).first() is not None
 
 
 def _rows_statement(
@@ -249,7 +234,7 @@ _BEFORE = cast(int, bindparam("before", 0, type_=Integer))
 _AFTER = cast(int, bindparam("after", 0, type_=Integer))
 
 
-def _statement(
+def _run(
     connection: Connection,
     kind: str,
     wanted: OrderFilter,
@@ -258,29 +243,29 @@ def _statement(
     after: int | None = None,
     limit: int = 1,
     cap: int | None = None,
-) -> tuple[Executable, dict[str, Any]]:
-    """The statement for ``kind`` ("rows", "ids" or "count") and its parameters.
+) -> Result[Any]:
+    """Run the statement for ``kind`` ("rows", "ids" or "count") for ``wanted``.
 
     A domain or `expiring` filter computes its bounds in Python, so those are built afresh;
-    every other shape is built and compiled once per kind of database.
+    every other shape is built once, and on SQLite also compiled once.
     """
     if wanted.domain is not None or wanted.group is StateGroup.EXPIRING:
-        return _build(kind, wanted, before=before, after=after, limit=limit, cap=cap), {}
+        built = _build(kind, wanted, before=before, after=after, limit=limit, cap=cap)
+        return connection.execute(built)
     shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
-    stmt: Executable
-    if connection.dialect.name == "sqlite":
-        stmt, fixed = _prepared(type(connection.dialect), kind, *shape, limit=limit, cap=cap)
-    else:  # PostgreSQL's SQL carries casts (`:team::VARCHAR`) that SQL text cannot take
-        stmt, fixed = _shaped(kind, *shape, limit=limit, cap=cap), {}
-    params: dict[str, Any] = {**fixed, "team": wanted.team_id, "user": wanted.user_id}
+    params: dict[str, Any] = {"team": wanted.team_id, "user": wanted.user_id}
     if before is not None:
         params["before"] = before
     if after is not None:
         params["after"] = after
-    return stmt, params
+    if connection.dialect.name != "sqlite":
+        # PostgreSQL's SQL carries casts (`:team::VARCHAR`) that SQL text cannot take.
+        return connection.execute(_shaped(kind, *shape, limit=limit, cap=cap), params)
+    sql, fixed = _prepared(type(connection.dialect), kind, *shape, limit=limit, cap=cap)
+    return connection.exec_driver_sql(sql, {**fixed, **params})  # sqlite3 takes :names
 
 
-_PREPARED: dict[tuple[Any, ...], tuple[TextClause, dict[str, Any]]] = {}
+_PREPARED: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
 
 
 def _prepared(
@@ -293,12 +278,12 @@ def _prepared(
     *,
     limit: int,
     cap: int | None,
-) -> tuple[TextClause, dict[str, Any]]:
-    """The shape's statement compiled once for ``dialect``, as SQL text with named parameters,
+) -> tuple[str, dict[str, Any]]:
+    """The shape's statement compiled once for ``dialect``, as SQL with named parameters,
     and the values of the parameters the statement itself fixes (its LIMITs).
 
     Executing a statement object costs SQLAlchemy a compile-cache look-up and result set-up
-    that, for these unions, took longer than the database's own work; SQL text skips both.
+    that, for these unions, took longer than SQLite's own work; the driver's SQL skips both.
     """
     key = (dialect, kind, all_orders, group, has_before, has_after, limit, cap)
     if key not in _PREPARED:  # a race only compiles the same thing twice
@@ -308,7 +293,7 @@ def _prepared(
             dialect=named, compile_kwargs={"render_postcompile": True}
         )
         fixed = {name: value for name, value in compiled.params.items() if value is not None}
-        _PREPARED[key] = (text(str(compiled)), fixed)
+        _PREPARED[key] = (str(compiled), fixed)
     return _PREPARED[key]
 
 
