@@ -70,7 +70,14 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
         _private_sqlite_file(url)
     if not in_memory:  # an in-memory SQLite engine has one connection per thread, no queue
         kwargs.setdefault("pool_timeout", timeouts.checkout or None)
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    sqlite_file = url.startswith("sqlite") and not in_memory
+    if sqlite_file:
+        # Room for the request pool's threads, the background pool and the scheduler: an
+        # overflow connection is opened (PRAGMAs, WAL) and closed again on every use.
+        kwargs.setdefault("pool_size", 12)
+    # A server's connection can die between uses; a SQLite file's cannot, and the ping would
+    # be one more statement on every checkout.
+    engine = create_engine(url, pool_pre_ping=not sqlite_file, **kwargs)
     if engine.dialect.name == "sqlite":
         busy = round((timeouts.statement or 30) * 1000)
         event.listen(engine, "connect", lambda conn, _rec: _sqlite_pragmas(conn, busy))

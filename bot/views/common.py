@@ -88,8 +88,16 @@ def option_for(choices: dict[Any, str], value: Any) -> Option | None:
 
 def state_words(order: Shown) -> str:
     """Emoji and plain words for an order's state."""
-    state = workflow.State(order.state)
-    return f"{STATE_EMOJI[state]} {workflow.describe(state)}"
+    try:
+        return _STATE_WORDS[order.state]  # a State or its value: both find it
+    except KeyError:
+        state = workflow.State(order.state)  # ValueError naming an unknown state
+        return f"{STATE_EMOJI[state]} {workflow.describe(state)}"
+
+
+_STATE_WORDS: dict[str, str] = {
+    s.value: f"{STATE_EMOJI[s]} {workflow.describe(s)}" for s in workflow.State
+}
 
 
 def purchase_words(order: Shown) -> str:

@@ -41,7 +41,15 @@ MAX_LISTED = 15  # 3 blocks each, a header and a footer: within 50 blocks a mess
 
 def next_actions(order: Shown, *, can_act: bool, viewer: str) -> list[tuple[str, str, str | None]]:
     """The buttons that move this order on from where it stands: (label, action id, style)."""
-    state = workflow.State(order.state)
+    # Only the requester gets the key button: the key is theirs alone, admins included.
+    key = viewer == order.requester_id and order.key_downloadable
+    return list(_actions(str(order.state), can_act, key))
+
+
+@functools.cache
+def _actions(state_value: str, can_act: bool, key: bool) -> tuple[tuple[str, str, str | None], ...]:
+    """next_actions for a state, whether the viewer may act, and whether the key is offered."""
+    state = workflow.State(state_value)
     actions: list[tuple[str, str, str | None]] = []
     if can_act and state is workflow.State.PURCHASED:
         actions.append(("Complete information", ids.OPEN_COMPLETE, "primary"))
@@ -51,13 +59,12 @@ def next_actions(order: Shown, *, can_act: bool, viewer: str) -> list[tuple[str,
         actions.append(("I've verified — check now", ids.CHECK_NOW, "primary"))
     if can_act and state in (workflow.State.ISSUED, workflow.State.EXPIRED):
         actions.append(("Renew", ids.RENEW, None))
-    if viewer == order.requester_id and order.key_downloadable:
-        # Only the requester: the key is theirs alone, admins included.
+    if key:
         actions.append(("Download private key", ids.DOWNLOAD_KEY, None))
     if can_act and state is workflow.State.ISSUED:
         actions.append(("Revoke", ids.REVOKE, "danger"))
     actions.append(("Details", ids.SHOW_STATUS, None))
-    return actions
+    return tuple(actions)
 
 
 def next_action_buttons(order: Order, *, can_act: bool, viewer: str) -> list:
