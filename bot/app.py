@@ -146,11 +146,14 @@ def build_services(
         _require_current_schema(engine)
     sessions = db.session_factory(engine)
     custody = build_custody(settings, sessions=sessions)
+    sealed, _ = keys_rotation.seal_tokens(sessions, custody, plain_only=True)
+    if sealed:
+        logger.info("sealed %d workspace token(s) stored before tokens were sealed", sealed)
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        notifier=build_notifier(settings, engine, sessions),
+        notifier=build_notifier(settings, engine, sessions, custody=custody),
         presenter=Messages(),
         background=Background(),
         custody=custody,
@@ -158,7 +161,9 @@ def build_services(
     )
 
 
-def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> Notifier:
+def build_notifier(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session], *, custody: Custody
+) -> Notifier:
     """One workspace: a notifier on SLACK_BOT_TOKEN. OAuth: one that picks the team's token."""
     if not settings.oauth:
         return SlackNotifier(
@@ -174,7 +179,7 @@ def build_notifier(settings: Settings, engine: Engine, sessions: sessionmaker[Se
     from bot.slack import workspaces as slack_workspaces
 
     return slack_workspaces.TeamNotifier(
-        slack_workspaces.installation_store(engine, settings.slack_client_id),
+        slack_workspaces.installation_store(engine, settings.slack_client_id, custody=custody),
         TokenRotator(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,

@@ -27,6 +27,7 @@ _REGISTRATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./-]{1,62}[A-Za-z0-9]")
 
 # Field names; the Slack modal uses the same strings as block ids.
 DOMAINS = "domains"
+DOMAINS_FILE = domains.FILE_FIELD
 SAVED_ORG = "saved_org"
 CSR_METHOD = "csr_method"
 KEY_ALGORITHM = "key_algorithm"
@@ -50,6 +51,12 @@ class UploadedFile:
     name: str
     content: bytes = b""
     problem: str | None = None
+
+
+#: Slack's plain_text_input holds at most this many characters, prefilled or typed.
+TEXT_BOX = 3000
+#: How messages name the names kept from the order itself (they did not fit the box).
+SAVED_NAMES = "the saved list"
 
 
 @dataclass(frozen=True)
@@ -84,16 +91,9 @@ def check_application(
     records (OV/EV) need the organization's registration number.
     """
     errors: dict[str, str] = {}
-    parsed_domains: list[domains.Domain] = []
-    try:
-        parsed_domains = domains.parse_domains(
-            _text(raw, DOMAINS),
-            expected_count=domain_count,
-            domain_type=domain_type,
-            product=product,
-        )
-    except ValidationError as exc:
-        errors[DOMAINS] = str(exc)
+    parsed_domains = _domains(
+        raw, errors, product=product, domain_type=domain_type, domain_count=domain_count
+    )
 
     applicant = None
     try:
@@ -138,6 +138,48 @@ def check_application(
         csr_pem=csr_pem,
         registration_number=registration,
     )
+
+
+def _domains(
+    raw: Mapping[str, Any],
+    errors: dict[str, str],
+    *,
+    product: str,
+    domain_type: str,
+    domain_count: int,
+) -> list[domains.Domain]:
+    """The names typed in the box and given in a file (or kept from one), or errors."""
+    attached, typed = raw.get(DOMAINS_FILE), _text(raw, DOMAINS)
+    unread = "certdesk could not read the attached file: attach it again."
+    if isinstance(attached, UploadedFile):
+        # Only a file that could not be read stays an UploadedFile (see names_file).
+        errors[DOMAINS_FILE] = attached.problem or unread
+        return []
+    if attached is not None and not isinstance(attached, domains.Listed):
+        errors[DOMAINS_FILE] = unread
+        return []
+    if attached is None and domain_count > 1 and not typed.strip():
+        errors[DOMAINS] = "Enter the domain names, one per line, or attach them as a file below."
+        return []
+    try:
+        return domains.parse_domains(
+            typed,
+            expected_count=domain_count,
+            domain_type=domain_type,
+            product=product,
+            attached=attached,
+        )
+    except ValidationError as exc:
+        errors[DOMAINS] = str(exc)
+        if attached is None and len(typed) > TEXT_BOX - 300 and domain_count > 1:
+            # A person who filled the box and is still short needs the file, not more typing.
+            errors[DOMAINS] += (
+                f"\nThis box holds {TEXT_BOX:,} characters: attach all the names as a .txt or "
+                ".csv file below instead."
+            )
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    return []
 
 
 def _registration_number(raw: Mapping[str, Any], errors: dict[str, str]) -> str:
@@ -213,3 +255,44 @@ def _uploaded_csr(
         errors[field] = str(exc)
         return None
     return info.pem
+
+
+def names_file(uploaded: UploadedFile, *, expected: int) -> domains.Listed | UploadedFile:
+    """The names in a downloaded file, or the file with a problem saying why there are none."""
+    label = uploaded.name[:80] or "the file"
+    if uploaded.problem:
+        return uploaded
+    try:
+        return domains.names_in_file(uploaded.content, label=label, expected=expected)
+    except ValidationError as exc:
+        return UploadedFile(uploaded.name, problem=str(exc))
+
+
+def fit_in_box(
+    values: Mapping[str, Any], kept: domains.Listed | None
+) -> tuple[dict[str, Any], domains.Listed | None]:
+    """The values to prefill, every one within Slack's text box, and the names kept aside.
+
+    Kept names that fit beside the typed ones go back into the Domains box, where they can be
+    edited; names too many for the box (a large order, as saved or as last typed) stay kept.
+    """
+    fitted = dict(values)
+    typed = _text(values, DOMAINS)
+    if kept is not None:
+        lines = [line.strip() for line in typed.splitlines() if line.strip()]
+        known = {line.casefold() for line in lines}
+        for _, name in kept.entries:
+            if name.casefold() not in known:
+                known.add(name.casefold())
+                lines.append(name)
+        joined = "\n".join(lines)
+        if len(joined) <= TEXT_BOX:
+            fitted[DOMAINS] = joined
+            return fitted, None
+        return fitted, kept
+    if len(typed) > TEXT_BOX:
+        numbered = enumerate(typed.splitlines(), start=1)
+        entries = tuple((n, line.strip()) for n, line in numbered if line.strip())
+        fitted[DOMAINS] = ""
+        return fitted, domains.Listed(label=SAVED_NAMES, entries=entries)
+    return fitted, None

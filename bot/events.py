@@ -16,6 +16,19 @@ from bot.organization import Organization
 
 
 @dataclass(frozen=True)
+class Registered:
+    """A purchase became an order; next, the requester completes its application."""
+
+    ref: str
+    order_id: int
+    product: str
+    domain_type: str
+    domain_count: int
+    validity_days: int
+    purchase_ref: str | None = None
+
+
+@dataclass(frozen=True)
 class Submitted:
     """The order went to the CA; the person must watch the mailbox (or publish records)."""
 

@@ -84,5 +84,5 @@ def delete_key_files() -> Any:
 
 
 def deliver_owed() -> Any:
-    """Send again what a Slack outage kept from people (submission and issuance notices)."""
+    """Send the outbox's due rows: every DM, notice and file Slack has not taken yet."""
     return _run("deliver_owed", lambda s: announcements.deliver_owed(s, now=utcnow()))

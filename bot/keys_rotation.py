@@ -30,8 +30,10 @@ from bot.crypto import (
     order_key_context,
     parse_master_key,
 )
+from bot.crypto.tokens import SEALED_PREFIX, open_token, seal_token, token_context
 from bot.errors import ConfigError, CustodyError
 from storage import sealed as sealed_rows
+from storage import workspaces as token_rows
 from storage.models import PrivateKey, SealedSecret
 
 logger = logging.getLogger(__name__)
@@ -142,7 +144,47 @@ def reseal_all(sessions: sessionmaker[Session], custody: Custody) -> Rotation:
                 continue
             sealed = _reseal(custody, secret, context=name.encode(), what=f"secret {name}")
             resealed, already = _count(secret, sealed, resealed, already)
-    return Rotation(key_id=custody.current_key_id, resealed=resealed, already=already)
+    tokens, tokens_already = seal_tokens(sessions, custody)
+    return Rotation(
+        key_id=custody.current_key_id,
+        resealed=resealed + tokens,
+        already=already + tokens_already,
+    )
+
+
+def seal_tokens(
+    sessions: sessionmaker[Session], custody: Custody, *, plain_only: bool = False
+) -> tuple[int, int]:
+    """Seal the workspaces' Slack tokens under the current key, one row at a time; with
+    ``plain_only`` (every start-up) only those stored before sealing existed.
+
+    Returns (tokens sealed anew, tokens already sealed under the current key).
+    """
+    done = already = 0
+    with sessions.begin() as session:
+        where = token_rows.token_row_ids(session)
+    for name, row_id in where:
+        with sessions.begin() as session:
+            row = token_rows.token_row(session, name, row_id, lock=True)
+            if row is None:
+                continue
+            if plain_only:
+                todo = {f: v for f, v in row.values.items() if not v.startswith(SEALED_PREFIX)}
+            else:
+                todo = row.values
+            changed = {}
+            for field, value in todo.items():
+                context = token_context(row.enterprise_id, row.team_id, field)
+                try:
+                    new = seal_token(custody, value, context=context)
+                except CustodyError as exc:
+                    raise CustodyError(f"workspace {row.team_id} {field}: {exc}") from None
+                if new != value:
+                    changed[field] = new
+            if changed:
+                token_rows.set_tokens(session, row, changed)
+            done, already = done + len(changed), already + len(todo) - len(changed)
+    return done, already
 
 
 def verify(sessions: sessionmaker[Session], custody: Custody) -> int:
@@ -155,6 +197,11 @@ def verify(sessions: sessionmaker[Session], custody: Custody) -> int:
         for secret in sealed_rows.sealed_secrets(session):
             custody.open(_sealed(secret), context=secret.name.encode())
             opened += 1
+        for tokens in token_rows.token_rows(session):
+            for field, value in tokens.values.items():
+                context = token_context(tokens.enterprise_id, tokens.team_id, field)
+                open_token(custody, value, context=context)
+                opened += 1
     return opened
 
 

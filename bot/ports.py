@@ -121,7 +121,10 @@ class Presenter(Protocol):
         user_id: str,
         admin: bool,
         approvals: Sequence[Any] = (),
+        approvals_total: int | None = None,
+        counts: Mapping[str, Any] | None = None,
     ) -> Mapping[str, Any]:
         """The App Home view for ``user_id`` showing ``orders`` and ``approvals`` waiting for
-        them as (ref, order id, requester, asked at)."""
+        them as (ref, order id, requester, asked at); ``approvals_total`` and ``counts`` (per
+        Home group) say how many there are in all when only some were read."""
         ...

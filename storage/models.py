@@ -62,6 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 #: Conditions of the sweeps' partial indexes, spelled as the sweeps' queries spell them.
 PENDING_REMINDER = "sent_at IS NULL AND cancelled_at IS NULL"
 UNDELETED_FILE = "deleted_at IS NULL"
+PENDING_DELIVERY = "due_at IS NOT NULL"  # pending: sent and given-up rows have none
 
 
 class Base(DeclarativeBase):
@@ -146,8 +147,6 @@ class Order(Base):
     verification_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the order entered its current state (for the time-in-state metric).
     state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Set when telling people (a DM, a file) failed after Slack's retries: sent again then.
-    delivery_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The result.
     certificate_pem: Mapped[str | None] = mapped_column(Text)
     not_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -409,6 +408,48 @@ class DeliveredFile(Base):
     delivered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delete_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """One DM, channel notice or file owed to someone (the outbox), written in the same
+    transaction as the change it tells of and sent once by ``bot.orders.sender``."""
+
+    __tablename__ = "deliveries"
+    # The sender reads pending rows only (due_at is cleared once sent), oldest due first.
+    __table_args__ = (
+        Index(
+            "ix_deliveries_pending_due",
+            "due_at",
+            sqlite_where=text(PENDING_DELIVERY),
+            postgresql_where=text(PENDING_DELIVERY),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[str | None] = mapped_column(String(32))  # whose workspace sends it
+    #: Unique per message: writing the same delivery twice keeps one row.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    what: Mapped[str] = mapped_column(String(40))  # the event ("issued") or file kind ("chain")
+    medium: Mapped[str] = mapped_column(String(8))  # dm | channel | file
+    user_id: Mapped[str | None] = mapped_column(String(32))  # the person (dm, file)
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # the channel, once known
+    #: The rendered message ({"text", "blocks"}) or file ({"filename", "title", "content"}).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|given_up
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: The next attempt, or the end of a sender's claim; None once sent or given up.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Which sender holds the claim: only it may record the outcome.
+    lease: Mapped[str | None] = mapped_column(String(64))
+    #: An attempt may have reached Slack (a lost answer, a crash): look before sending again.
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False)
+    slack_ref: Mapped[str | None] = mapped_column(String(64))  # the message ts or file id
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SlackUser(Base):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -15,7 +15,6 @@ from storage.models import (
     Order,
     Organization,
     ProcessedEvent,
-    Watcher,
 )
 
 
@@ -34,22 +33,6 @@ def get_order(session: Session, order_id: int, *, for_update: bool = False) -> O
     if for_update:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
-
-
-def orders_visible_to(
-    session: Session, *, team_id: str, user_id: str, all_orders: bool = False
-) -> Sequence[Order]:
-    """Orders the user owns or watches (or every order of the team, for admins), newest first."""
-    stmt = (
-        select(Order)
-        .where(Order.team_id == team_id)
-        .options(selectinload(Order.domains), selectinload(Order.watchers))
-        .order_by(Order.id.desc())
-    )
-    if not all_orders:
-        watched = select(Watcher.order_id).where(Watcher.user_id == user_id)
-        stmt = stmt.where(or_(Order.requester_id == user_id, Order.id.in_(watched)))
-    return session.scalars(stmt).all()
 
 
 def organizations_of(session: Session, team_id: str) -> Sequence[Organization]:
@@ -127,21 +110,6 @@ def record_file(session: Session, *, order_id: int, **columns: Any) -> Delivered
         filename=delivered.filename,
     )
     return delivered
-
-
-def set_delivery_due(session: Session, order_id: int, *, at: datetime | None) -> None:
-    """When the order's owed announcements are next tried (None: nothing owed)."""
-    session.execute(
-        update(Order)
-        .where(Order.id == order_id)
-        .values(delivery_due_at=at)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def teams_with_orders(session: Session) -> list[str]:
-    """Every workspace that has orders in this database."""
-    return list(session.scalars(select(Order.team_id).distinct().order_by(Order.team_id)))
 
 
 def forget_events_before(session: Session, cutoff: datetime) -> None:

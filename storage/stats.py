@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.workflow import IN_FLIGHT
-from storage.models import Order, Reminder, UTCDateTime
+from storage.models import Delivery, Order, Reminder, UTCDateTime
 
 
 def orders_by_state(session: Session) -> dict[str, int]:
@@ -21,7 +21,7 @@ def oldest_due(session: Session, *, now: datetime) -> dict[str, datetime | None]
     """For each sweep's queue, the due time of its most overdue row (None: nothing due).
 
     reminders: unsent, uncancelled slots; polls: in-flight orders due a CA poll;
-    deliveries: notices owed after a Slack outage. Each is a MIN over an indexed column.
+    deliveries: outbox rows not yet sent. Each is a MIN over an indexed column.
     """
     when = UTCDateTime()
 
@@ -37,5 +37,5 @@ def oldest_due(session: Session, *, now: datetime) -> dict[str, datetime | None]
             Reminder.due_at, Reminder.sent_at.is_(None), Reminder.cancelled_at.is_(None)
         ),
         "polls": oldest(Order.next_poll_at, Order.state.in_([s.value for s in IN_FLIGHT])),
-        "deliveries": oldest(Order.delivery_due_at),
+        "deliveries": oldest(Delivery.due_at, Delivery.status == "pending"),
     }

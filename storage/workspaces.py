@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, column, delete, func, select, table, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import TableClause
 
 from storage.models import (
     AuditEvent,
+    CARecord,
     Order,
     Organization,
     SlackUser,
@@ -96,8 +100,63 @@ def team_of_order(session: Session, order_id: int) -> str | None:
     return session.scalar(select(Order.team_id).where(Order.id == order_id))
 
 
-#: slack-sdk's tables holding a workspace's tokens (created by migration 0006_installations).
-_TOKEN_TABLES = ("slack_bots", "slack_installations")
+#: slack-sdk's tables holding a workspace's tokens (created by migration 0006_installations),
+#: with their token columns.
+TOKEN_COLUMNS = {
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+    "slack_installations": ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"),
+}
+_TOKEN_TABLES = tuple(TOKEN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """One row of a token table: where it is, whose it is, and its stored token values."""
+
+    table: str
+    row_id: int
+    enterprise_id: str | None
+    team_id: str | None
+    values: dict[str, str]
+
+
+def _token_table(name: str) -> TableClause:
+    return table(name, column("id"), column("enterprise_id"), column("team_id"),
+                 *(column(c) for c in TOKEN_COLUMNS[name]))  # fmt: skip
+
+
+def token_row_ids(session: Session) -> list[tuple[str, int]]:
+    """(table, id) of every stored workspace token row."""
+    return [
+        (name, row_id)
+        for name in _TOKEN_TABLES
+        for row_id in session.scalars(select(_token_table(name).c.id))
+    ]
+
+
+def token_rows(session: Session) -> Iterator[TokenRow]:
+    """Every stored workspace token row."""
+    for name, row_id in token_row_ids(session):
+        found = token_row(session, name, row_id)
+        if found is not None:
+            yield found
+
+
+def token_row(session: Session, name: str, row_id: int, *, lock: bool = False) -> TokenRow | None:
+    """One token row (locked for update with ``lock``); its empty token columns left out."""
+    t = _token_table(name)
+    query = select(t).where(t.c.id == row_id)
+    found = session.execute(query.with_for_update() if lock else query).mappings().first()
+    if found is None:
+        return None
+    values = {c: found[c] for c in TOKEN_COLUMNS[name] if found[c]}
+    return TokenRow(name, row_id, found["enterprise_id"], found["team_id"], values)
+
+
+def set_tokens(session: Session, row: TokenRow, values: dict[str, str]) -> None:
+    """Write new stored values of the row's tokens."""
+    t = _token_table(row.table)
+    session.execute(update(t).where(t.c.id == row.row_id).values(**values))
 
 
 def data_of(session: Session, team_id: str) -> dict[str, int]:
@@ -116,14 +175,17 @@ def purge(session: Session, team_id: str) -> dict[str, int]:
     """Delete everything certdesk holds for the workspace; return what was there.
 
     Orders take their domains, contacts, keys, reminders, files and audit with them
-    (ON DELETE CASCADE); then the saved organizations, the workspace row, its tokens and the
-    per-workspace user cache.
+    (ON DELETE CASCADE), and what the CA backend remembers of them; then the saved
+    organizations, the workspace row, its tokens and the per-workspace user cache.
     """
     counts = data_of(session, team_id)
     ids = select(Order.id).where(Order.team_id == team_id)
     # A renewal points at the order it renewed (same workspace): unlink before deleting.
     session.execute(update(Order).where(Order.team_id == team_id).values(renewed_from_id=None))
     session.execute(delete(AuditEvent).where(AuditEvent.order_id.in_(ids)))
+    # What the CA backend remembers of those orders (the simulated CA keeps the applicant).
+    refs = select(Order.ca_ref).where(Order.team_id == team_id, Order.ca_ref.is_not(None))
+    session.execute(delete(CARecord).where(CARecord.ref.in_(refs)))
     session.execute(delete(Order).where(Order.team_id == team_id))
     session.execute(delete(Organization).where(Organization.team_id == team_id))
     session.execute(delete(Workspace).where(Workspace.team_id == team_id))

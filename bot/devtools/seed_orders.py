@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, insert, select, text
 
 from bot import workflow
-from storage.models import Order, OrderDomain, Reminder, Watcher, reversed_labels
+from storage.models import (
+    DeliveredFile,
+    Delivery,
+    Order,
+    OrderDomain,
+    Reminder,
+    Watcher,
+    reversed_labels,
+)
 
 S = workflow.State
 #: The share of each state in a store that has run for a while: most orders are issued.
@@ -138,6 +146,62 @@ def seed_sent_reminders(engine: Engine, *, per_order: int = 2, now: datetime) ->
         ]
         for first in range(0, len(rows), 20000):
             connection.execute(insert(Reminder), rows[first : first + 20000])
+    analyze(engine)
+    return len(rows)
+
+
+def seed_delivered_files(engine: Engine, *, now: datetime) -> int:
+    """Give every order the files a finished order has: its CSR and chain (never deleted) and
+    a key file deleted long ago (the history the key-file sweep must skip)."""
+    with engine.begin() as connection:
+        ids = list(connection.scalars(select(Order.id)))
+        long_ago = now - timedelta(days=60)
+        rows = [
+            dict(
+                order_id=order_id,
+                user_id="U0HISTORY",
+                channel_id="D0HISTORY",
+                slack_file_id=f"F{order_id:09d}{kind[0].upper()}",
+                kind=kind,
+                filename=f"order-{order_id}.{kind}.pem",
+                delivered_at=long_ago,
+                delete_after=long_ago if kind == "key" else None,
+                deleted_at=long_ago if kind == "key" else None,
+            )
+            for order_id in ids
+            for kind in ("csr", "chain", "key")
+        ]
+        for first in range(0, len(rows), 20000):
+            connection.execute(insert(DeliveredFile), rows[first : first + 20000])
+    analyze(engine)
+    return len(rows)
+
+
+def seed_sent_deliveries(engine: Engine, *, now: datetime) -> int:
+    """Give every order the outbox rows a finished order has, all sent long ago (the history
+    the outbox sweep must skip)."""
+    with engine.begin() as connection:
+        ids = list(connection.scalars(select(Order.id)))
+        long_ago = now - timedelta(days=60)
+        rows = [
+            dict(
+                key=f"o{order_id}:{what}:history",
+                what=what,
+                medium=medium,
+                user_id="U0HISTORY",
+                order_id=order_id,
+                payload={},
+                status="sent",
+                attempts=1,
+                in_doubt=False,
+                created_at=long_ago,
+                sent_at=long_ago,
+            )
+            for order_id in ids
+            for what, medium in (("registered", "dm"), ("submitted", "dm"), ("csr", "file"))
+        ]
+        for first in range(0, len(rows), 20000):
+            connection.execute(insert(Delivery), rows[first : first + 20000])
     analyze(engine)
     return len(rows)
 

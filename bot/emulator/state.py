@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+import random
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.emulator.chaos import Chaos
 from bot.emulator.model import ApiError, Call, Message, SharedFile, User
 from bot.emulator.oauth import Installs
 
@@ -75,6 +77,7 @@ class State:
         self._failures: dict[str, list[_Failure]] = {}
         self._lost_answers: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
+        self._chaos: Chaos | None = None
         self.response_urls: dict[str, dict[str, Any]] = {}
         self._user_teams: dict[str, str] = {}  # user id -> team (other than team_id)
         self.installs = Installs(
@@ -119,10 +122,14 @@ class State:
             return self.team_id
         return self.installs.team_for(token)
 
-    def add_channel(self, channel_id: str, *, members: list[str] | None = None) -> None:
-        """Create a public channel the bot is a member of (so chat.postMessage can reach it)."""
+    def add_channel(
+        self, channel_id: str, *, members: list[str] | None = None, bot_invited: bool = True
+    ) -> None:
+        """Create a public channel the bot is a member of (so chat.postMessage can reach it);
+        with ``bot_invited=False`` the bot was never invited (its posts: ``not_in_channel``)."""
         with self.lock:
-            self._channels[channel_id] = {self.bot_user_id, *(members or [])}
+            bot = [self.bot_user_id] if bot_invited else []
+            self._channels[channel_id] = {*bot, *(members or [])}
 
     def add_group(self, group_id: str, *, members: list[str]) -> None:
         """Create a user group (an @-handle such as @cert-approvers) with these members."""
@@ -149,13 +156,35 @@ class State:
             self._lost_answers[method] = self._lost_answers.get(method, 0) + times
 
     def take_lost_answer(self, method: str) -> bool:
-        """Whether this call's answer is to be lost (consumes one)."""
+        """Whether this call's answer is to be lost (consumes one, or draws in chaos mode)."""
         with self.lock:
             left = self._lost_answers.get(method, 0)
             if left <= 0:
-                return False
+                return self._chaos is not None and self._chaos.lost_answer(method)
             self._lost_answers[method] = left - 1
             return True
+
+    def fail_at_random(
+        self,
+        rate: float,
+        *,
+        seed: int,
+        lose: float = 0.0,
+        methods: Iterable[str] | None = None,
+    ) -> Chaos:
+        """Answer a share ``rate`` of calls (to ``methods``, default every method) with 429,
+        500 or 503 before acting, and a share ``lose`` of the rest with a 500 after acting;
+        drawn from ``random.Random(seed)`` so a run can be repeated. 429s say Retry-After: 0."""
+        with self.lock:
+            chosen = frozenset(methods) if methods is not None else None
+            self._chaos = Chaos(rate, lose, chosen, random.Random(seed))
+            return self._chaos
+
+    def stop_failing_at_random(self) -> Chaos | None:
+        """End chaos mode; what it injected."""
+        with self.lock:
+            chaos, self._chaos = self._chaos, None
+            return chaos
 
     def slow_next(self, method: str, *, seconds: float, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` ``seconds`` late, after they took effect
@@ -274,7 +303,7 @@ class State:
         with self.lock:
             queue = self._failures.get(method)
             if not queue:
-                return None
+                return self._chaos.failure(method) if self._chaos else None
             failure = queue[0]
             failure.remaining -= 1
             if failure.remaining <= 0:

@@ -17,7 +17,7 @@ from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackE
 from bot.orders import transitions
 from bot.orders.announcements import announce
 from bot.orders.submission import send_to_ca
-from bot.orders.telling import refresh_homes, tell_people
+from bot.orders.telling import owe_people, refresh_homes
 from bot.products import needs_organization
 from bot.services import Services
 from storage import approvals as requests
@@ -124,6 +124,8 @@ def ask(
         digest=request.digest,
         approvers=request.approvers,
     )
+    waiting = events.AwaitingApproval(ref=order.ref, order_id=order.id, approvers=list(approvers))
+    owe_people(session, services, order, waiting, now=now)
     schedule = services.settings.reminder_schedule
     reminder_slots.start_approval(
         session,
@@ -158,9 +160,7 @@ def ask_approvers(services: Services, order_id: int) -> None:
             requests.remember_message(
                 session, request_id, approver_id=approver, channel_id=channel, ts=ts
             )
-    tell_people(
-        services, order_id, events.AwaitingApproval(ref=ref, order_id=order_id, approvers=approvers)
-    )
+    announce(services, order_id)  # the requester's "waiting for approval", owed on submit
     refresh_homes(services, approvers)
 
 
@@ -240,28 +240,26 @@ def _decide(
             reason=reason,
             override=override,
         )
+        # Owed with the decision: a rejection like a failure, an approval as its own DM.
+        told: object = (
+            events.Approved(ref=order.ref, order_id=order_id, by=user_id, override=override)
+            if approved
+            else events.Rejected(ref=order.ref, order_id=order_id, by=user_id, reason=reason or "")
+        )
+        owe_people(session, services, order, told, now=now)
         return Decision(order_id, order.ref, request.id, decision, user_id, reason, override)
 
 
 def after_decision(services: Services, decision: Decision) -> None:
     """After the ack: update every approver's message, tell the requester, go on to the CA.
 
-    An approved order goes to the CA even if Slack fails to carry the "approved" DM (the
-    submission DM that follows says the same); a rejection is announced like a failure:
-    once, and owed when Slack fails.
+    The decision's DMs were owed with it: sent now, or by the sweep if Slack fails, and an
+    approved order goes to the CA either way.
     """
     _close_messages(services, decision)
-    if decision.decision != "approved":
-        announce(services, decision.order_id)
-        return
-    approved = events.Approved(
-        ref=decision.ref, order_id=decision.order_id, by=decision.by, override=decision.override
-    )
-    try:
-        tell_people(services, decision.order_id, approved)
-    except SlackError as exc:
-        logger.warning("%s: the approval DM failed (%s); sending it on", decision.ref, exc)
-    send_to_ca(services, decision.order_id)
+    announce(services, decision.order_id)
+    if decision.decision == "approved":
+        send_to_ca(services, decision.order_id)
 
 
 def end_request(session: Session, order_id: int, *, decision: str, by: str) -> int | None:

@@ -13,13 +13,17 @@ flight; the poller then sees the CA's `cancelled`, and cancelling again is harml
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot import events, workflow
 from bot.access import Need
 from bot.errors import CAError, IllegalTransition
 from bot.orders import approval, transitions
+from bot.orders.announcements import announce
 from bot.orders.lookup import load
-from bot.orders.telling import people_of, refresh_homes, tell_people, tell_person
+from bot.orders.telling import owe_people, owe_person, refresh_homes
 from bot.services import Services
 from storage.models import Order, format_ref, utcnow
 
@@ -75,19 +79,20 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
             _require_cancellable(order)
             if _ca_ref_to_cancel(order) not in (None, *told_ca):
                 continue  # sent to the CA meanwhile: withdraw that submission too
-            previous = order.state
+            previous, now = order.state, utcnow()
             ended = approval.end_request(session, order_id, decision="cancelled", by=user_id)
             transitions.apply(
                 session,
                 order,
                 workflow.Event.CANCEL,
                 actor=user_id,
-                now=utcnow(),
+                now=now,
                 action="cancelled",
                 previous_state=previous,
                 ca_ref=order.ca_ref,
                 withdrawn_at_ca=bool(told_ca),
             )
+            _owe(session, services, order, actor=user_id, at_ca=bool(told_ca), now=now)
             return Cancelled(
                 order_id=order_id,
                 ref=order.ref,
@@ -103,21 +108,27 @@ def cancel_order(services: Services, order_id: int, *, user_id: str) -> Cancelle
 def cancel_and_tell(services: Services, order_id: int, *, user_id: str) -> Cancelled:
     """Cancel the order and tell its requester, watchers, team channel and the canceller."""
     done = cancel_order(services, order_id, user_id=user_id)
-    event = events.Cancelled(ref=done.ref, owner=done.owner, actor=done.actor, at_ca=done.at_ca)
-    tell_people(services, order_id, event)
+    announce(services, order_id)
     if done.approval_request is not None:
         approval.close_ended(
             services, order_id, done.approval_request, by=user_id, decision="cancelled"
         )
-    _, watchers = people_of(services, order_id)
-    if done.actor != done.owner and done.actor not in watchers:
-        tell_person(
-            services,
-            done.actor,
-            events.CancelDone(ref=done.ref, owner=done.owner, at_ca=done.at_ca),
-        )
+    if done.actor != done.owner:
         refresh_homes(services, [done.actor])
     return done
+
+
+def _owe(
+    session: Session, services: Services, order: Order, *, actor: str, at_ca: bool, now: datetime
+) -> None:
+    """In the cancelling transaction: the order's people, and a canceller who is neither the
+    owner nor a watcher (they read the same news through their own DM)."""
+    owner = order.requester_id
+    event = events.Cancelled(ref=order.ref, owner=owner, actor=actor, at_ca=at_ca)
+    owe_people(session, services, order, event, now=now)
+    if actor != owner and actor not in {w.user_id for w in order.watchers}:
+        done = events.CancelDone(ref=order.ref, owner=owner, at_ca=at_ca)
+        owe_person(session, services, order, actor, done, now=now)
 
 
 def _ca_ref_to_cancel(order: Order) -> str | None:

@@ -11,11 +11,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import workflow
 from bot.access import Need
-from bot.application_form import Application, check_application
+from bot.application_form import (
+    DOMAINS_FILE,
+    Application,
+    UploadedFile,
+    check_application,
+    fit_in_box,
+)
 from bot.csr_method import CSRMethod, certdesk_makes_key
+from bot.domains import Listed
 from bot.errors import FieldErrors, IllegalTransition
 from bot.orders import approval, transitions
 from bot.orders.csr_file import with_csr_file
+from bot.orders.domains_file import KEPT_CHANGED, attached_names
 from bot.orders.lookup import load
 from bot.services import Services
 from storage import queries
@@ -27,11 +35,13 @@ _MAX_DRAFT_VALUE = 10_000
 
 @dataclass(frozen=True)
 class Editing:
-    """What the Complete modal needs: the order, the values to prefill, saved organizations."""
+    """What the Complete modal needs: the order, the values to prefill, saved organizations,
+    and the names kept aside because they do not fit Slack's text box."""
 
     order: Order
     values: dict[str, Any]
     saved_orgs: Sequence[Organization]
+    kept: Listed | None = None
 
 
 def open_for_editing(services: Services, order_id: int, *, user_id: str) -> Editing:
@@ -39,10 +49,34 @@ def open_for_editing(services: Services, order_id: int, *, user_id: str) -> Edit
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
         _require_editable(order, revising=True)
-        draft = session.get(Draft, order_id)
-        values = dict(draft.data) if draft else values_from_order(order)
+        values, kept = _on_screen(session.get(Draft, order_id), order)
         orgs = queries.organizations_of(session, order.team_id)
-        return Editing(order=order, values=values, saved_orgs=orgs)
+        return Editing(order=order, values=values, saved_orgs=orgs, kept=kept)
+
+
+def _on_screen(draft: Draft | None, order: Order) -> tuple[dict[str, Any], Listed | None]:
+    """The values the modal prefills and the names it shows as kept: the draft, or the order."""
+    if draft is None:
+        return fit_in_box(values_from_order(order), None)
+    values = {k: v for k, v in draft.data.items() if k != DOMAINS_FILE}
+    return fit_in_box(values, Listed.from_data(draft.data.get(DOMAINS_FILE)))
+
+
+def _kept(draft: Draft | None, order: Order, shown: str | None) -> Listed | None:
+    """The kept names the submitted modal showed (by their digest); None if it showed none.
+
+    Raises FieldErrors when certdesk no longer holds the names shown."""
+    if not shown:
+        return None
+    candidates = [
+        Listed.from_data(draft.data.get(DOMAINS_FILE)) if draft else None,
+        _on_screen(draft, order)[1],
+        fit_in_box(values_from_order(order), None)[1],  # revising, after a new file replaced them
+    ]
+    for listed in candidates:
+        if listed is not None and listed.digest == shown:
+            return listed
+    raise FieldErrors({DOMAINS_FILE: KEPT_CHANGED})
 
 
 def values_from_order(order: Order) -> dict[str, Any]:
@@ -67,9 +101,21 @@ def values_from_order(order: Order) -> dict[str, Any]:
     return values
 
 
-def save_draft(services: Services, order_id: int, *, user_id: str, raw: Mapping[str, Any]) -> None:
-    """Keep what the person typed, valid or not, so the modal reopens with it."""
-    data = {
+def save_draft(
+    services: Services,
+    order_id: int,
+    *,
+    user_id: str,
+    raw: Mapping[str, Any],
+    kept_shown: str | None = None,
+) -> Listed | UploadedFile | None:
+    """Keep what the person typed, valid or not, so the modal reopens with it.
+
+    Names from an attached file are kept too (they replace the kept names the form showed,
+    ``kept_shown`` being their digest). Returns the names the form gives beside the box:
+    the file's, or the kept ones; an UploadedFile saying why a file could not be used.
+    """
+    data: dict[str, Any] = {
         k: v
         for k, v in raw.items()
         if isinstance(v, str | None) and (v is None or len(v) <= _MAX_DRAFT_VALUE)
@@ -77,22 +123,50 @@ def save_draft(services: Services, order_id: int, *, user_id: str, raw: Mapping[
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT)
         _require_editable(order, revising=True)
-        draft = session.get(Draft, order_id) or Draft(order_id=order_id, updated_by=user_id)
-        draft.data, draft.updated_by = data, user_id
-        session.add(draft)
+        draft = session.get(Draft, order_id)
+        try:
+            kept: Listed | UploadedFile | None = _kept(draft, order, kept_shown)
+        except FieldErrors:
+            kept = UploadedFile("", problem=KEPT_CHANGED)
+        if isinstance(kept, Listed):
+            data[DOMAINS_FILE] = kept.to_data()
+        _write(session, draft, order_id, data, user_id=user_id)
+        expected = order.domain_count
+    # Downloaded after the access check, outside the transaction: Slack may be slow.
+    attached = attached_names(services, raw, expected=expected)
+    if isinstance(attached, Listed):
+        with services.sessions.begin() as session:
+            data[DOMAINS_FILE] = attached.to_data()
+            _write(session, session.get(Draft, order_id), order_id, data, user_id=user_id)
+    return kept if attached is None else attached
+
+
+def _write(
+    session: Session, draft: Draft | None, order_id: int, data: dict[str, Any], *, user_id: str
+) -> None:
+    draft = draft or Draft(order_id=order_id, updated_by=user_id)
+    draft.data, draft.updated_by = dict(data), user_id
+    session.add(draft)
 
 
 def check_and_save(
-    services: Services, order_id: int, *, user_id: str, raw: Mapping[str, Any]
+    services: Services,
+    order_id: int,
+    *,
+    user_id: str,
+    raw: Mapping[str, Any],
+    kept_shown: str | None = None,
 ) -> tuple[Order, Application]:
     """Save the draft, check it, and write a valid application onto the order.
 
     Raises FieldErrors (keyed by field) when anything is wrong; the draft is kept either way.
     Saving an order that waits for approval withdraws the request: the approvers are told.
+    ``kept_shown``: the digest of the kept names the form showed, if it showed any.
     """
-    save_draft(services, order_id, user_id=user_id, raw=raw)
+    names = save_draft(services, order_id, user_id=user_id, raw=raw, kept_shown=kept_shown)
     withdrawn: int | None = None
     raw = with_csr_file(services, raw)  # after the access check in save_draft
+    raw[DOMAINS_FILE] = names
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
         saved = {o.id: o.details() for o in queries.organizations_of(session, order.team_id)}

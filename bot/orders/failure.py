@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import workflow
+from bot import events, workflow
 from bot.orders import transitions
-from bot.orders.announcements import announce
+from bot.orders.announcements import announce, owe_failure
 from bot.services import Services
 from storage import queries
 from storage.models import utcnow
@@ -25,14 +25,16 @@ def fail_order(
         if ca_ref is not None and order.ca_ref != ca_ref:
             return  # a stale answer about an earlier submission
         order.failure_reason = reason
+        now = utcnow()
         transitions.apply(
             session,
             order,
             workflow.Event.FAIL,
             actor=actor,
-            now=utcnow(),
+            now=now,
             action="failed",
             reason=reason,
         )
-    # Told through announce: a Slack outage then owes the notice instead of losing it.
+        event = events.Failed(ref=order.ref, order_id=order_id, reason=reason)
+        owe_failure(session, services, order, event, now=now)
     announce(services, order_id)

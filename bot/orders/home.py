@@ -3,56 +3,101 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot import teams as serving
 from bot.errors import SlackError
 from bot.services import Services
-from storage import approvals as requests
-from storage import queries, workspaces
+from storage import home_pages, queries
+from storage.home_pages import HOME_GROUPS, GroupCount, HomeScope
 from storage.models import Order, ProcessedEvent, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
 
 #: Slack retries an event for about an hour at most; ids older than a day can go.
 _KEEP_EVENT_IDS = timedelta(days=1)
+#: At most this many orders on the Home, what needs the person first. The view fits them in
+#: Slack's 100 blocks beside the approvals, each group's heading and its "more" line.
+SHOWN = 30
+#: Approvals shown on the Home; `/cert approvals` lists them all.
+SHOWN_APPROVALS = 5
 
 
-def home_orders(services: Services, *, user_id: str, team_id: str | None = None) -> Sequence[Order]:
-    """Orders shown on the user's Home: owned or watched; every order for admins."""
+@dataclass(frozen=True)
+class HomeOrders:
+    """What a Home shows: the orders read (newest first) and how many each group holds."""
+
+    orders: Sequence[Order]
+    counts: Mapping[str, GroupCount] = field(default_factory=dict)
+
+
+def home_orders(
+    services: Services, *, user_id: str, team_id: str | None = None, shown: int = SHOWN
+) -> HomeOrders:
+    """The orders on the user's Home (owned or watched; every order for admins): per group
+    only the ones shown, group by group while room is left, and a capped count of each."""
     with services.sessions.begin() as session:
-        # The refresh hook knows only the user. With many workspaces (OAuth) the one being
-        # served is known (bot.teams); with one, the user's orders of every team are shown.
-        team_id = team_id or serving.current()
-        teams = [team_id] if team_id else queries.teams_with_orders(session)
-        found: list[Order] = []
-        for team in teams:
-            found += queries.orders_visible_to(
-                session, team_id=team, user_id=user_id, all_orders=services.is_admin(user_id)
-            )
-        return sorted(found, key=lambda o: o.id, reverse=True)
+        return _read_orders(session, _scope(services, session, user_id, team_id), shown)
 
 
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
     """Publish the user's Home tab as it stands now."""
-    orders = home_orders(services, user_id=user_id, team_id=team_id)
-    admin = services.is_admin(user_id)
-    team = team_id or serving.current()
-    with services.sessions.begin() as session:
-        approvals = [
-            (format_ref(r.order_id), r.order_id, r.requested_by, r.requested_at)
-            for r in requests.waiting_for(session, user_id=user_id, everyone=admin)
-            if team is None or workspaces.team_of_order(session, r.order_id) == team
-        ]
-    view = services.presenter.home(orders, user_id=user_id, admin=admin, approvals=approvals)
+    view = home_tab(services, user_id, team_id=team_id)
     try:
         services.notifier.publish_home(user_id, view)
     except SlackError as exc:
         # A stale Home is shown again fresh next time it is opened; never fail a notice for it.
         logger.warning("could not publish Home for %s: %s", user_id, exc.code or exc)
+
+
+def home_tab(services: Services, user_id: str, *, team_id: str | None = None) -> Mapping[str, Any]:
+    """The user's Home tab as it stands now, rendered by the presenter (not yet published)."""
+    admin = services.is_admin(user_id)
+    team = team_id or serving.current()
+    with services.sessions.begin() as session:
+        found = _read_orders(session, _scope(services, session, user_id, team_id), SHOWN)
+        waiting, total = home_pages.waiting_approvals(
+            session,
+            teams=[team] if team else None,
+            user_id=user_id,
+            everyone=admin,
+            limit=SHOWN_APPROVALS,
+        )
+        approvals = [
+            (format_ref(r.order_id), r.order_id, r.requested_by, r.requested_at) for r in waiting
+        ]
+    return services.presenter.home(
+        found.orders,
+        user_id=user_id,
+        admin=admin,
+        approvals=approvals,
+        approvals_total=total,
+        counts=found.counts,
+    )
+
+
+def _scope(services: Services, session: Session, user_id: str, team_id: str | None) -> HomeScope:
+    # The refresh hook knows only the user. With many workspaces (OAuth) the one being
+    # served is known (bot.teams); with one, the user's orders of every team are shown.
+    team_id = team_id or serving.current()
+    teams = (team_id,) if team_id else tuple(home_pages.teams_with_orders(session))
+    return HomeScope(teams=teams, user_id=user_id, all_orders=services.is_admin(user_id))
+
+
+def _read_orders(session: Session, scope: HomeScope, shown: int) -> HomeOrders:
+    ids: list[int] = []
+    counts: dict[str, GroupCount] = {}
+    for key, states in HOME_GROUPS:
+        counts[key] = home_pages.count_group(session, scope, states)
+        if counts[key].total and len(ids) < shown:
+            ids += home_pages.group_ids(session, scope, states, limit=shown - len(ids))
+    return HomeOrders(orders=home_pages.load_orders(session, ids), counts=counts)
 
 
 def first_delivery(services: Services, event_id: str) -> bool:

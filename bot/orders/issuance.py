@@ -13,7 +13,7 @@ from bot.crypto import CertInfo, Sealed
 from bot.csr_method import CSRMethod
 from bot.errors import Error
 from bot.orders import transitions
-from bot.orders.announcements import announce
+from bot.orders.announcements import announce, owe_issuance
 from bot.orders.failure import fail_order
 from bot.services import Services
 from storage import queries
@@ -56,9 +56,6 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             order.not_after = info.not_after
             if sealed is not None:
                 _store_key(session, order_id, sealed, algorithm=algorithm or "")
-            # Owed until announced: if this process dies before the certificate reaches the
-            # requester, the redelivery sweep sends it once this lease has run out.
-            order.delivery_due_at = utcnow() + services.settings.claim_lease
             transitions.apply(
                 session,
                 order,
@@ -70,11 +67,13 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
                 sha256=info.sha256_fingerprint,
                 not_after=info.not_after.isoformat(),
             )
+            # Owed with the issuance itself: a crash after this commit delays it, never loses it.
+            session.flush()
+            session.refresh(order, ["private_key"])  # the key stored just now, if the CA made it
+            owe_issuance(session, services, order, info, now=utcnow())
     except StaleDataError:
         return False  # someone else moved the order in the meantime and announces it
-    if announce(services, order_id):
-        with services.sessions.begin() as session:
-            queries.set_delivery_due(session, order_id, at=None)
+    announce(services, order_id)
     return True
 
 

@@ -11,11 +11,12 @@ from bot import events, workflow
 from bot.ca.base import CAState, CAStatus
 from bot.errors import CAError
 from bot.orders import transitions
+from bot.orders.announcements import announce
 from bot.orders.backoff import back_off, write_locked
 from bot.orders.failure import fail_order
 from bot.orders.issuance import issue_order
 from bot.orders.submission import send_to_ca
-from bot.orders.telling import tell_channel, tell_people
+from bot.orders.telling import owe_channel, owe_people
 from bot.orders.workspaces import acting_for_order
 from bot.services import Services
 from storage import queries
@@ -82,13 +83,13 @@ def apply_status(
     after = write_locked(
         services,
         order_id,
-        lambda s, o: _move(s, o, status, ca_ref=ca_ref, now=now, interval=interval),
+        lambda s, o: _move(services, s, o, status, ca_ref=ca_ref, now=now, interval=interval),
     )
     if after is None:
         return
     before, state = after
     if state != before:
-        _announce(services, order_id, state=state, status=status)
+        announce(services, order_id)
 
 
 def poll_due(services: Services, *, now: datetime) -> int:
@@ -132,6 +133,7 @@ def _being_submitted(order: Order, *, now: datetime) -> bool:
 
 
 def _move(
+    services: Services,
     session: Session,
     order: Order,
     status: CAStatus,
@@ -161,6 +163,7 @@ def _move(
         ca_state=status.state.value,
         validations=[_validation_words(v) for v in status.validations],
     )
+    _owe(services, session, order, status, now=now)
     return before, order.state
 
 
@@ -179,13 +182,18 @@ def _validation_words(validation: object) -> dict[str, object]:
     return {f: getattr(validation, f) for f in fields if getattr(validation, f, None) is not None}
 
 
-def _announce(services: Services, order_id: int, *, state: str, status: CAStatus) -> None:
-    """State changes go to the team channel; the requester's DMs come from the reminders."""
-    ref = format_ref(order_id)
+def _owe(
+    services: Services, session: Session, order: Order, status: CAStatus, *, now: datetime
+) -> None:
+    """In the moving transaction: state changes go to the team channel (the requester's DMs
+    come from the reminders); a cancellation at the CA to everyone."""
+    state, ref = order.state, format_ref(order.id)
     if state == workflow.State.AWAITING_VERIFICATION:
         boxes = sorted({v.mailbox for v in status.validations if v.mailbox})
-        tell_channel(services, events.PassedReview(ref=ref, mailboxes=boxes))
+        owe_channel(
+            session, services, order, events.PassedReview(ref=ref, mailboxes=boxes), now=now
+        )
     elif state == workflow.State.CANCELLED:
-        tell_people(services, order_id, events.CancelledAtCA(ref=ref))
+        owe_people(session, services, order, events.CancelledAtCA(ref=ref), now=now)
     else:
-        tell_channel(services, events.StateReached(ref=ref, state=state))
+        owe_channel(session, services, order, events.StateReached(ref=ref, state=state), now=now)

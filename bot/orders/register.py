@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot import workflow
+from bot import events, workflow
 from bot.ca.base import Purchase as CAPurchase
 from bot.errors import Error
+from bot.orders.telling import owe_person
 from bot.products import Purchase
 from bot.services import Services
 from storage import queries
-from storage.models import Order
+from storage.models import Order, utcnow
 
 
 def register_order(
@@ -19,10 +20,12 @@ def register_order(
     purchase: Purchase,
     renewed_from_id: int | None = None,
     bought: CAPurchase | None = None,
+    tell: bool = True,
 ) -> Order:
     """Create an order in state `purchased` for what ``user_id`` bought.
 
     ``bought``: the CA's record of the purchase, when it was picked from the CA account.
+    ``tell``: owe the requester the "registered" DM (sent by ``announcements.announce``).
     """
     with services.sessions.begin() as session:
         if bought is not None and queries.purchases_registered(session, [bought.ref]):
@@ -55,6 +58,17 @@ def register_order(
             validity_days=purchase.validity_days,
             **({"purchase_ref": bought.ref} if bought else {}),
         )
+        if tell:
+            registered = events.Registered(
+                ref=order.ref,
+                order_id=order.id,
+                product=order.product,
+                domain_type=order.domain_type,
+                domain_count=order.domain_count,
+                validity_days=order.validity_days,
+                purchase_ref=order.purchase_ref,
+            )
+            owe_person(session, services, order, user_id, registered, now=utcnow())
         loaded = queries.get_order(session, order.id)
         assert loaded is not None
     return loaded

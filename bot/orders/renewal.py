@@ -11,7 +11,7 @@ from bot import workflow
 from bot.access import Need
 from bot.errors import Error, IllegalTransition
 from bot.orders import transitions
-from bot.orders.announcements import announce
+from bot.orders.announcements import announce, owe_expiry
 from bot.orders.complete import values_from_order
 from bot.orders.lookup import load
 from bot.orders.register import register_order
@@ -40,8 +40,7 @@ def expire_due(services: Services, *, now: datetime) -> int:
         if not_after is None:
             continue
         expired += 1
-        # Told through announce: a Slack failure owes this notice instead of losing it and
-        # ending the sweep before the other due orders.
+        # Owed in the expiring transaction; a Slack failure here never ends the sweep.
         with acting_for_order(services, order_id):
             announce(services, order_id)
     return expired
@@ -63,6 +62,7 @@ def _expire(services: Services, order_id: int, *, now: datetime) -> datetime | N
             action="expired",
             not_after=order.not_after.isoformat(),
         )
+        owe_expiry(session, services, order, now=now)
         return order.not_after
 
 
@@ -99,7 +99,12 @@ def renew_order(services: Services, order_id: int, *, user_id: str) -> Order:
         )
         team_id, owner, values = old.team_id, old.requester_id, values_from_order(old)
     new = register_order(
-        services, team_id=team_id, user_id=owner, purchase=purchase, renewed_from_id=order_id
+        services,
+        team_id=team_id,
+        user_id=owner,
+        purchase=purchase,
+        renewed_from_id=order_id,
+        tell=False,  # the renewal's own answer says it (and opens the Complete form)
     )
     with services.sessions.begin() as session:
         session.add(Draft(order_id=new.id, data=values, updated_by=user_id))

@@ -15,8 +15,9 @@ from bot.access import Need
 from bot.ca.base import CABackend
 from bot.errors import CAError, IllegalTransition
 from bot.orders import transitions
+from bot.orders.announcements import announce
 from bot.orders.lookup import load
-from bot.orders.telling import tell_people, tell_person
+from bot.orders.telling import owe_people, owe_person, refresh_homes
 from bot.services import Services
 from storage.models import Order, utcnow
 
@@ -81,18 +82,26 @@ def revoke_order(services: Services, order_id: int, *, user_id: str, reason: int
     with services.sessions.begin() as session:
         order = load(session, services, order_id, user_id=user_id, need=Need.ACT, for_update=True)
         if order.state != workflow.State.REVOKED:  # two confirmations at once revoke once
+            now = utcnow()
             transitions.apply(
                 session,
                 order,
                 workflow.Event.REVOKE,
                 actor=user_id,
-                now=utcnow(),
+                now=now,
                 action="revoked",
                 reason=REASONS[reason][0],
                 reason_code=reason,
                 ca=services.ca.name,
                 ca_ref=ca_ref,
             )
+            # Owed with the revocation itself: told to everyone even if Slack is away now.
+            owner, why = order.requester_id, REASONS[reason][1].lower()
+            event = events.Revoked(ref=ref, owner=owner, actor=user_id, why=why)
+            owe_people(session, services, order, event, now=now)
+            if user_id != owner:
+                done = events.RevokeDone(ref=ref, owner=owner)
+                owe_person(session, services, order, user_id, done, now=now)
         return Revoked(
             order_id=order_id, ref=ref, owner=order.requester_id, actor=user_id, reason=reason
         )
@@ -101,14 +110,9 @@ def revoke_order(services: Services, order_id: int, *, user_id: str, reason: int
 def revoke_and_tell(services: Services, order_id: int, *, user_id: str, reason: int) -> Revoked:
     """Revoke, then tell the requester, watchers, the team channel and (if other) the revoker."""
     done = revoke_order(services, order_id, user_id=user_id, reason=reason)
-    why = REASONS[done.reason][1].lower()
-    tell_people(
-        services,
-        order_id,
-        events.Revoked(ref=done.ref, owner=done.owner, actor=done.actor, why=why),
-    )
+    announce(services, order_id)
     if done.actor != done.owner:
-        tell_person(services, done.actor, events.RevokeDone(ref=done.ref, owner=done.owner))
+        refresh_homes(services, [done.actor])
     return done
 
 

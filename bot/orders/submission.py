@@ -13,7 +13,7 @@ from bot.ca.base import Submission
 from bot.csr_method import CSRMethod, certdesk_makes_key
 from bot.errors import CAError, PreflightError
 from bot.orders import steps
-from bot.orders.announcements import announce
+from bot.orders.announcements import announce, owe_submission
 from bot.orders.backoff import back_off
 from bot.orders.failure import fail_order
 from bot.preflight import check_before_submit
@@ -95,8 +95,13 @@ def send_to_ca(
         assert order is not None
         order.ca_name, order.ca_ref = services.ca.name, ca_ref
         still_wanted = order.state == workflow.State.SUBMITTED
-        order.next_poll_at = utcnow() if still_wanted else None
+        sent_at = utcnow()
+        order.next_poll_at = sent_at if still_wanted else None
         order.poll_failures = 0
+        if still_wanted:  # owed with the CA's acceptance: a crash after it cannot lose it
+            owe_submission(
+                session, services, order, now=sent_at, notes=checked.warnings, steps=first
+            )
         queries.record(
             session,
             order_id=order_id,

@@ -1,22 +1,35 @@
-"""Telling people what happened: the requester, watchers, the team channel, their Home tabs.
+"""Telling people what happened: owed as outbox rows, in the transaction of the change itself.
 
-Events are worded by the Presenter port and sent by the Notifier port; a person who cannot
-be reached (deactivated, an outage after the client's retries) is logged, never fatal for
-anyone else. Only the requester's message may raise, so the caller can owe it (see
-``bot.orders.announcements``).
+Rows are due at once (the real clock: a sweep run with a later ``now`` in tests still finds
+them). A use case that changes an order calls ``owe_people`` (the requester, watchers, the team
+channel), ``owe_person`` or ``owe_channel`` inside its own transaction: each message becomes a
+``storage.deliveries`` row worded now by the Presenter port, so a crash or a Slack outage
+after the commit delays it but cannot lose it. After the commit the use case calls
+``bot.orders.announcements.announce`` to send the order's rows at once; the sender's sweep
+sends what is left (``bot.orders.sender``).
+
+``tell_person`` is the one direct DM left, for answers to a person's own click that carry no
+state change (a private key file's note, a watcher's welcome): logged if Slack fails.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
+from datetime import datetime
+from secrets import token_hex
+from typing import Any
 
-from bot import events
+from sqlalchemy.orm import Session
+
+from bot import teams
 from bot.errors import SlackError
 from bot.orders.home import refresh_home
-from bot.ports import Message, Notice, Tag
+from bot.ports import Message
 from bot.services import Services
-from storage import queries
+from storage import deliveries, queries
+from storage.models import Order, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -29,60 +42,104 @@ def people_of(services: Services, order_id: int) -> tuple[str, list[str]]:
         return order.requester_id, [w.user_id for w in order.watchers]
 
 
-def tell_people(
+def event_name(event: object) -> str:
+    """What a delivery row says it carries: the event's class name in snake case."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(event).__name__).lower()
+
+
+def owe_people(
+    session: Session,
     services: Services,
-    order_id: int,
+    order: Order,
     event: object,
     *,
-    tag: Tag | None = None,
-    recheck: bool = False,
+    now: datetime,
+    channel: bool = True,
 ) -> None:
-    """DM the requester (raises SlackError if that fails), each watcher (plain words, no
-    buttons to act), and post the channel line to CERTDESK_NOTIFY_CHANNEL; refresh Homes.
-
-    Each message carries ``tag``; with ``recheck`` (telling again after a failure or a crash
-    that may have reached Slack) a conversation that already holds the tagged message is
-    skipped. Only the requester's DM can fail the call: a watcher or a channel that cannot be
-    reached is logged (and a channel that refuses certdesk is reported to the admins once).
-    """
+    """Owe the event to the order's requester, each watcher (plain words, no buttons) and,
+    with ``channel``, the team channel's line to CERTDESK_NOTIFY_CHANNEL."""
     notice = services.presenter.notice(event)
-    requester, watchers = people_of(services, order_id)
-    once = _Once(services, tag, recheck)
-    once.post(services.notifier.dm_channel(requester), notice.main)
-    for watcher in watchers:
-        try:
-            once.post(services.notifier.dm_channel(watcher), notice.watchers or notice.main)
-        except SlackError:
-            logger.warning("could not DM watcher %s about order %s", watcher, order_id)
-    _post_channel(services, notice, once)
-    refresh_homes(services, [requester, *watchers])
+    what, round_ = event_name(event), _round(now)
+    _owe_dm(session, order, what, round_, order.requester_id, notice.main, now=now)
+    for watcher in [w.user_id for w in order.watchers]:
+        if watcher != order.requester_id:
+            _owe_dm(session, order, what, round_, watcher, notice.watchers or notice.main, now=now)
+    if channel:
+        owe_channel(session, services, order, event, now=now)
 
 
-class _Once:
-    """Posts one tagged message per conversation; on a retry, not where it already is."""
+def owe_person(
+    session: Session,
+    services: Services,
+    order: Order | None,
+    user_id: str,
+    event: object,
+    *,
+    now: datetime,
+) -> None:
+    """Owe one person the event's main message (``order``: what it is about, if any)."""
+    notice = services.presenter.notice(event)
+    _owe_dm(session, order, event_name(event), _round(now), user_id, notice.main, now=now)
 
-    def __init__(self, services: Services, tag: Tag | None, recheck: bool) -> None:
-        self._notifier, self._tag, self._recheck = services.notifier, tag, recheck
 
-    def post(self, channel: str, message: Message) -> None:
-        if not (self._recheck and self._tag is not None and self._already(channel, self._tag)):
-            self._notifier.post(channel, message, tag=self._tag)
+def owe_channel(
+    session: Session, services: Services, order: Order, event: object, *, now: datetime
+) -> None:
+    """Owe the event's channel line to the workspace's notify channel, if both exist."""
+    line = services.presenter.notice(event).channel
+    channel = services.notify_channel(order.team_id)
+    if line is None or not channel:
+        return
+    what = event_name(event)
+    deliveries.add(
+        session,
+        key=f"o{order.id}:{what}:{_round(now)}:channel:{channel}",
+        what=what,
+        medium="channel",
+        payload=as_payload(line),
+        due_at=utcnow(),
+        order_id=order.id,
+        team_id=order.team_id,
+        channel_id=channel,
+    )
 
-    def _already(self, channel: str, tag: Tag) -> bool:
-        """Whether ``tag`` is in the conversation. Raises SlackError for an outage; if
-        certdesk may not read the history (no im:history), it logs that and answers False:
-        a possible double beats a loss."""
-        try:
-            return self._notifier.find_tagged(channel, tag) is not None
-        except SlackError as exc:
-            if exc.retryable:
-                raise
-            logger.error("cannot read %s to look for %s: %s", channel, tag, exc.code or exc)
-            return False
+
+def owe_file(
+    session: Session,
+    order: Order,
+    *,
+    kind: str,
+    filename: str,
+    content: str,
+    title: str,
+    now: datetime,
+) -> None:
+    """Owe the requester a file in their DM (a CSR, a certificate chain: nothing secret)."""
+    deliveries.add(
+        session,
+        key=f"o{order.id}:{kind}:{_round(now)}:file:{order.requester_id}",
+        what=kind,
+        medium="file",
+        payload={"filename": filename, "title": title, "content": content},
+        due_at=utcnow(),
+        order_id=order.id,
+        team_id=order.team_id,
+        user_id=order.requester_id,
+    )
+
+
+def as_payload(message: Message) -> dict[str, Any]:
+    """A message as a delivery row stores it."""
+    return {"text": message.text, "blocks": [dict(b) for b in message.blocks]}
+
+
+def as_message(payload: dict[str, Any]) -> Message:
+    """A delivery row's message."""
+    return Message(text=str(payload.get("text") or ""), blocks=tuple(payload.get("blocks") or ()))
 
 
 def tell_person(services: Services, user_id: str, event: object, *, required: bool = True) -> None:
-    """DM one person; with ``required=False`` a failure is logged instead of raised."""
+    """DM one person now; with ``required=False`` a failure is logged instead of raised."""
     try:
         services.notifier.dm(user_id, services.presenter.notice(event).main)
     except SlackError as exc:
@@ -91,40 +148,39 @@ def tell_person(services: Services, user_id: str, event: object, *, required: bo
         logger.warning("could not DM %s: %s", user_id, exc.code or exc)
 
 
-def tell_channel(services: Services, event: object) -> None:
-    """Post the event's channel line to CERTDESK_NOTIFY_CHANNEL, if both exist."""
-    _post_channel(services, services.presenter.notice(event), _Once(services, None, False))
-
-
-def _post_channel(services: Services, notice: Notice, once: _Once) -> None:
-    channel = services.notify_channel()
-    if not channel or notice.channel is None:
-        return
-    try:
-        once.post(channel, notice.channel)
-    except SlackError as exc:
-        # The team channel is a courtesy copy: its failure never holds back the requester's
-        # messages and files, nor makes them be sent again.
-        logger.warning("could not post to the notify channel %s: %s", channel, exc.code or exc)
-        if not exc.retryable:
-            _report_unreachable_channel(services, channel, exc.code)
-
-
-def _report_unreachable_channel(services: Services, channel: str, code: str) -> None:
-    """Tell the admins once that CERTDESK_NOTIFY_CHANNEL refuses certdesk's posts."""
-    with services.sessions.begin() as session:
-        if queries.channel_problem_reported(session, channel):
-            return
-        queries.record(
-            session, order_id=None, actor="system", action="notify_channel_refused",
-            channel=channel, error=code,
-        )  # fmt: skip
-    event = events.NotifyChannelRefused(channel=channel, error=code)
-    for admin in sorted(services.admins()):
-        tell_person(services, admin, event, required=False)
-
-
 def refresh_homes(services: Services, users: Sequence[str]) -> None:
     """Publish each user's Home tab as it stands now."""
     for user in dict.fromkeys(users):
         refresh_home(services, user)
+
+
+def _owe_dm(
+    session: Session,
+    order: Order | None,
+    what: str,
+    round_: str,
+    user_id: str,
+    message: Message,
+    *,
+    now: datetime,
+) -> None:
+    # A row about no order (a report to the admins) is written once by its guarded caller;
+    # its key only has to differ from every other such row.
+    scope = f"o{order.id}" if order is not None else f"t{teams.current() or '-'}:{token_hex(6)}"
+    deliveries.add(
+        session,
+        key=f"{scope}:{what}:{round_}:dm:{user_id}",
+        what=what,
+        medium="dm",
+        payload=as_payload(message),
+        due_at=utcnow(),
+        order_id=order.id if order is not None else None,
+        team_id=order.team_id if order is not None else teams.current(),
+        user_id=user_id,
+    )
+
+
+def _round(now: datetime) -> str:
+    """Which change a row tells of: its time to the microsecond (one change of an order at a
+    time, so an order's key never repeats)."""
+    return str(int(now.timestamp() * 1_000_000))

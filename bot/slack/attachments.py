@@ -1,4 +1,4 @@
-"""A file attached to a modal (a CSR), fetched from Slack with the bot token before the ack."""
+"""A file attached to a modal (a CSR, a list of names), fetched from Slack with the bot token."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from bot.application_form import UploadedFile
 
 logger = logging.getLogger(__name__)
 
-#: A CSR is a few kilobytes even with a hundred names; anything far bigger is something else.
+#: A CSR is a few kilobytes; 250 names of up to 253 characters fit too. Anything bigger is
+#: something else.
 MAX_FILE_BYTES = 64 * 1024
 #: The modal's ack is due within 3 s, so the download gets less than that.
 DOWNLOAD_TIMEOUT = 2.0
@@ -72,11 +73,11 @@ def _is_slack(url: str, api_url: str) -> bool:
 
 
 def _again(name: str, why: str) -> str:
-    return f"certdesk could not read {name}: {why}. Attach it again, or paste the CSR instead."
+    return f"certdesk could not read {name}: {why}. Attach it again, or paste it instead."
 
 
 def _too_big(name: str) -> str:
     return (
-        f"{name} is too big to be a CSR (over {MAX_FILE_BYTES // 1024} KB). Attach the "
-        "certificate signing request file, usually named something.csr."
+        f"{name} is too big (over {MAX_FILE_BYTES // 1024} KB) for a CSR or a list of names. "
+        "Attach the file certdesk asks for here."
     )

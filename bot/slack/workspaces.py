@@ -1,9 +1,10 @@
 """Many workspaces (OAuth mode): installations in certdesk's database, a Notifier per team.
 
 slack-sdk's SQLAlchemy stores keep installations and OAuth state in the tables that
-migration 0006_installations creates. ``TeamNotifier`` is the Notifier port for the
-workspace being served (bot.teams): it finds that workspace's bot token, refreshes it
-before it expires (token rotation) and reaches Slack with it.
+migration 0006_installations creates (tokens sealed, see bot.slack.sealed_tokens).
+``TeamNotifier`` is the Notifier port for the workspace being served (bot.teams): it finds
+that workspace's bot token, refreshes it before it expires (token rotation) and reaches
+Slack with it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.models.installation import Installation
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import teams
 from bot.application_form import UploadedFile
+from bot.crypto import Custody
 from bot.errors import SlackError
 from bot.ports import Message, Notifier, Tag
 from bot.slack.failures import calling
 from bot.slack.notifier import SlackNotifier
+from bot.slack.sealed_tokens import SealedInstallationStore
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,11 @@ ROTATE_MINUTES = 120
 STATE_SECONDS = 600
 
 
-def installation_store(engine: Engine, client_id: str) -> SQLAlchemyInstallationStore:
-    """Installations (bot tokens, refresh tokens) in certdesk's database."""
-    return SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+def installation_store(
+    engine: Engine, client_id: str, *, custody: Custody
+) -> SealedInstallationStore:
+    """Installations (bot tokens, refresh tokens) in certdesk's database, tokens sealed."""
+    return SealedInstallationStore(client_id, engine, custody=custody)
 
 
 def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
@@ -70,7 +74,7 @@ class TeamNotifier(Notifier):
 
     def __init__(
         self,
-        store: SQLAlchemyInstallationStore,
+        store: SealedInstallationStore,
         rotator: TokenRotator,
         sessions: sessionmaker[Session],
         *,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
     Block,
@@ -100,7 +100,22 @@ _STATE_WORDS: dict[str, str] = {
 }
 
 
-def purchase_words(order: Shown) -> str:
+class Bought(Protocol):
+    """What was bought: an order, or an event that carries its purchase."""
+
+    @property
+    def product(self) -> str: ...
+    @property
+    def domain_type(self) -> str: ...
+    @property
+    def domain_count(self) -> int: ...
+    @property
+    def validity_days(self) -> int: ...
+    @property
+    def purchase_ref(self) -> str | None: ...
+
+
+def purchase_words(order: Bought) -> str:
     """What was bought, in one line."""
     count = "1 domain" if order.domain_count == 1 else f"{order.domain_count} domains"
     bought = f" · purchase {esc(order.purchase_ref)}" if order.purchase_ref else ""

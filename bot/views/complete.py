@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     InputBlock,
-    PlainTextInputElement,
     RadioButtonsElement,
     StaticSelectElement,
 )
@@ -27,9 +26,11 @@ from bot.application_form import (
     Application,
 )
 from bot.csr_method import CSRMethod, certdesk_makes_key
+from bot.domains import Listed
 from bot.products import needs_organization
 from bot.views import ids
 from bot.views.common import context, esc, option_for, options, plain, purchase_words, section
+from bot.views.complete_inputs import domain_blocks, names_sections, text_input
 from storage.models import Order, Organization
 
 
@@ -60,36 +61,22 @@ class CAOffer:
         }
 
 
-def metadata(order_id: int) -> str:
-    """private_metadata naming the order a modal belongs to."""
-    return json.dumps({"order_id": order_id})
+def metadata(order_id: int, *, kept: Listed | None = None) -> str:
+    """private_metadata naming the order a modal belongs to (and the kept names it shows)."""
+    found: dict[str, Any] = {"order_id": order_id}
+    if kept is not None:
+        found["kept"] = kept.digest
+    return json.dumps(found)
 
 
-def _text_input(
-    block_id: str,
-    label: str,
-    values: Mapping[str, Any],
-    *,
-    hint: str | None = None,
-    multiline: bool = False,
-    optional: bool = False,
-    placeholder: str | None = None,
-    max_length: int | None = None,
-) -> InputBlock:
-    initial = values.get(block_id)
-    return InputBlock(
-        block_id=block_id,
-        label=plain(label),
-        hint=plain(hint) if hint else None,
-        optional=optional,
-        element=PlainTextInputElement(
-            action_id=block_id,
-            multiline=multiline,
-            initial_value=initial if isinstance(initial, str) and initial else None,
-            placeholder=plain(placeholder) if placeholder else None,
-            max_length=max_length,
-        ),
-    )
+def kept_digest(metadata_json: object) -> str | None:
+    """The digest of the kept names a submitted Complete modal showed, if it showed any."""
+    try:
+        found = json.loads(metadata_json) if isinstance(metadata_json, str) else None
+    except ValueError:
+        return None
+    digest = found.get("kept") if isinstance(found, dict) else None
+    return digest if isinstance(digest, str) and 0 < len(digest) <= 64 else None
 
 
 def complete_modal(
@@ -99,20 +86,17 @@ def complete_modal(
     saved_orgs: Sequence[Organization],
     by_email: bool = True,
     offer: CAOffer | None = None,
+    kept: Listed | None = None,
 ) -> View:
-    """Ask for domains, applicant, organization (OV/EV) and the CSR method, prefilled."""
+    """Ask for domains, applicant, organization (OV/EV) and the CSR method, prefilled.
+
+    ``kept``: names given earlier in a file that do not fit the Domains box; the modal says
+    they are kept (and carries their digest) instead of prefilling them.
+    """
     offer = offer or CAOffer()
-    count = order.domain_count
     blocks: list[Block] = [
         context(f"*{order.ref}* · {purchase_words(order)}"),
-        _text_input(
-            ids.DOMAINS,
-            "Domains" if count == 1 else f"Domains ({count}, one per line)",
-            values,
-            multiline=count > 1,
-            placeholder="www.example.com" if count == 1 else "example.com\nwww.example.com",
-            hint=_domain_hint(order),
-        ),
+        *domain_blocks(order, values, kept),
         HeaderBlock(text=plain("Applicant")),
         context(
             ":email: The CA sends its verification email to the *applicant email*. "
@@ -122,11 +106,9 @@ def complete_modal(
             else "The applicant is the CA's contact for this order. Domain control is proved "
             "with DNS records or files, which certdesk shows you after you submit."
         ),
-        _text_input(ids.APPLICANT_NAME, "Applicant name", values),
-        _text_input(
-            ids.APPLICANT_EMAIL, "Applicant email", values, placeholder="admin@example.com"
-        ),
-        _text_input(
+        text_input(ids.APPLICANT_NAME, "Applicant name", values),
+        text_input(ids.APPLICANT_EMAIL, "Applicant email", values, placeholder="admin@example.com"),
+        text_input(
             ids.APPLICANT_PHONE,
             "Applicant phone",
             values,
@@ -138,7 +120,7 @@ def complete_modal(
         blocks += _organization_blocks(values, saved_orgs)
         if offer.registration_number:
             blocks.append(
-                _text_input(
+                text_input(
                     ids.ORG_REGISTRATION_NUMBER,
                     "Registration number",
                     values,
@@ -150,18 +132,12 @@ def complete_modal(
     return View(
         type="modal",
         callback_id=ids.COMPLETE,
-        private_metadata=metadata(order.id),
+        private_metadata=metadata(order.id, kept=kept),
         title=plain(f"Complete {order.ref}"),
         submit=plain("Review"),
         close=plain("Close"),
         blocks=blocks,
     )
-
-
-def _domain_hint(order: Order) -> str:
-    if order.domain_type == "wildcard":
-        return "A wildcard covers one level, like *.example.com. Names in any script are fine."
-    return f"Exactly {order.domain_count} as bought. Names in any script are fine."
 
 
 def _organization_blocks(
@@ -200,7 +176,7 @@ def _organization_blocks(
         (ids.ORG_POSTAL_CODE, "Postal code"),
         (ids.ORG_PHONE, "Organization phone"),
     ]
-    blocks += [_text_input(b, label, values, optional=optional) for b, label in fields]
+    blocks += [text_input(b, label, values, optional=optional) for b, label in fields]
     return blocks
 
 
@@ -248,11 +224,11 @@ def _csr_blocks(values: Mapping[str, Any], offer: CAOffer) -> list[Block]:
                 initial_option=option_for(algorithms, default),
             ),
         ),
-        _text_input(
+        text_input(
             ids.CSR_TEXT,
             "Your CSR (PEM)",
-            # A CSR longer than the box holds came as a file; it cannot be shown again here.
-            {k: v for k, v in values.items() if k != ids.CSR_TEXT or len(v or "") <= 3000},
+            # A CSR longer than the box holds came as a file; it is not shown again here.
+            values,
             multiline=True,
             optional=True,
             max_length=3000,
@@ -282,10 +258,10 @@ def confirm_view(
     ca_title: str = "the CA",
 ) -> View:
     """Everything that will go to the CA, for a last look before submitting."""
-    names = "\n".join(
+    names = [
         f"• `{esc(d.display)}`" + (f" (sent as `{esc(d.ascii)}`)" if d.display != d.ascii else "")
         for d in application.domains
-    )
+    ]
     applicant = application.applicant
     lines = [
         f"*Applicant:* {esc(applicant.name)}, {esc(applicant.email)}, {esc(applicant.phone)}",
@@ -311,7 +287,7 @@ def confirm_view(
         lines.append("*CSR:* the one you uploaded (your private key stays with you)")
     blocks: list[Block] = [
         section(f"*{order.ref}* · {purchase_words(order)}"),
-        section(f"*Domains*\n{names}"[:3000]),
+        *names_sections(f"*Domains ({len(names)})*", names),
         section("\n".join(lines)),
         DividerBlock(),
         *(

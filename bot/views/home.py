@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
@@ -23,19 +23,23 @@ from bot.views.common import (
 )
 from bot.views.orders import manage_buttons, next_action_buttons
 from bot.views.verification import duration_words
+from storage.home_pages import HOME_GROUPS, GroupCount
 from storage.models import Order
 
 #: Slack's limit for a Home tab.
 MAX_BLOCKS = 100
 
-S = workflow.State
-#: Groups in the order shown: what needs the person first, what has ended last.
-GROUPS: tuple[tuple[str, frozenset[workflow.State]], ...] = (
-    ("Needs you", frozenset({S.PURCHASED, S.FAILED})),
-    ("Waiting for approval", frozenset({S.AWAITING_APPROVAL})),
-    ("In progress at the CA", frozenset({S.SUBMITTED, S.AWAITING_VERIFICATION})),
-    ("Issued", frozenset({S.ISSUED})),
-    ("Ended", frozenset({S.EXPIRED, S.REVOKED, S.CANCELLED})),
+#: Each group's heading, and where `/cert list` shows the rest (filters of bot.list_query).
+TITLES: dict[str, tuple[str, str]] = {
+    "needs_you": ("Needs you", "`/cert list failed` lists the failed ones, `/cert list` all"),
+    "approval": ("Waiting for approval", "`/cert list` lists them all"),
+    "at_ca": ("In progress at the CA", "`/cert list waiting` lists them all"),
+    "issued": ("Issued", "`/cert list expiring` lists the ones ending soon, `/cert list` all"),
+    "ended": ("Ended", "`/cert list` lists them all"),
+}
+#: Groups in the order shown (storage.home_pages.HOME_GROUPS): heading, states, hint.
+GROUPS: tuple[tuple[str, frozenset[str], str, str], ...] = tuple(
+    (key, frozenset(states), *TITLES[key]) for key, states in HOME_GROUPS
 )
 
 
@@ -45,10 +49,17 @@ def home_view(
     user_id: str,
     admin: bool,
     approvals: Sequence[Waiting] = (),
+    approvals_total: int | None = None,
+    counts: Mapping[str, GroupCount] | None = None,
     now: datetime | None = None,
 ) -> View:
-    """The Home tab for ``user_id``: what waits for their approval, then every order they may
-    see, grouped, within 100 blocks."""
+    """The Home tab for ``user_id``: what waits for their approval, then their orders grouped,
+    within 100 blocks.
+
+    ``orders`` are the ones read for the Home (newest first within each group); ``counts``
+    says how many each group holds in all (None: just the ones given), so a group shown in
+    part says how many more there are and which `/cert list` shows them.
+    """
     title = "All certificate orders" if admin else "Your certificate orders"
     top: list[Block] = [
         HeaderBlock(text=plain(title)),
@@ -61,36 +72,58 @@ def home_view(
     if admin:
         top.append(context("You are a certdesk admin: you see and can act on everyone's orders."))
     if approvals:
-        top += _approvals(approvals, now=now or datetime.now(UTC))
-    if not orders:
+        total = max(approvals_total or 0, len(approvals))
+        top += _approvals(approvals, total=total, now=now or datetime.now(UTC))
+    grouped = [
+        (key, name, hint, [o for o in orders if o.state in states])
+        for key, states, name, hint in GROUPS
+    ]
+    if counts is None:
+        counts = {key: GroupCount(len(group)) for key, _, _, group in grouped}
+    held = sum(counts[key].total for key, *_ in grouped if key in counts)
+    if not held:
         top.append(section("You have no certificate orders yet. Register one with *New order*."))
         return View(type="home", blocks=top)
     # Keep room for the note that says the list was cut short.
     budget = MAX_BLOCKS - len(top) - 2
     body: list[Block] = []
     shown = 0
-    for name, states in GROUPS:
-        group = [o for o in orders if o.state in states]
-        if not group:
+    for key, name, hint, group in grouped:
+        count = counts.get(key, GroupCount(len(group)))
+        if not count.total or len(body) + 3 > budget:
             continue
-        heading: list[Block] = [DividerBlock(), HeaderBlock(text=plain(f"{name} ({len(group)})"))]
+        heading: list[Block] = [DividerBlock(), HeaderBlock(text=plain(f"{name} ({_n(count)})"))]
+        entries: list[Block] = []
+        in_group = 0
         for order in group:
             entry = _entry(order, user_id=user_id, admin=admin)
-            need = len(entry) + len(heading)
-            if len(body) + need > budget:
+            # One block stays free for the group's "more" line.
+            if len(body) + len(heading) + len(entries) + len(entry) + 1 > budget:
                 break
-            body += heading + entry
-            heading = []
-            shown += 1
-    if shown < len(orders):
+            entries += entry
+            in_group += 1
+        shown += in_group
+        body += heading + entries
+        if count.total > in_group:
+            more = _n(GroupCount(count.total - in_group, count.capped))
+            words = f"And {more} more" if in_group else f"{more} not shown here"
+            body.append(context(f"{words} — {hint}."))
+    capped = any(c.capped for c in counts.values())
+    if shown < held or capped:
+        everything = _n(GroupCount(held, capped))
         body.append(DividerBlock())
         body.append(
             context(
-                f"Showing {shown} of {len(orders)} orders (the ones that need you first). "
+                f"Showing {shown} of {everything} orders (the ones that need you first). "
                 "`/cert list` lists them and `/cert status CD-0042` shows any one of them."
             )
         )
     return View(type="home", blocks=top + body)
+
+
+def _n(count: GroupCount) -> str:
+    """A count as people read it: 37, 1,204, or 1,000+ where counting stopped."""
+    return f"{count.total:,}{'+' if count.capped else ''}"
 
 
 def _entry(order: Order, *, user_id: str, admin: bool) -> list[Block]:
@@ -103,7 +136,7 @@ def _entry(order: Order, *, user_id: str, admin: bool) -> list[Block]:
         lines.append(f"Requested by <@{order.requester_id}>")
     elif not owner:
         lines.append(f"You watch this order; <@{order.requester_id}> owns it.")
-    if order.failure_reason and state is S.FAILED:
+    if order.failure_reason and state is workflow.State.FAILED:
         lines.append(f"Why it failed: {esc(order.failure_reason)}")
     buttons = [
         *next_action_buttons(order, can_act=can_act, viewer=user_id),
@@ -121,17 +154,17 @@ Waiting = tuple[str, int, str, datetime]
 _HOME_APPROVALS = 5
 
 
-def _approvals(waiting: Sequence[Waiting], *, now: datetime) -> list[Block]:
+def _approvals(waiting: Sequence[Waiting], *, total: int, now: datetime) -> list[Block]:
     blocks: list[Block] = [
         DividerBlock(),
-        HeaderBlock(text=plain(f"Waiting for your approval ({len(waiting)})")),
+        HeaderBlock(text=plain(f"Waiting for your approval ({total})")),
     ]
     for ref, order_id, requester, asked in waiting[:_HOME_APPROVALS]:
         blocks += [
             section(f"*{ref}* from <@{requester}> — waiting {duration_words(now - asked)}"),
             approval_buttons(order_id, block_id=f"home_approval_{order_id}"),
         ]
-    if len(waiting) > _HOME_APPROVALS:
+    if total > min(len(waiting), _HOME_APPROVALS):
         blocks.append(context("`/cert approvals` lists the rest."))
     return blocks
 

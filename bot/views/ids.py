@@ -27,6 +27,7 @@ PURCHASE_REF = "purchase_ref"
 
 # Complete-information inputs
 DOMAINS = "domains"
+DOMAINS_FILE = "domains_file"
 APPLICANT_NAME = "applicant_name"
 APPLICANT_EMAIL = "applicant_email"
 APPLICANT_PHONE = "applicant_phone"

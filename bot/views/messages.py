@@ -19,6 +19,7 @@ from bot.ports import Message, Notice
 from bot.views import approvals, ids, keys, verification
 from bot.views.common import button, context, esc, section, to_dicts
 from bot.views.home import home_view
+from bot.views.orders import registered_message
 
 #: What a watcher reads when an event has no words of its own for them.
 WATCHING = "(You watch this order.) "
@@ -38,9 +39,18 @@ class Messages:
         user_id: str,
         admin: bool,
         approvals: Sequence[Any] = (),
+        approvals_total: int | None = None,
+        counts: Mapping[str, Any] | None = None,
     ) -> Mapping[str, Any]:
         """The App Home view for ``user_id``, with what waits for their approval."""
-        return home_view(orders, user_id=user_id, admin=admin, approvals=approvals).to_dict()
+        return home_view(
+            orders,
+            user_id=user_id,
+            admin=admin,
+            approvals=approvals,
+            approvals_total=approvals_total,
+            counts=counts,
+        ).to_dict()
 
 
 def message(text: str, blocks: Sequence[Block | dict] = ()) -> Message:
@@ -75,6 +85,11 @@ def _revise(headline: str, order_id: int) -> list[Block]:
 def word(event: object) -> Notice:
     """The Notice for ``event``."""
     raise TypeError(f"no words for {type(event).__name__}")
+
+
+@word.register
+def _(event: events.Registered) -> Notice:
+    return Notice(main=message(*registered_message(event.ref, event.order_id, event)))
 
 
 @word.register

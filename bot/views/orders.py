@@ -14,6 +14,7 @@ from bot.csr_method import CSRMethod, certdesk_makes_key
 from bot.errors import NotFound
 from bot.views import ids
 from bot.views.common import (
+    Bought,
     Shown,
     actions_dict,
     button,
@@ -106,18 +107,18 @@ def list_card(order: ListedOrder, *, can_act: bool, viewer: str) -> list[dict[st
     return [section_dict("\n".join(lines)), actions_dict(buttons, block_id=f"order_{order.id}")]
 
 
-def registered_message(order: Order) -> tuple[str, list[Block]]:
+def registered_message(ref: str, order_id: int, bought: Bought) -> tuple[str, list[Block]]:
     """The DM the requester gets when an order is registered."""
-    text = f"Order {order.ref} is registered. Next: complete its information."
+    text = f"Order {ref} is registered. Next: complete its information."
     blocks: list[Block] = [
-        section(f":tada: Order *{order.ref}* is registered.\n{purchase_words(order)}"),
+        section(f":tada: Order *{ref}* is registered.\n{purchase_words(bought)}"),
         section(
             "Next, complete the application: the domains, the applicant and how the CSR "
             "and private key are made. Nothing goes to the CA until you submit it."
         ),
         ActionsBlock(
             elements=[
-                button("Complete information", ids.OPEN_COMPLETE, str(order.id), style="primary")
+                button("Complete information", ids.OPEN_COMPLETE, str(order_id), style="primary")
             ]
         ),
     ]

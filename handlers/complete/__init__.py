@@ -14,7 +14,7 @@ from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
 from bot.views.common import plain, section
-from bot.views.complete import CAOffer, complete_modal, confirm_view
+from bot.views.complete import CAOffer, complete_modal, confirm_view, kept_digest
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import (
     DATABASE_AWAY,
@@ -80,6 +80,7 @@ def register(app: App, services: Services) -> OrderCommands:
             saved_orgs=editing.saved_orgs,
             by_email=services.ca.emails_applicant,
             offer=offer_for(services, editing.order),
+            kept=editing.kept,
         )
         view.notify_on_close = True  # closing saves the draft too
         return view
@@ -103,7 +104,11 @@ def register(app: App, services: Services) -> OrderCommands:
             user_id, order_id = acting_user(body), view_order_id(view)
             try:
                 order, application = complete.check_and_save(
-                    services, order_id, user_id=user_id, raw=view_values(view)
+                    services,
+                    order_id,
+                    user_id=user_id,
+                    raw=view_values(view),
+                    kept_shown=kept_digest(view.get("private_metadata")),
                 )
             except FieldErrors as exc:
                 reply(**keep_open(field_errors(view, exc.errors)))
@@ -127,14 +132,16 @@ def register(app: App, services: Services) -> OrderCommands:
 
         def save(user_id: str) -> None:
             try:
-                complete.save_draft(services, view_order_id(view), user_id=user_id, raw=raw)
+                complete.save_draft(
+                    services, view_order_id(view), user_id=user_id, raw=raw, kept_shown=kept
+                )
             except DATABASE_AWAY:
                 raise Error(DRAFT_NOT_SAVED) from None
             except Error:
                 return  # a stale or someone else's modal: there is nothing of theirs to keep
 
         # Saved after the ack: nobody waits on a closed modal; only a lost draft is told.
-        raw = view_values(view)
+        raw, kept = view_values(view), kept_digest(view.get("private_metadata"))
         later(services, body, save)
 
     @app.view(ids.CONFIRM_SUBMIT)

@@ -9,10 +9,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.errors import CAError, FieldErrors
+from bot.orders.announcements import announce
 from bot.orders.register import available_purchases, register_from_account, register_order
 from bot.products import parse_purchase
 from bot.services import Services
-from bot.views import ids, orders
+from bot.views import ids
 from bot.views.new_order import (
     loading_modal,
     new_order_modal,
@@ -24,7 +25,6 @@ from handlers.replies import (
     SLOW_FORM,
     Reply,
     ack_in_time,
-    dm,
     guarded,
     incident_id,
     keep_open,
@@ -96,8 +96,8 @@ def register(app: App, services: Services) -> None:
                 return
             order = register_order(services, team_id=team, user_id=user_id, purchase=purchase)
             reply()
-            words, blocks = orders.registered_message(order)
-            services.background.submit(dm, services, user_id, words, blocks)
+            # The "registered" DM was owed with the order: sent now, or by the sweep.
+            services.background.submit(announce, services, order.id)
 
         def tell(message: str) -> None:
             reply(**keep_open({ids.PRODUCT: message[:150]}))
@@ -117,7 +117,6 @@ def register(app: App, services: Services) -> None:
             order = register_from_account(
                 services, team_id=team_id(body), user_id=user_id, purchase_ref=ref
             )
-            words, blocks = orders.registered_message(order)
-            dm(services, user_id, words, blocks)
+            announce(services, order.id)
 
         later(services, body, run)

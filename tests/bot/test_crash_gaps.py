@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 from support.app_fixtures import ALICE, Running
 from support.ca_flow import latest_link, load_order, submitted_order
+from support.outbox import pending
 
 from bot.orders import issuance
 from bot.orders.announcements import deliver_owed
 from bot.orders.polling import poll_order
 from bot.orders.submission import send_to_ca
-from storage import queries
-from storage.models import CARecord, utcnow
+from storage import deliveries, queries
+from storage.models import CARecord, Delivery, utcnow
 
 
 class Died(BaseException):
@@ -52,7 +53,7 @@ def test_dying_after_the_ca_accepted_the_order_submits_it_once(
     assert ca_orders(certdesk) == 1, "the CA knows the repeat as the same order"
 
 
-@pytest.mark.parametrize("dies", ["before_delivering", "issuance_announced", "chain_delivered"])
+@pytest.mark.parametrize("dies", ["before_delivering", "dm_taken", "file_taken"])
 def test_dying_while_delivering_a_certificate_delivers_it_once(
     start_certdesk: Callable[..., Running], monkeypatch: pytest.MonkeyPatch, dies: str
 ) -> None:
@@ -66,24 +67,29 @@ def test_dying_while_delivering_a_certificate_delivers_it_once(
     certdesk.settle()
     if dies == "before_delivering":  # right after the transaction that marks it issued
         monkeypatch.setattr(issuance, "announce", _raise_died)
-    else:  # after Slack took the DM (or the file), before it was recorded
-        record = queries.record
+    elif dies == "dm_taken":  # Slack took the issued DM; the sender died before recording it
+        finish = deliveries.finish
 
-        def record_or_die(session: Any, *, action: str, **kwargs: Any) -> None:
-            if action == dies:
+        def finish_or_die(session: Any, delivery_id: int, token: str, **kwargs: Any) -> bool:
+            if session.get(Delivery, delivery_id).what == "issued":
                 raise Died
-            record(session, action=action, **kwargs)
+            return finish(session, delivery_id, token, **kwargs)
 
-        monkeypatch.setattr(queries, "record", record_or_die)
+        monkeypatch.setattr(deliveries, "finish", finish_or_die)
+    else:  # Slack took the chain file; the sender died before recording it
+        monkeypatch.setattr(queries, "record_file", _raise_died)
     with pytest.raises(Died):
         poll_order(services, order_id)
     monkeypatch.undo()
     order = load_order(services, order_id)
-    assert order.state == "issued" and order.delivery_due_at, "still owed to the requester"
-    assert deliver_owed(services, now=order.delivery_due_at) == 1
+    assert order.state == "issued"
+    assert [r.what for r in pending(services)], "still owed to the requester"
+    # The dead sender's claim runs out; the sweep then looks in Slack before sending again.
+    later = utcnow() + services.settings.claim_lease + timedelta(seconds=1)
+    deliver_owed(services, now=later)
     assert delivered(certdesk) == (1, 1)
-    assert load_order(services, order_id).delivery_due_at is None
-    assert deliver_owed(services, now=utcnow() + timedelta(hours=1)) == 0
+    assert pending(services) == []
+    assert deliver_owed(services, now=later + timedelta(hours=1)) == 0
     assert delivered(certdesk) == (1, 1)
 
 

@@ -11,6 +11,7 @@ from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from support.ca_flow import actions, load_order
 from support.forms import GOOD_DV, GOOD_ORG
 from support.journeys import complete_and_submit, open_complete, register
+from support.outbox import pending
 
 from bot.emulator.model import Message
 from bot.orders.announcements import deliver_owed
@@ -267,9 +268,11 @@ def test_a_rejection_lost_to_a_slack_outage_is_owed_and_sent_once(
     desk.slack.submit_view(BOB, {ids.APPROVAL_REASON: "Use the registered legal name."})
     desk.settle()
     order = load_order(desk.services, order_id)
-    assert order.state == "failed" and order.delivery_due_at is not None, "owed, not lost"
+    (owed,) = pending(desk.services)
+    assert order.state == "failed" and owed.what == "rejected", "owed, not lost"
+    assert owed.due_at is not None
     assert not [m for m in desk.emulator.dms_to(ALICE) if "not approved" in m.text]
-    assert deliver_owed(desk.services, now=order.delivery_due_at) == 1
-    assert deliver_owed(desk.services, now=order.delivery_due_at + timedelta(hours=1)) == 0
+    assert deliver_owed(desk.services, now=owed.due_at) == 1
+    assert deliver_owed(desk.services, now=owed.due_at + timedelta(hours=1)) == 0
     told = [m for m in desk.emulator.dms_to(ALICE) if "not approved" in m.text]
     assert len(told) == 1 and "registered legal name" in str(told[0].blocks)

@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 from support.app_fixtures import ADMIN, ALICE, BOB, TEAM, Running, wait_for
+from support.home_store import add_orders
 from support.journeys import complete_and_submit, register
 
 from bot.views import ids
@@ -181,3 +182,21 @@ def test_only_the_requester_is_offered_the_key_download(certdesk: Running) -> No
 
     assert offered(ALICE)
     assert not offered(ADMIN)  # admins act on every order, but the key is the requester's
+
+
+def test_an_admins_home_finds_old_orders_that_need_someone_under_many_newer_ones(
+    certdesk: Running,
+) -> None:
+    engine = certdesk.services.engine
+    stuck, failed = add_orders(
+        engine, ["purchased", "failed"], team_id=TEAM, requester_id=ALICE, failure_reason="CAA"
+    )
+    add_orders(engine, ["issued"] * 2000, team_id=TEAM, requester_id=BOB)
+    home = open_home(certdesk, ADMIN)  # the emulator refuses a Home over Slack's limits
+    assert "Needs you (2)" in headers(home) and "Issued (1,000+)" in headers(home)
+    assert ids.OPEN_COMPLETE in buttons_for(home, f"CD-{stuck:04d}")
+    assert "Why it failed: CAA" in str(home["blocks"])
+    assert ids.SHOW_STATUS in buttons_for(home, f"CD-{failed:04d}")
+    text = json.dumps(home["blocks"], ensure_ascii=False)
+    assert "more — `/cert list expiring` lists the ones ending soon" in text
+    assert "of 1,002+ orders" in text

@@ -25,7 +25,7 @@ from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
 from bot.views import ids
 from storage import queries
-from storage.models import AuditEvent, Order, Workspace, utcnow
+from storage.models import AuditEvent, CARecord, Order, Workspace, utcnow
 
 TEAM_A, TEAM_B = "TAAAA0001", "TBBBB0002"
 ANN, BEN = "UANN", "UBEN"  # Ann is in workspace A, Ben in B
@@ -195,9 +195,18 @@ def test_purge_deletes_one_uninstalled_workspace_after_typed_confirmation(
     answers: list[str] = []
     monkeypatch.setattr("builtins.input", lambda prompt="": answers.pop(0))
 
+    with certdesk.services.sessions.begin() as session:
+        for ref in (ref_a, ref_b):  # as if sent to the CA, which remembers the applicant
+            session.get(Order, int(ref[3:])).ca_ref = f"SIM-{ref}"  # type: ignore[union-attr]
+            session.add(CARecord(backend="simulated", ref=f"SIM-{ref}", data={"who": ref}))
+
     def orders() -> set[str]:
         with certdesk.services.sessions.begin() as session:
             return {o.ref for o in session.query(Order)}
+
+    def ca_records() -> set[str]:
+        with certdesk.services.sessions.begin() as session:
+            return {r.ref for r in session.query(CARecord)}
 
     assert cli.main(["workspace", "purge", TEAM_A]) == 1  # still installed: refused
     assert "still has certdesk installed" in capsys.readouterr().err
@@ -209,6 +218,7 @@ def test_purge_deletes_one_uninstalled_workspace_after_typed_confirmation(
     assert cli.main(["workspace", "purge", TEAM_A]) == 0
     assert "1 orders" in capsys.readouterr().out
     assert orders() == {ref_b}
+    assert ca_records() == {f"SIM-{ref_b}"}
     with certdesk.services.sessions.begin() as session:
         assert session.get(Workspace, TEAM_A) is None
         assert session.get(Workspace, TEAM_B) is not None

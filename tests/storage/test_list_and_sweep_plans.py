@@ -12,9 +12,15 @@ from support.plans import full_scans, indexes_used, plan
 from support.postgres import empty_database
 
 from bot import workflow
-from bot.devtools.seed_orders import Store, seed, seed_sent_reminders
+from bot.devtools.seed_orders import (
+    Store,
+    seed,
+    seed_delivered_files,
+    seed_sent_deliveries,
+    seed_sent_reminders,
+)
 from storage import db
-from storage.models import DeliveredFile, Order, Reminder
+from storage.models import DeliveredFile, Delivery, Order, Reminder
 from storage.order_pages import OrderFilter, StateGroup, count_statement, page_ids_statement
 
 NOW = datetime.now(UTC)
@@ -24,7 +30,8 @@ NOW = datetime.now(UTC)
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Connection, Store]]:
-    """16,000 orders over 40 workspaces, with domains, watchers, sent reminders and statistics.
+    """16,000 orders over 40 workspaces, with domains, watchers, sent reminders, delivered
+    files, sent outbox rows and statistics.
 
     Built once per engine: the planners choose by size, so a few rows would prove nothing.
     """
@@ -36,6 +43,8 @@ def store(
     db.upgrade(engine)
     made = seed(engine, orders=16000, other_teams=39, now=NOW)
     seed_sent_reminders(engine, per_order=2, now=NOW)
+    seed_delivered_files(engine, now=NOW)
+    seed_sent_deliveries(engine, now=NOW)
     with engine.connect() as connection:
         yield connection, made
     engine.dispose()
@@ -92,9 +101,12 @@ def test_list_pages_and_counts_read_their_indexes(
         # Counting a whole team reads every row anyway; PostgreSQL may rightly prefer the
         # table for that. What matters is that an index can serve it.
         connection.execute(text("SET LOCAL enable_seqscan = off"))
-    # A count may read any index with the right leading columns (it needs no id order).
-    counted = plan(connection, count_statement(wanted))
-    assert full_scans(counted) == [] and indexes_used(counted), "\n".join(counted)
+    try:
+        # A count may read any index with the right leading columns (it needs no id order).
+        counted = plan(connection, count_statement(wanted))
+        assert full_scans(counted) == [] and indexes_used(counted), "\n".join(counted)
+    finally:
+        connection.rollback()  # ends SET LOCAL: later tests' plans are the planner's own
 
 
 # The sweeps' statements as bot/orders/ writes them today (polling.py, reminding/claims.py,
@@ -138,12 +150,12 @@ SWEEPS: dict[str, tuple[Select, str]] = {
         .order_by(DeliveredFile.delete_after),
         "ix_delivered_files_pending_delete",
     ),
-    "redelivery": (
-        select(Order.id)
-        .where(Order.delivery_due_at.is_not(None), Order.delivery_due_at <= NOW)
-        .order_by(Order.delivery_due_at)
-        .limit(20),
-        "ix_orders_delivery_due_at",
+    "outbox": (
+        select(Delivery.id, Delivery.due_at)
+        .where(Delivery.due_at.is_not(None), Delivery.due_at <= NOW, Delivery.status == "pending")
+        .order_by(Delivery.due_at)
+        .limit(50),
+        "ix_deliveries_pending_due",
     ),
 }
 

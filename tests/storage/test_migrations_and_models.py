@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import workflow
 from storage import db, queries
 from storage.db import FOREIGN_TABLES
-from storage.models import Base, Contact, Order, OrderDomain, Watcher
+from storage.models import Base, Contact, Order, OrderDomain
 
 
 def _order(**overrides: object) -> Order:
@@ -104,22 +104,6 @@ def test_concurrent_writers_cannot_overwrite_each_other(engine: Engine) -> None:
     second.close()
     with sessions.begin() as session:
         assert session.get(Order, order_id).state == workflow.State.SUBMITTED  # type: ignore[union-attr]
-
-
-def test_visibility_query_returns_owned_and_watched_orders_only(engine: Engine) -> None:
-    sessions = db.session_factory(engine)
-    with sessions.begin() as session:
-        mine, theirs, watched = _order(), _order(requester_id="U2"), _order(requester_id="U2")
-        session.add_all([mine, theirs, watched])
-        session.flush()
-        session.add(Watcher(order_id=watched.id, user_id="U1", added_by="U2"))
-        ids = (mine.id, theirs.id, watched.id)
-    with sessions.begin() as session:
-        found = {o.id for o in queries.orders_visible_to(session, team_id="T1", user_id="U1")}
-        assert found == {ids[0], ids[2]}
-        everyone = queries.orders_visible_to(session, team_id="T1", user_id="U1", all_orders=True)
-        assert {o.id for o in everyone} == set(ids)
-        assert queries.orders_visible_to(session, team_id="T2", user_id="U1") == []
 
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:

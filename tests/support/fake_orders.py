@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import crypto
-from bot.orders.announcements import announce
+from bot.orders.announcements import announce, owe_submission
 from bot.orders.watchers import set_watchers
 from storage import queries
 from storage.models import utcnow
@@ -45,8 +45,9 @@ def order_at_ca(
     stored and audited, polled now. The CAA pre-flight and the CA call are left out (they
     are tested with the simulated CA and Pebble).
 
-    ``announced``: the submission was announced, as send_to_ca does next; the fake notifier
-    then forgets it, so a test sees only what follows.
+    ``announced``: the owed submission notice and CSR were sent, as send_to_ca does next; the
+    fake notifier then forgets them, so a test sees only what follows. Otherwise they wait in
+    the outbox (as after a crash right after the commit).
     """
     services = desk.services
     order_id = submitted_order(services, user, domains=domains, send=False)
@@ -68,6 +69,8 @@ def order_at_ca(
             ca=desk.ca.name,
             ca_ref=ca_ref,
         )
+        # Owed in the same transaction, as send_to_ca does.
+        owe_submission(session, services, order, now=utcnow(), notes=(), steps=())
     if announced:
         announce(services, order_id)
         assert services.notifier is desk.notifier and desk.notifier.posted, "announced"

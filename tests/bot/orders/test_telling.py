@@ -1,17 +1,21 @@
-"""Who hears what (bot.orders.telling), with the fake notifier: no Slack, no HTTP."""
+"""Who hears what (bot.orders.telling), owed through the outbox, with the fake notifier."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from support.ca_flow import submitted_order
 from support.fakes import FakeDesk
+from support.outbox import pending, rows, tell
 
 from bot import events
 from bot.errors import SlackError
-from bot.orders.telling import tell_channel, tell_people, tell_person
+from bot.orders.announcements import deliver_owed
+from bot.orders.telling import tell_person
 from bot.orders.watchers import set_watchers
+from storage.models import utcnow
 
 ALICE, BOB, CAROL = "UALICE", "UBOB", "UCAROL"
 TEAM_CHANNEL = "CTEAM"
@@ -29,7 +33,7 @@ def failed(order_id: int) -> events.Failed:
 
 def test_requester_watchers_and_homes_hear_of_an_event(fake_desk: FakeDesk) -> None:
     order_id = watched_order(fake_desk, BOB, CAROL)
-    tell_people(fake_desk.services, order_id, failed(order_id))
+    assert tell(fake_desk.services, order_id, failed(order_id))
     notifier = fake_desk.notifier
     (mine,) = notifier.dms_to(ALICE)
     assert "failed: the CSR is weak" in mine.text and mine.blocks, "the requester gets buttons"
@@ -38,30 +42,42 @@ def test_requester_watchers_and_homes_hear_of_an_event(fake_desk: FakeDesk) -> N
         assert theirs.text.startswith("(You watch this order.)") and not theirs.blocks
     assert set(notifier.homes) == {ALICE, BOB, CAROL}
     assert notifier.posted and all(p.channel.startswith("D") for p in notifier.posted)
+    owed = rows(fake_desk.services, order_id)
+    assert [(r.medium, r.user_id, r.status) for r in owed] == [
+        ("dm", u, "sent") for u in (ALICE, BOB, CAROL)
+    ]
+    assert {p.tag.kind for p in notifier.posted if p.tag} == {"delivery"}
 
 
 def test_a_watcher_who_cannot_be_dmed_does_not_stop_the_others(fake_desk: FakeDesk) -> None:
     order_id = watched_order(fake_desk, BOB, CAROL)
     fake_desk.notifier.fail_next("dm", to=BOB, code="user_not_found")
-    tell_people(fake_desk.services, order_id, failed(order_id))
+    tell(fake_desk.services, order_id, failed(order_id))
     assert len(fake_desk.notifier.dms_to(ALICE)) == 1
     assert fake_desk.notifier.dms_to(BOB) == []
     assert len(fake_desk.notifier.dms_to(CAROL)) == 1, "the watcher after the failed one too"
 
 
-def test_the_requesters_message_failing_is_raised_so_it_can_be_owed(fake_desk: FakeDesk) -> None:
+def test_the_requesters_message_failing_is_owed_and_sent_by_the_sweep(fake_desk: FakeDesk) -> None:
+    services = fake_desk.services
     order_id = watched_order(fake_desk, BOB)
     fake_desk.notifier.fail_next("dm", to=ALICE, retryable=True)
-    with pytest.raises(SlackError) as caught:
-        tell_people(fake_desk.services, order_id, failed(order_id))
-    assert caught.value.retryable
+    assert not tell(services, order_id, failed(order_id)), "owed"
     assert fake_desk.notifier.dms_to(ALICE) == []
+    assert len(fake_desk.notifier.dms_to(BOB)) == 1, "the watcher is not held back"
+    (owed,) = pending(services)
+    assert owed.user_id == ALICE and owed.attempts == 1 and owed.due_at is not None
+    assert deliver_owed(services, now=owed.due_at - timedelta(seconds=1)) == 0, "not yet due"
+    assert deliver_owed(services, now=owed.due_at) == 1
+    assert len(fake_desk.notifier.dms_to(ALICE)) == 1
+    assert deliver_owed(services, now=utcnow() + timedelta(days=1)) == 0
+    assert len(fake_desk.notifier.dms_to(ALICE)) == 1 and len(fake_desk.notifier.dms_to(BOB)) == 1
 
 
 def test_a_home_that_cannot_be_published_fails_nobody(fake_desk: FakeDesk) -> None:
     order_id = watched_order(fake_desk, BOB)
     fake_desk.notifier.fail_next("publish_home", to=ALICE, retryable=True)
-    tell_people(fake_desk.services, order_id, failed(order_id))
+    tell(fake_desk.services, order_id, failed(order_id))
     assert len(fake_desk.notifier.dms_to(ALICE)) == 1
     assert ALICE not in fake_desk.notifier.homes and BOB in fake_desk.notifier.homes
 
@@ -72,8 +88,9 @@ def test_the_channel_line_is_posted_only_when_a_notify_channel_is_set(
     quiet, loud = make_fake_desk(), make_fake_desk(CERTDESK_NOTIFY_CHANNEL=TEAM_CHANNEL)
     for desk in (quiet, loud):
         order_id = watched_order(desk)
-        tell_people(desk.services, order_id, failed(order_id))
-        tell_channel(desk.services, events.PassedReview(ref="CD-0001", mailboxes=["a@b.example"]))
+        tell(desk.services, order_id, failed(order_id))
+        passed = events.PassedReview(ref="CD-0001", mailboxes=["a@b.example"])
+        tell(desk.services, order_id, passed, channel_only=True)
     assert [p.channel for p in quiet.notifier.posted] == [quiet.notifier.dm_channel_of(ALICE)]
     lines = [m.text for m in loud.notifier.posts_in(TEAM_CHANNEL)]
     assert lines == [
@@ -89,7 +106,7 @@ def test_an_event_without_a_channel_line_posts_nothing_there(
     desk = make_fake_desk(CERTDESK_NOTIFY_CHANNEL=TEAM_CHANNEL)
     order_id = watched_order(desk, BOB)
     event = events.WatcherRemoved(ref=f"CD-{order_id:04d}", actor=ALICE)
-    tell_people(desk.services, order_id, event)
+    tell(desk.services, order_id, event)
     assert desk.notifier.posts_in(TEAM_CHANNEL) == []
     assert len(desk.notifier.dms_to(ALICE)) == 1
 
@@ -105,14 +122,16 @@ def test_telling_one_person_raises_only_when_required(fake_desk: FakeDesk) -> No
     assert len(fake_desk.notifier.dms_to(BOB)) == 1
 
 
-def test_a_channel_post_that_fails_is_logged_not_raised(
+def test_a_channel_post_that_fails_holds_back_nobody(
     make_fake_desk: Callable[..., FakeDesk],
 ) -> None:
     desk = make_fake_desk(CERTDESK_NOTIFY_CHANNEL=TEAM_CHANNEL)
     order_id = watched_order(desk, BOB)
-    desk.notifier.fail_next("post", to=TEAM_CHANNEL, code="not_in_channel", times=2)
-    tell_people(desk.services, order_id, failed(order_id))
-    tell_channel(desk.services, events.PassedReview(ref="CD-0001", mailboxes=[]))
+    desk.notifier.fail_next("post", to=TEAM_CHANNEL, code="not_in_channel")
+    assert not tell(desk.services, order_id, failed(order_id)), "the channel line is owed"
     assert len(desk.notifier.dms_to(ALICE)) == 1 and len(desk.notifier.dms_to(BOB)) == 1
     assert desk.notifier.posts_in(TEAM_CHANNEL) == []
     assert set(desk.notifier.homes) == {ALICE, BOB}, "Homes are refreshed all the same"
+    assert deliver_owed(desk.services, now=utcnow() + timedelta(hours=1)) == 1
+    assert len(desk.notifier.posts_in(TEAM_CHANNEL)) == 1, "invited meanwhile: it arrives"
+    assert len(desk.notifier.dms_to(ALICE)) == 1, "nothing else is sent again"

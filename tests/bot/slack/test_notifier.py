@@ -8,13 +8,13 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 from support.app_fixtures import ALICE, TEAM, TOKEN, certdesk_env
+from support.outbox import tell
 
 from bot import events
 from bot.app import build_services
 from bot.config import Settings
 from bot.emulator import Emulator
 from bot.orders.register import register_order
-from bot.orders.telling import tell_people
 from bot.ports import Message
 from bot.products import Purchase
 from bot.slack import SlackNotifier
@@ -54,7 +54,7 @@ def test_notices_from_a_worker_refresh_home_tabs(emulator: Emulator, tmp_path: P
         services, team_id=TEAM, user_id=ALICE, purchase=Purchase("dv", "single", 1, 90)
     )
     assert emulator.home_view(ALICE) is None
-    tell_people(services, order.id, events.CancelledAtCA(ref=order.ref))
+    tell(services, order.id, events.CancelledAtCA(ref=order.ref))
     home = emulator.home_view(ALICE)
     assert home is not None and order.ref in str(home["blocks"])
     services.engine.dispose()

@@ -1,4 +1,4 @@
-"""Parse and check the domain names a person types into the "Domains" box."""
+"""One domain name as a person types it: parsed, mapped to its A-label, and checked."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ MAX_NAME = 253
 _LDH = frozenset(string.ascii_lowercase + string.digits + "-")
 # Names no public CA may certify (CA/B Forum BR ban internal names); kept short on purpose.
 _INTERNAL = ("localhost", "local", "internal", "home.arpa", "lan", "localdomain")
-_TYPES = ("single", "multi", "wildcard")
-_PRODUCTS = ("dv", "ov", "ev")
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Domain:
         return self.ascii.startswith("*.")
 
 
-class _Problem(Exception):
+class Problem(Exception):
     """Why one line is not a usable name; the caller adds which line it was."""
 
 
@@ -47,14 +45,15 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList(only_icann=True)
 
 
-def _quote(text: str, limit: int = 60) -> str:
+def quote(text: str, limit: int = 60) -> str:
+    """``text`` in quotes for a message, shortened, with unprintable characters replaced."""
     shown = text if len(text) <= limit else text[: limit - 1] + "…"
     # Control characters and lone surrogates would garble (or break) the Slack message.
     return "“" + "".join(c if c.isprintable() else "\ufffd" for c in shown) + "”"
 
 
 def _char(ch: str) -> str:
-    return _quote(ch) if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
+    return quote(ch) if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
 
 
 def _is_ip(text: str) -> bool:
@@ -73,8 +72,8 @@ def _host_hint(text: str) -> str:
         host = None
     if host:
         try:
-            _parse(host, wildcard_refusal=None)
-        except _Problem:
+            parse_one(host, wildcard_refusal=None)
+        except Problem:
             host = None
     return f"enter the host name only: {host}" if host else "enter the host name only"
 
@@ -88,10 +87,8 @@ def _remap(text: str) -> str:
             try:
                 idna.uts46_remap(ch, std3_rules=False, transitional=False)
             except (idna.IDNAError, UnicodeError, IndexError):
-                raise _Problem(
-                    f"the character {_char(ch)} cannot be used in a domain name"
-                ) from exc
-        raise _Problem("this is not a valid domain name") from exc
+                raise Problem(f"the character {_char(ch)} cannot be used in a domain name") from exc
+        raise Problem("this is not a valid domain name") from exc
 
 
 def _alabel(label: str) -> str:
@@ -99,19 +96,19 @@ def _alabel(label: str) -> str:
     bad = sorted({ch for ch in label if ord(ch) < 128 and ch not in _LDH})
     if bad:
         found = ", ".join(_char(ch) for ch in bad)
-        raise _Problem(f"only letters, digits and hyphens are allowed (found {found})")
+        raise Problem(f"only letters, digits and hyphens are allowed (found {found})")
     if label.startswith("-") or label.endswith("-"):
-        raise _Problem(f"a part of the name cannot start or end with a hyphen ({_quote(label)})")
+        raise Problem(f"a part of the name cannot start or end with a hyphen ({quote(label)})")
     if label.isascii():
         if label.startswith("xn--"):
             try:
                 if idna.alabel(idna.ulabel(label)).decode("ascii") != label:
                     raise idna.IDNAError("not canonical")
             except (idna.IDNAError, UnicodeError) as exc:
-                raise _Problem(f"{_quote(label)} is not valid punycode") from exc
+                raise Problem(f"{quote(label)} is not valid punycode") from exc
         elif label[2:4] == "--":
-            raise _Problem(
-                f"{_quote(label)} has “--” as its third and fourth characters, "
+            raise Problem(
+                f"{quote(label)} has “--” as its third and fourth characters, "
                 "which only internationalized (“xn--”) names may have"
             )
         result = label
@@ -120,39 +117,37 @@ def _alabel(label: str) -> str:
         # message can give the length and the limit.
         encoded = "xn--" + label.encode("punycode").decode("ascii")
         if len(encoded) > MAX_LABEL:
-            raise _Problem(
-                f"the part {_quote(label)} is {len(encoded)} characters long in its "
-                f"encoded form ({_quote(encoded)}); the limit is {MAX_LABEL}"
+            raise Problem(
+                f"the part {quote(label)} is {len(encoded)} characters long in its "
+                f"encoded form ({quote(encoded)}); the limit is {MAX_LABEL}"
             )
         try:
             result = idna.alabel(label).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
-            raise _Problem(
-                f"{_quote(label)} is not a valid internationalized name ({exc})"
-            ) from exc
+            raise Problem(f"{quote(label)} is not a valid internationalized name ({exc})") from exc
     if len(result) > MAX_LABEL:
-        raise _Problem(
-            f"the part {_quote(label)} is {len(result)} characters long; the limit is {MAX_LABEL}"
+        raise Problem(
+            f"the part {quote(label)} is {len(result)} characters long; the limit is {MAX_LABEL}"
         )
     return result
 
 
-def _parse(text: str, *, wildcard_refusal: str | None) -> Domain:
-    """Parse one stripped, non-blank line; ``wildcard_refusal`` says why "*" is refused."""
+def parse_one(text: str, *, wildcard_refusal: str | None) -> Domain:
+    """Parse one stripped, non-blank line or raise Problem; ``wildcard_refusal``: why not "*"."""
     if "://" in text or "/" in text or "?" in text:
-        raise _Problem(_host_hint(text))
+        raise Problem(_host_hint(text))
     if _is_ip(text):
-        raise _Problem("IP addresses cannot be used; enter a domain name")
+        raise Problem("IP addresses cannot be used; enter a domain name")
     # Lists pasted from a spreadsheet or an email arrive on one line; say how to split them.
     parts = text.split()
     if "," in text or ";" in text or (len(parts) > 1 and all("." in part for part in parts)):
-        raise _Problem("put each domain on a line of its own")
+        raise Problem("put each domain on a line of its own")
     if any(ch.isspace() for ch in text):
-        raise _Problem("spaces are not allowed in a domain name")
+        raise Problem("spaces are not allowed in a domain name")
     if "@" in text:
-        raise _Problem("enter the domain name only, not an email address")
+        raise Problem("enter the domain name only, not an email address")
     if text.count(":") == 1 and text.rsplit(":", 1)[1].isdigit():
-        raise _Problem(_host_hint(text))
+        raise Problem(_host_hint(text))
     mapped = _remap(text)
     if mapped.endswith("."):
         mapped = mapped[:-1]  # a fully qualified name's trailing dot means the same name
@@ -160,24 +155,24 @@ def _parse(text: str, *, wildcard_refusal: str | None) -> Domain:
     wildcard = "*" in mapped
     if wildcard:
         if wildcard_refusal is not None:
-            raise _Problem(wildcard_refusal)
+            raise Problem(wildcard_refusal)
         if labels[0] != "*" or "*" in ".".join(labels[1:]):
-            raise _Problem(
+            raise Problem(
                 "a wildcard must be the whole leftmost part of the name, as in *.example.com"
             )
         labels = labels[1:]
         if not labels:
-            raise _Problem("a wildcard needs a domain after it, as in *.example.com")
+            raise Problem("a wildcard needs a domain after it, as in *.example.com")
     if any(label == "" for label in labels):
-        raise _Problem("the name has an empty part (two dots in a row, or a dot at the start)")
+        raise Problem("the name has an empty part (two dots in a row, or a dot at the start)")
     base = ".".join(_alabel(label) for label in labels)
     full = f"*.{base}" if wildcard else base
     if len(full) > MAX_NAME:
-        raise _Problem(f"the name is {len(full)} characters long; the limit is {MAX_NAME}")
+        raise Problem(f"the name is {len(full)} characters long; the limit is {MAX_NAME}")
     if base.rsplit(".", 1)[-1].isdigit():
-        raise _Problem("this looks like an IP address; enter a domain name")
+        raise Problem("this looks like an IP address; enter a domain name")
     if any(base == s or base.endswith("." + s) for s in _INTERNAL):
-        raise _Problem("this is an internal name; a public CA cannot issue certificates for it")
+        raise Problem("this is an internal name; a public CA cannot issue certificates for it")
     _check_registrable(base, wildcard=wildcard)
     return Domain(ascii=full, display=text[:-1] if text.endswith(".") else text)
 
@@ -189,13 +184,13 @@ def _check_registrable(base: str, *, wildcard: bool) -> None:
         return
     shown = display_name(base)
     if psl.publicsuffix(base, accept_unknown=False) is None:
-        raise _Problem(f"enter the full domain name, such as {shown}.example.com")
+        raise Problem(f"enter the full domain name, such as {shown}.example.com")
     if wildcard:
-        raise _Problem(
+        raise Problem(
             f"*.{shown} would cover every domain under the public suffix “{shown}”; "
             f"enter one you own, such as *.example.{shown}"
         )
-    raise _Problem(
+    raise Problem(
         f"“{shown}” is a public suffix that nobody can register; "
         f"enter a name under it, such as example.{shown}"
     )
@@ -208,12 +203,13 @@ def parse_domain(text: str, *, allow_wildcard: bool) -> Domain:
         raise ValidationError("Enter a domain name, such as example.com.", field=FIELD)
     refusal = None if allow_wildcard else "a wildcard (*) is not allowed here; enter the full name"
     try:
-        return _parse(stripped, wildcard_refusal=refusal)
-    except _Problem as problem:
-        raise ValidationError(f"{_quote(stripped)}: {problem}", field=FIELD) from None
+        return parse_one(stripped, wildcard_refusal=refusal)
+    except Problem as problem:
+        raise ValidationError(f"{quote(stripped)}: {problem}", field=FIELD) from None
 
 
-def _wildcard_refusal(*, domain_type: str, product: str) -> str | None:
+def wildcard_refusal(*, domain_type: str, product: str) -> str | None:
+    """Why a wildcard is refused on this kind of order; None when it is allowed."""
     if product == "ev":
         return "EV certificates cannot cover wildcards; enter each host name in full"
     if domain_type != "wildcard":
@@ -223,55 +219,6 @@ def _wildcard_refusal(*, domain_type: str, product: str) -> str | None:
             "certificate; enter each host name in full"
         )
     return None
-
-
-def _count_problem(*, expected: int, entered: int) -> str | None:
-    if entered == expected:
-        return None
-    bought = f"You bought {expected} domain{'s' if expected != 1 else ''} and entered {entered}"
-    if entered < expected:
-        return f"{bought}: add {expected - entered} more."
-    return f"{bought}: remove {entered - expected}."
-
-
-def parse_domains(
-    text: str, *, expected_count: int, domain_type: str, product: str
-) -> list[Domain]:
-    """Parse the "Domains" box (one name per line); raise ValidationError listing every problem."""
-    if domain_type not in _TYPES or product not in _PRODUCTS:
-        raise ValueError(f"unknown domain_type {domain_type!r} or product {product!r}")
-    if expected_count < 1 or (domain_type == "single" and expected_count != 1):
-        raise ValueError(f"expected_count {expected_count} does not fit a {domain_type} order")
-    refusal = _wildcard_refusal(domain_type=domain_type, product=product)
-    problems: list[str] = []
-    found: list[Domain] = []
-    seen: dict[str, int] = {}
-    entered = 0
-    # Line numbers count blank lines too, so they match what the person sees in the box.
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        entered += 1
-        try:
-            domain = _parse(line, wildcard_refusal=refusal)
-        except _Problem as problem:
-            problems.append(f"Line {number}, {_quote(line)}: {problem}")
-            continue
-        if domain.ascii in seen:
-            problems.append(f"Line {number}, {_quote(line)}: repeats line {seen[domain.ascii]}")
-            continue
-        seen[domain.ascii] = number
-        found.append(domain)
-    if entered == 0:
-        problems.insert(0, "Enter the domain names, one per line.")
-    else:
-        count = _count_problem(expected=expected_count, entered=entered)
-        if count:
-            problems.insert(0, count)
-    if problems:
-        raise ValidationError("\n".join(problems), field=FIELD)
-    return found
 
 
 def display_name(ascii_name: str) -> str:

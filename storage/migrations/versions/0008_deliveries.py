@@ -1,0 +1,81 @@
+"""deliveries: the outbox of DMs, channel notices and files; orders.delivery_due_at goes
+
+Every message about an order is now a row written with the change it tells of, so the
+per-order "delivery owed" mark is no longer used.
+
+Revision ID: 0008_deliveries
+Revises: 0007_sealed_tokens
+Create Date: 2026-11-30 16:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.models
+
+revision = "0008_deliveries"
+down_revision = "0007_sealed_tokens"
+branch_labels = None
+depends_on = None
+
+_PENDING = "due_at IS NOT NULL"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=True),
+        sa.Column("team_id", sa.String(length=32), nullable=True),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("what", sa.String(length=40), nullable=False),
+        sa.Column("medium", sa.String(length=8), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=True),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("due_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease", sa.String(length=64), nullable=True),
+        sa.Column("in_doubt", sa.Boolean(), nullable=False),
+        sa.Column("slack_ref", sa.String(length=64), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_deliveries_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+        sa.UniqueConstraint("key", name=op.f("uq_deliveries_key")),
+    )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deliveries_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(
+            "ix_deliveries_pending_due",
+            ["due_at"],
+            unique=False,
+            sqlite_where=sa.text(_PENDING),
+            postgresql_where=sa.text(_PENDING),
+        )
+    # Not in batch mode: on SQLite that rebuilds `orders`, and dropping the old table with
+    # foreign keys on deletes every row that cascades from it (domains, audit, keys...).
+    # SQLite 3.35+ and PostgreSQL drop a column in place.
+    op.drop_index("ix_orders_delivery_due_at", table_name="orders")
+    op.execute("ALTER TABLE orders DROP COLUMN delivery_due_at")
+
+
+def downgrade() -> None:
+    op.add_column(
+        "orders",
+        sa.Column("delivery_due_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_orders_delivery_due_at", "orders", ["delivery_due_at"], unique=False)
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_pending_due")
+        batch_op.drop_index(batch_op.f("ix_deliveries_order_id"))
+    op.drop_table("deliveries")

@@ -1,0 +1,129 @@
+"""storage.deliveries: one row per key, one sender per row, and only the claim's holder may
+record the outcome; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from storage import db, deliveries
+from storage.models import Delivery, Workspace
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+def owe(engine: Engine, key: str, *, team_id: str | None = "T1", due: datetime = NOW) -> int | None:
+    with db.session_factory(engine).begin() as session:
+        row = deliveries.add(
+            session,
+            key=key,
+            what="issued",
+            medium="dm",
+            payload={"text": "CD-0001 is issued", "blocks": []},
+            due_at=due,
+            team_id=team_id,
+            user_id="UALICE",
+        )
+        session.flush()
+        return row.id if row else None
+
+
+def load(engine: Engine, delivery_id: int) -> Delivery:
+    with db.session_factory(engine).begin() as session:
+        row = session.get(Delivery, delivery_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_a_key_is_owed_once(engine: Engine) -> None:
+    first = owe(engine, "o1:issued:1:dm:UALICE")
+    assert first is not None
+    assert owe(engine, "o1:issued:1:dm:UALICE") is None, "the same delivery written again"
+    assert owe(engine, "o1:issued:2:dm:UALICE") is not None, "another round is another row"
+
+
+def test_of_many_concurrent_senders_exactly_one_claims_each_row(engine: Engine) -> None:
+    ids = [owe(engine, f"o1:n:{i}:dm:UALICE") for i in range(30)]
+    sessions = db.session_factory(engine)
+    won: list[int] = []
+    lock, barrier = threading.Lock(), threading.Barrier(4)
+
+    def sender() -> None:
+        barrier.wait()
+        got = deliveries.claim(sessions, now=NOW, lease=LEASE, limit=50)
+        with lock:
+            won.extend(got)
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won) == sorted(ids), "every row claimed, none twice"
+    assert deliveries.claim(sessions, now=NOW, lease=LEASE) == [], "held for the lease"
+
+
+def test_only_the_current_claim_records_the_outcome(engine: Engine) -> None:
+    row_id = owe(engine, "o1:issued:1:dm:UALICE")
+    assert row_id is not None
+    sessions = db.session_factory(engine)
+    assert deliveries.claim(sessions, now=NOW, lease=LEASE) == [row_id]
+    with sessions.begin() as session:
+        first = deliveries.start(session, row_id)
+    assert first is not None and not first.in_doubt and first.attempts == 1
+    # The first sender hangs past its lease; a second takes the row over, in doubt.
+    assert deliveries.claim(sessions, now=NOW + LEASE, lease=LEASE) == [row_id]
+    with sessions.begin() as session:
+        second = deliveries.start(session, row_id)
+    assert second is not None and second.in_doubt and second.attempts == 2
+    with sessions.begin() as session:
+        sent = dict(first.payload, filename="cd-0001.pem")
+        assert not deliveries.finish(
+            session, row_id, first.token, ref="1.1", channel="DA", payload=sent
+        )
+        assert deliveries.finish(
+            session, row_id, second.token, ref="1.2", channel="DA", payload=sent
+        )
+    row = load(engine, row_id)
+    assert (row.status, row.slack_ref, row.due_at, row.in_doubt) == ("sent", "1.2", None, False)
+    assert row.payload == {"filename": "cd-0001.pem"}, "a sent row keeps a receipt, not the message"
+    with sessions.begin() as session:
+        assert deliveries.start(session, row_id) is None, "a sent row is not sent again"
+
+
+def test_a_retry_keeps_or_clears_the_doubt_and_a_refusal_gives_up(engine: Engine) -> None:
+    row_id = owe(engine, "o1:issued:1:dm:UALICE")
+    assert row_id is not None
+    sessions = db.session_factory(engine)
+    deliveries.claim(sessions, now=NOW, lease=LEASE)
+    with sessions.begin() as session:
+        attempt = deliveries.start(session, row_id)
+        assert attempt is not None
+    later = NOW + timedelta(seconds=30)
+    with sessions.begin() as session:
+        assert deliveries.retry(
+            session, row_id, attempt.token, at=later, error="ratelimited", in_doubt=False
+        )
+    row = load(engine, row_id)
+    assert (row.due_at, row.in_doubt, row.last_error) == (later, False, "ratelimited")
+    assert deliveries.claim(sessions, now=later, lease=LEASE) == [row_id]
+    with sessions.begin() as session:
+        attempt = deliveries.start(session, row_id)
+        assert attempt is not None and not attempt.in_doubt
+        assert deliveries.give_up(session, row_id, attempt.token, error="not_in_channel")
+    row = load(engine, row_id)
+    assert (row.status, row.due_at) == ("given_up", None)
+    assert deliveries.claim(sessions, now=NOW + timedelta(days=1), lease=LEASE) == []
+
+
+def test_an_uninstalled_workspaces_rows_wait(engine: Engine) -> None:
+    paused = owe(engine, "o1:issued:1:dm:UALICE", team_id="TGONE")
+    kept = owe(engine, "t-:notify_channel_refused:1:dm:UADMIN", team_id=None)
+    with db.session_factory(engine).begin() as session:
+        session.add(Workspace(team_id="TGONE", active=False))
+    claimed = deliveries.claim(db.session_factory(engine), now=NOW, lease=LEASE)
+    assert claimed == [kept] and paused not in claimed
