@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
-from bot import keys_rotation, private_files, request_context, teams
+from bot import keys_rotation, private_files, quick, request_context, teams
 from bot.background import Background
 from bot.ca.factory import build_ca
 from bot.config import Settings
@@ -33,7 +33,6 @@ from bot.orders import workspaces
 from bot.ports import Notifier
 from bot.services import Services
 from bot.slack import SlackNotifier
-from bot.slack import workspaces as slack_workspaces
 from bot.slack_metrics import CountingHandler
 from bot.views.messages import Messages
 from handlers import workspace as workspace_events
@@ -175,6 +174,10 @@ def build_notifier(
             api_url=settings.slack_api_url,
         )
     assert settings.slack_client_id and settings.slack_client_secret
+    # Many workspaces only: slack-sdk's SQLAlchemy stores import its asyncio extension and
+    # greenlet (~3 MB resident), which a single-workspace process never needs.
+    from bot.slack import workspaces as slack_workspaces
+
     return slack_workspaces.TeamNotifier(
         slack_workspaces.installation_store(engine, settings.slack_client_id, custody=custody),
         TokenRotator(
@@ -235,7 +238,9 @@ def build_app(services: Services, *, verify_token: bool = True) -> App:
         token_verification_enabled=verify_token,
     )
     app.use(request_context.bind_request)
-    handlers.register_all(app, services)
+    commands = handlers.register_all(app, services)
+    # One workspace: the HTTP edge answers `/cert help`, `list`, `status`… itself (bot.quick).
+    quick.install(app, commands)
     return app
 
 
@@ -257,6 +262,8 @@ def authorize_url(api_url: str) -> str:
 
 def _build_oauth_app(services: Services) -> App:
     """Many workspaces: /slack/install, /slack/oauth_redirect, a token per team from the store."""
+    from bot.slack import workspaces as slack_workspaces
+
     settings = services.settings
     notifier = services.notifier
     assert isinstance(notifier, slack_workspaces.TeamNotifier)

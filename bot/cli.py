@@ -177,9 +177,11 @@ def _positive(text: str) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from bot.migrating import migrate_apart
     from bot.scheduler import run_worker
 
     settings = _settings()
+    migrate_apart(settings)  # the worker itself never loads Alembic
     if args.metrics_port is not None:
         _serve_worker_metrics(settings, host=args.metrics_host, port=args.metrics_port)
     if not run_worker(settings):

@@ -4,6 +4,10 @@ Bolt parses a request body before it checks the signature, so an unsigned reques
 JSON, bad UTF-8 or a non-numeric timestamp raised inside Bolt (HTTP 500 with a traceback),
 and Bolt logged every unsigned request at INFO with its whole body. Here nothing parses a
 body until its signature is verified, and only verified, well-formed requests reach Bolt.
+
+The body is parsed once, here, exactly as Bolt parses it; a ``shortcut`` may answer the parsed
+request itself (a slash command that needs none of Bolt's machinery, see bot.quick), else the
+raw body goes on to Bolt.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.request import BoltRequest
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context, parse_body
 from slack_sdk.signature import SignatureVerifier
 
 from bot.payload_shape import shape_problem
@@ -24,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+#: An answer given at the edge: HTTP status line, headers, body.
+Answer = tuple[str, list[tuple[str, str]], bytes]
+#: Given a verified request's parsed body, its answer, or None to hand the request to Bolt.
+Shortcut = Callable[[dict[str, Any]], Answer | None]
 
 #: Slack's payloads are a few kB; a modal with every field filled stays well under 100 kB.
 MAX_BODY = 1_000_000
@@ -63,8 +72,10 @@ class SlackEdge:
         signing_secret: str,
         max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
+        shortcut: Shortcut | None = None,
     ) -> None:
         self.handler = handler
+        self.shortcut = shortcut
         # Without a signing secret nothing can be verified, so every request is refused.
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.max_body = max_body
@@ -74,7 +85,7 @@ class SlackEdge:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Answer a refused request here; hand a verified one to Bolt with the body already read."""
         try:
-            raw = self._verified_body(environ)
+            raw, body = self._verified_body(environ)
         except Refused as refused:
             # One short line: the reason is ours, never the client's bytes.
             logger.info(
@@ -88,13 +99,19 @@ class SlackEdge:
                 [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
             )
             return [refused.answer.encode()]
+        answer = self.shortcut(body) if self.shortcut is not None else None
+        if answer is not None:
+            status, headers, content = answer
+            start_response(status, headers)
+            return [content]
         forwarded = dict(environ)
         forwarded["wsgi.input"] = io.BytesIO(raw)
         forwarded["CONTENT_LENGTH"] = str(len(raw))
         return self.handler(forwarded, start_response)
 
-    def _verified_body(self, environ: dict[str, Any]) -> bytes:
-        """The raw body of a signed, fresh, well-formed request; raise Refused otherwise."""
+    def _verified_body(self, environ: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+        """The raw and parsed body of a signed, fresh, well-formed request; raise Refused
+        otherwise."""
         if environ.get("REQUEST_METHOD") != "POST":
             raise Refused(405, "POST only.", "not a POST")
         raw = self._read_capped(environ)
@@ -115,10 +132,10 @@ class SlackEdge:
             raise Refused(400, "The body is not UTF-8.", "body not UTF-8") from None
         if self.verifier is None or not self.verifier.is_valid(text, timestamp, signature):
             raise Refused(401, "Bad signature.", "signature does not match")
-        problem = _parse_problem(text, environ)
+        body, problem = _parsed(text, environ)
         if problem:
             raise Refused(400, "Malformed Slack payload.", problem)
-        return raw
+        return raw, body
 
     def _read_capped(self, environ: dict[str, Any]) -> bytes:
         """Read at most ``max_body`` bytes; refuse a larger body without reading the rest."""
@@ -162,15 +179,14 @@ def _header(environ: dict[str, Any], key: str) -> str:
     return str(environ.get(key) or "").strip()
 
 
-def _parse_problem(text: str, environ: dict[str, Any]) -> str:
-    """Why Bolt could not take this verified body ("" if it can): parse it as Bolt will."""
-    headers: dict[str, str | Sequence[str]] = {
-        "content-type": str(environ.get("CONTENT_TYPE") or "")
-    }
+def _parsed(text: str, environ: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The body as Bolt will parse it, and why Bolt could not take it ("" if it can)."""
+    content_type = str(environ.get("CONTENT_TYPE") or "").split(";")[0] or None
     try:
-        # Bolt parses (JSON, form, payload=) and reads ids out of the result while building
-        # its request; bad JSON or a payload that is not an object raises in there.
-        request = BoltRequest(body=text, headers=headers)
+        # Bolt's own steps for building its request: parse (JSON, form, payload=), then read
+        # ids out of the result; bad JSON or a payload that is not an object raises in there.
+        body = parse_body(text, content_type)
+        build_context(BoltContext(), body)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError):
-        return "body does not parse as Bolt expects"
-    return shape_problem(request.body)
+        return {}, "body does not parse as Bolt expects"
+    return body, shape_problem(body)

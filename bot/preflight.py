@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.ca.base import Submission
-from bot.dnscheck import Resolver, Unchecked, check_all_caa
 from bot.errors import CAError, ConfigError, DNSUnreachable, PreflightError
 from bot.services import Services
+
+if TYPE_CHECKING:  # dnspython is ~3 MB resident: loaded when a check first runs
+    from bot.dnscheck import Resolver, Unchecked
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ def resolver_for(services: Services) -> Resolver | None:
 
     Raises ConfigError when the system has no resolver and none is configured.
     """
+    from bot.dnscheck import Resolver
+
     address = services.settings.dns_resolver
     if address:
         return Resolver(address, timeout=DNS_TIMEOUT)
@@ -81,6 +86,8 @@ def check_before_submit(services: Services, submission: Submission) -> Preflight
     if resolver is None:
         return PreflightResult()
     identities = ca.caa_identities  # an ACME backend may read its directory for them
+    from bot.dnscheck import check_all_caa
+
     try:
         unchecked = check_all_caa(resolver, submission.domains, ca_identities=identities)
     except DNSUnreachable as exc:

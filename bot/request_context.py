@@ -27,12 +27,17 @@ def bind_request(
     request on the same thread survives; the HTTP edge also runs each request in a fresh
     context. The order ref is only ever an order number read as digits: never payload text.
     """
+    bind(body, team=context.team_id or context.enterprise_id)
+    return next()
+
+
+def bind(body: dict[str, Any], *, team: str | None) -> None:
+    """Set the log context for the request ``body`` of workspace ``team`` (see bind_request)."""
     logs.set_context(
-        team=_safe_id(context.team_id or context.enterprise_id),
+        team=_safe_id(team),
         request_id=_safe_id(body.get("event_id")) or uuid.uuid4().hex[:16],
         order_ref=order_ref(body),
     )
-    return next()
 
 
 def order_ref(body: dict[str, Any]) -> str | None:

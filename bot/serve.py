@@ -18,6 +18,7 @@ from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
 from bot.edge import MAX_BODY
+from bot.migrating import migrate_apart
 from bot.scheduler import ScheduledJobs, release_claims_of_this_process
 from bot.socket_mode import SocketLink
 from bot.web import make_wsgi_app
@@ -79,6 +80,7 @@ def serve(
     reminder claims of this process are handed back and the caller must exit at once.
     """
     grace = settings.shutdown_grace.total_seconds()
+    migrate_apart(settings)
     certdesk = application.create(settings)
     # Socket Mode connects first, so a refused SLACK_APP_TOKEN stops before anything starts.
     link = _open_socket(certdesk) if socket_mode else None

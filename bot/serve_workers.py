@@ -22,7 +22,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.migrating import upgrade_in_child
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +141,7 @@ def serve_workers(
     """Serve with ``workers`` processes until SIGTERM/SIGINT, and one scheduler beside them."""
     if settings.database_url.startswith("sqlite"):
         # Once, before the workers start: N workers each migrating the same file would race.
-        # In a child process, so the arbiter never imports Alembic or opens the database.
-        done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "db", "upgrade"], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise ConfigError(done.stderr.strip().removeprefix("certdesk: ") or "db upgrade failed")
+        upgrade_in_child()  # bot.migrating: in a child, so the arbiter never imports Alembic
     CertdeskWorkers(settings, host=host, port=port, workers=workers, scheduler=scheduler).run()
 
 

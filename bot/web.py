@@ -14,6 +14,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import ops_http as ops
+from bot import quick
 from bot.app import probe_client
 from bot.ca.pages import Page, PageHandler
 from bot.edge import MAX_BODY, SlackEdge, StartResponse, WsgiApp
@@ -51,6 +52,7 @@ def make_wsgi_app(
         SlackRequestHandler(app, path="/slack/events"),
         signing_secret=services.settings.slack_signing_secret or "",
         max_body=MAX_BODY,
+        shortcut=quick.for_app(app),
     )
     # OAuth mode: Bolt's install page and redirect (GET, no signature: Slack's OAuth state
     # cookie and the one-time code are what protects them).

@@ -79,10 +79,12 @@ def ack_in_time(
     ack: Callable[..., Any], reply: Reply, work: Callable[[], Any], **late: Any
 ) -> None:
     """Ack with what ``work`` (already guarded) gave ``reply`` in time, else with ``late``."""
-    if in_time(work):
-        ack(**reply.kwargs)
-    else:
-        ack(**late)
+    ack(**answer_in_time(reply, work, **late))
+
+
+def answer_in_time(reply: Reply, work: Callable[[], Any], **late: Any) -> dict[str, Any]:
+    """What ``work`` (already guarded) gave ``reply`` if it finished in time, else ``late``."""
+    return reply.kwargs if in_time(work) else late
 
 
 def keep_open(errors: dict[str, str]) -> dict[str, Any]:
@@ -129,7 +131,7 @@ def guarded(tell: Callable[[str], Any], work: Callable[[], Any], *, plain: bool 
     return None
 
 
-def dm(services: Services, user_id: str, text: str, blocks: Sequence[Block] = ()) -> None:
+def dm(services: Services, user_id: str, text: str, blocks: Sequence[Block | dict] = ()) -> None:
     """DM the user now (from work already done after the ack)."""
     services.notifier.dm(user_id, message(text, blocks))
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from storage import deadline
 
@@ -69,7 +70,14 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
         _private_sqlite_file(url)
     if not in_memory:  # an in-memory SQLite engine has one connection per thread, no queue
         kwargs.setdefault("pool_timeout", timeouts.checkout or None)
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    sqlite_file = url.startswith("sqlite") and not in_memory
+    if sqlite_file:
+        # Room for the request pool's threads, the background pool and the scheduler: an
+        # overflow connection is opened (PRAGMAs, WAL) and closed again on every use.
+        kwargs.setdefault("pool_size", 12)
+    # A server's connection can die between uses; a SQLite file's cannot, and the ping would
+    # be one more statement on every checkout.
+    engine = create_engine(url, pool_pre_ping=not sqlite_file, **kwargs)
     if engine.dialect.name == "sqlite":
         busy = round((timeouts.statement or 30) * 1000)
         event.listen(engine, "connect", lambda conn, _rec: _sqlite_pragmas(conn, busy))
@@ -108,8 +116,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# Alembic (with Mako and Pygments) is ~10 MB resident once imported: it is imported only to
+# migrate. Whether the schema is current is read without it, so a process started on a
+# current database never loads it.
+
+
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration pointing at the packaged migrations and this engine."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -117,18 +132,55 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``."""
+    """Bring the schema up to ``revision`` (nothing to do, and no Alembic, when it is there)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest schema revision this version of certdesk ships."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    """The newest schema revision this version of certdesk ships.
+
+    Read from the migration scripts' ``revision`` and ``down_revision`` lines, as Alembic
+    reads them; ValueError if they do not make one line of history with one head.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        names = _assigned(script, ("revision", "down_revision"))
+        if "revision" not in names:
+            continue
+        revisions.add(str(names["revision"]))
+        down = names.get("down_revision")
+        parents.update([down] if isinstance(down, str) else list(down or ()))
+    heads = revisions - parents
+    if len(heads) > 1:
+        raise ValueError(f"the migrations have several heads: {sorted(heads)}")
+    return heads.pop() if heads else None
+
+
+def _assigned(script: Path, names: tuple[str, ...]) -> dict[str, Any]:
+    """Module-level ``name = <literal>`` assignments of ``names`` in a Python file."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and target.id in names and value is not None:
+            found[target.id] = ast.literal_eval(value)
+    return found
 
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None for an empty database."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = list(connection.execute(text("SELECT version_num FROM alembic_version")))
+    if len(found) > 1:
+        raise ValueError(f"the database is at several revisions: {[r[0] for r in found]}")
+    return str(found[0][0]) if found else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
@@ -18,6 +18,10 @@ from slack_sdk.models.blocks import (
 from bot import workflow
 from bot.products import DOMAIN_TYPES, PRODUCTS
 from storage.models import Order
+from storage.order_rows import ListedOrder
+
+#: An order as a view reads it: loaded whole, or as a list's row.
+Shown = Order | ListedOrder
 
 STATE_EMOJI = {
     workflow.State.PURCHASED: ":memo:",
@@ -82,10 +86,18 @@ def option_for(choices: dict[Any, str], value: Any) -> Option | None:
     return None
 
 
-def state_words(order: Order) -> str:
+def state_words(order: Shown) -> str:
     """Emoji and plain words for an order's state."""
-    state = workflow.State(order.state)
-    return f"{STATE_EMOJI[state]} {workflow.describe(state)}"
+    try:
+        return _STATE_WORDS[order.state]  # a State or its value: both find it
+    except KeyError:
+        state = workflow.State(order.state)  # ValueError naming an unknown state
+        return f"{STATE_EMOJI[state]} {workflow.describe(state)}"
+
+
+_STATE_WORDS: dict[str, str] = {
+    s.value: f"{STATE_EMOJI[s]} {workflow.describe(s)}" for s in workflow.State
+}
 
 
 class Bought(Protocol):
@@ -115,16 +127,72 @@ def purchase_words(order: Bought) -> str:
 
 def domain_words(order: Order, *, limit: int = 5) -> str:
     """The order's domains as typed, shortened to ``limit``."""
-    names = [esc(d.display) for d in order.domains]
+    names = [d.display for d in order.domains]
+    return names_words(names[:limit], len(names), limit=limit)
+
+
+def names_words(names: Sequence[str], total: int, *, limit: int = 5) -> str:
+    """Domain names as typed (the first ``limit`` of ``total``), and how many more there are."""
     if not names:
         return "_no domains entered yet_"
-    shown = ", ".join(f"`{n}`" for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    shown = ", ".join(f"`{esc(n)}`" for n in names[:limit])
+    return shown + (f" and {total - limit} more" if total > limit else "")
 
 
 def to_dicts(blocks: Iterable[Block | dict]) -> list[dict]:
     """Blocks as dicts, validated by slack_sdk."""
     return [b if isinstance(b, dict) else b.to_dict() for b in blocks]
+
+
+# The same blocks as plain dicts, for answers on the hot path: slack_sdk's models validate
+# every field on each ``to_dict()`` (most of what a `/cert list` cost). The builders give
+# exactly what the models give (tests/bot/views compare them) and keep the same clipping.
+
+
+def mrkdwn_dict(text: str) -> dict[str, Any]:
+    """``mrkdwn(text).to_dict()``."""
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain_dict(text: str) -> dict[str, Any]:
+    """``plain(text).to_dict()``."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def section_dict(text: str) -> dict[str, Any]:
+    """``section(text).to_dict()``."""
+    return {"type": "section", "text": mrkdwn_dict(_clip(text, 3000))}
+
+
+def context_dict(text: str) -> dict[str, Any]:
+    """``context(text).to_dict()``."""
+    return {"type": "context", "elements": [mrkdwn_dict(_clip(text, 3000))]}
+
+
+def header_dict(text: str) -> dict[str, Any]:
+    """``HeaderBlock(text=plain(text)).to_dict()``."""
+    return {"type": "header", "text": plain_dict(text)}
+
+
+def divider_dict() -> dict[str, Any]:
+    """``DividerBlock().to_dict()``."""
+    return {"type": "divider"}
+
+
+def button_dict(label: str, action_id: str, value: str, *, style: str | None = None) -> dict:
+    """``button(label, action_id, value, style=style).to_dict()``."""
+    made = {"type": "button", "text": plain_dict(label), "action_id": action_id, "value": value}
+    if style:
+        made["style"] = style
+    return made
+
+
+def actions_dict(elements: list[dict[str, Any]], *, block_id: str | None = None) -> dict:
+    """``ActionsBlock(elements=..., block_id=...).to_dict()``."""
+    made: dict[str, Any] = {"type": "actions", "elements": elements}
+    if block_id:
+        made["block_id"] = block_id
+    return made
 
 
 def _clip(text: str, limit: int) -> str:

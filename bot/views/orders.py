@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock
 
 from bot import workflow
 from bot.csr_method import CSRMethod, certdesk_makes_key
@@ -15,42 +15,66 @@ from bot.errors import NotFound
 from bot.views import ids
 from bot.views.common import (
     Bought,
+    Shown,
+    actions_dict,
     button,
+    button_dict,
     context,
+    context_dict,
+    divider_dict,
     domain_words,
     esc,
+    header_dict,
+    names_words,
     plain,
     purchase_words,
     section,
+    section_dict,
     state_words,
     to_dicts,
 )
 from storage.models import Order
+from storage.order_rows import ListedOrder
 
 #: Slack allows 50 blocks in a message; the list keeps room for its header and footer.
 MAX_LISTED = 15  # 3 blocks each, a header and a footer: within 50 blocks a message
 
 
+def next_actions(order: Shown, *, can_act: bool, viewer: str) -> list[tuple[str, str, str | None]]:
+    """The buttons that move this order on from where it stands: (label, action id, style)."""
+    # Only the requester gets the key button: the key is theirs alone, admins included.
+    key = viewer == order.requester_id and order.key_downloadable
+    return list(_actions(str(order.state), can_act, key))
+
+
+@functools.cache
+def _actions(state_value: str, can_act: bool, key: bool) -> tuple[tuple[str, str, str | None], ...]:
+    """next_actions for a state, whether the viewer may act, and whether the key is offered."""
+    state = workflow.State(state_value)
+    actions: list[tuple[str, str, str | None]] = []
+    if can_act and state is workflow.State.PURCHASED:
+        actions.append(("Complete information", ids.OPEN_COMPLETE, "primary"))
+    if can_act and state is workflow.State.FAILED:
+        actions.append(("Revise and resubmit", ids.REVISE, "primary"))
+    if can_act and state is workflow.State.AWAITING_VERIFICATION:
+        actions.append(("I've verified — check now", ids.CHECK_NOW, "primary"))
+    if can_act and state in (workflow.State.ISSUED, workflow.State.EXPIRED):
+        actions.append(("Renew", ids.RENEW, None))
+    if key:
+        actions.append(("Download private key", ids.DOWNLOAD_KEY, None))
+    if can_act and state is workflow.State.ISSUED:
+        actions.append(("Revoke", ids.REVOKE, "danger"))
+    actions.append(("Details", ids.SHOW_STATUS, None))
+    return tuple(actions)
+
+
 def next_action_buttons(order: Order, *, can_act: bool, viewer: str) -> list:
     """The buttons that move this order on from where it stands."""
     value = str(order.id)
-    state = workflow.State(order.state)
-    buttons = []
-    if can_act and state is workflow.State.PURCHASED:
-        buttons.append(button("Complete information", ids.OPEN_COMPLETE, value, style="primary"))
-    if can_act and state is workflow.State.FAILED:
-        buttons.append(button("Revise and resubmit", ids.REVISE, value, style="primary"))
-    if can_act and state is workflow.State.AWAITING_VERIFICATION:
-        buttons.append(button("I've verified — check now", ids.CHECK_NOW, value, style="primary"))
-    if can_act and state in (workflow.State.ISSUED, workflow.State.EXPIRED):
-        buttons.append(button("Renew", ids.RENEW, value))
-    if viewer == order.requester_id and order.key_downloadable:
-        # Only the requester: the key is theirs alone, admins included.
-        buttons.append(button("Download private key", ids.DOWNLOAD_KEY, value))
-    if can_act and state is workflow.State.ISSUED:
-        buttons.append(button("Revoke", ids.REVOKE, value, style="danger"))
-    buttons.append(button("Details", ids.SHOW_STATUS, value))
-    return buttons
+    return [
+        button(label, action_id, value, style=style)
+        for label, action_id, style in next_actions(order, can_act=can_act, viewer=viewer)
+    ]
 
 
 def manage_buttons(order: Order, *, can_act: bool) -> list:
@@ -66,22 +90,21 @@ def manage_buttons(order: Order, *, can_act: bool) -> list:
     return buttons
 
 
-def order_card(order: Order, *, can_act: bool, viewer: str) -> list[Block]:
-    """One order: ID, state, purchase, domains, and what to do next."""
+def list_card(order: ListedOrder, *, can_act: bool, viewer: str) -> list[dict[str, Any]]:
+    """One order of a list, as Block Kit dicts: ID, state, purchase, domains, what to do next."""
     lines = [
         f"*{order.ref}* — {state_words(order)}",
         purchase_words(order),
-        f"Domains: {domain_words(order)}",
+        f"Domains: {names_words(order.names, order.names_total)}",
     ]
     if order.failure_reason and order.state == workflow.State.FAILED:
         lines.append(f"Why it failed: {esc(order.failure_reason)}")
-    return [
-        section("\n".join(lines)),
-        ActionsBlock(
-            block_id=f"order_{order.id}",
-            elements=next_action_buttons(order, can_act=can_act, viewer=viewer),
-        ),
+    value = str(order.id)
+    buttons = [
+        button_dict(label, action_id, value, style=style)
+        for label, action_id, style in next_actions(order, can_act=can_act, viewer=viewer)
     ]
+    return [section_dict("\n".join(lines)), actions_dict(buttons, block_id=f"order_{order.id}")]
 
 
 def registered_message(ref: str, order_id: int, bought: Bought) -> tuple[str, list[Block]]:
@@ -232,7 +255,7 @@ def workspace_settings(channel: str | None, approvers: Sequence[str]) -> str:
 
 
 def list_page(
-    orders: Sequence[Order],
+    orders: Sequence[ListedOrder],
     *,
     total: int,
     words: str,
@@ -241,40 +264,44 @@ def list_page(
     user_id: str,
     admin: bool,
     capped: bool,
-) -> tuple[str, list[Block]]:
-    """`/cert list [filter]`: one page of orders, newest first, with buttons to page on."""
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/cert list [filter]`: one page of orders, newest first, with buttons to page on.
+
+    Block Kit dicts built directly (see bot.views.common): a list is answered often, and
+    validating its models on every answer cost more than reading the orders.
+    """
     what = f" matching `{esc(words)}`" if words else ""
     if not orders:
-        text = (
-            f"No certificate orders{what}."
-            if words
-            else "You have no certificate orders yet. Register one with `/cert new`."
-        )
-        return text, [section(text)]
+        text = f"No certificate orders{what}." if words else NO_ORDERS
+        return text, [section_dict(text)]
     count = f"{total:,}+" if capped else f"{total:,}"
-    blocks: list[Block] = [HeaderBlock(text=plain("Certificate orders"))]
-    blocks.append(context(f"{count} order(s){what}, newest first."))
+    blocks = [header_dict("Certificate orders")]
+    blocks.append(context_dict(f"{count} order(s){what}, newest first."))
     for order in orders[:MAX_LISTED]:
         can_act = admin or order.requester_id == user_id
-        blocks += [DividerBlock(), *order_card(order, can_act=can_act, viewer=user_id)]
+        blocks += [divider_dict(), *list_card(order, can_act=can_act, viewer=user_id)]
     paging = [
         *(
-            [button("Newer orders", ids.LIST_NEWER, list_cursor(words, after=newer))]
+            [button_dict("Newer orders", ids.LIST_NEWER, list_cursor(words, after=newer))]
             if newer
             else []
         ),
         *(
-            [button("Older orders", ids.LIST_OLDER, list_cursor(words, before=older))]
+            [button_dict("Older orders", ids.LIST_OLDER, list_cursor(words, before=older))]
             if older
             else []
         ),
     ]
     if paging:
-        blocks.append(ActionsBlock(block_id="list_paging", elements=paging))
+        blocks.append(actions_dict(paging, block_id="list_paging"))
     text = f"{count} order(s){what}: " + ", ".join(
         f"{o.ref} ({workflow.describe(o.state)})" for o in orders[:MAX_LISTED]
     )
     return text, blocks
+
+
+#: What an empty `/cert list` says.
+NO_ORDERS = "You have no certificate orders yet. Register one with `/cert new`."
 
 
 def list_cursor(words: str, *, before: int | None = None, after: int | None = None) -> str:

@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import Block
 
 from bot.access import Need, parse_ref
 from bot.errors import Error
@@ -14,23 +13,49 @@ from bot.list_query import parse_list_query
 from bot.orders import admins, lookup
 from bot.services import Services
 from bot.views import ids, orders
-from bot.views.common import esc, section, to_dicts
+from bot.views.common import esc, section_dict, to_dicts
 from handlers import approval
 from handlers.new_order import open_new_order
 from handlers.opening import OrderCommands
-from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded, later
+from handlers.replies import SLOW, Reply, answer_in_time, dm, guarded, later
 from handlers.values import team_id as acting_team
 
+#: Words that do work (the database, Slack); any other word is answered with the help.
+_WORKING = frozenset({"new", "approvals", "admin", "list", "status"})
 
-def register(app: App, services: Services, *, order_commands: OrderCommands) -> None:
-    """Listen for `/cert`; words taking an order ID go to ``order_commands`` (other surfaces')."""
 
-    @app.command(ids.COMMAND)
-    def cert(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        word, _, rest = str(command.get("text") or "").strip().partition(" ")
-        word = word.lower()
+def _words(command: dict[str, Any]) -> tuple[str, str]:
+    """The subcommand (lower case) and the rest of what was typed after `/cert`."""
+    word, _, rest = str(command.get("text") or "").strip().partition(" ")
+    return word.lower(), rest
+
+
+class Commands:
+    """`/cert`'s answers for one app: its own words, and those other surfaces registered."""
+
+    def __init__(self, services: Services, order_commands: OrderCommands) -> None:
+        self.services = services
+        self.order_commands = order_commands
+
+    def is_static(self, command: dict[str, Any]) -> bool:
+        """Whether the answer never changes (`/cert help`, or `/cert` alone)."""
+        word, _ = _words(command)
+        return word in ("", "help")
+
+    def needs_client(self, command: dict[str, Any]) -> bool:
+        """Whether answering calls Slack's Web API (a modal opens), so only Bolt can."""
+        word, _ = _words(command)
+        return word == "new" or word in self.order_commands
+
+    def answer(self, command: dict[str, Any], client: WebClient | None) -> dict[str, Any]:
+        """The ack's fields for ``command``: its answer if the work finished in time, else a
+        polite sentence. ``client`` may be None when ``needs_client`` says so."""
+        word, rest = _words(command)
+        if word not in _WORKING and word not in self.order_commands:
+            return help_answer(word)  # nothing to wait for: no database, no Slack
+        services, order_commands = self.services, self.order_commands
         user_id, team_id = str(command.get("user_id") or ""), str(command.get("team_id") or "")
-        # The work answers through ``reply``; the ack goes out here, on time, whatever the
+        # The work answers through ``reply``; the answer goes out on time whatever the
         # database does: the answer when it came in time, else a polite sentence.
         reply = Reply()
 
@@ -39,6 +64,7 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
 
         def run() -> None:
             if word == "new":
+                assert client is not None, "needs_client: only Bolt answers `new`"
                 reply()
                 open_new_order(services, client, trigger_id=command.get("trigger_id"))
             elif word == "approvals":
@@ -57,28 +83,46 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
                     )
                 reply(text=text, response_type="ephemeral")
             elif word == "list":
-                text, blocks = list_answer(services, team_id=team_id, user_id=user_id, words=rest)
-                reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
-            elif word == "status" or word in order_commands:
+                text, page = list_answer(services, team_id=team_id, user_id=user_id, words=rest)
+                reply(text=text, blocks=page, response_type="ephemeral")
+            else:  # status, or a word another surface registered
                 if not rest.strip():
                     raise Error(
                         f"Which order? Try `/cert {word} CD-0042`; `/cert list` shows yours."
                     )
                 order_id = parse_ref(rest)
                 if word == "status":
-                    show_status(reply, order_id, user_id=user_id)
+                    show_status(services, reply, order_id, user_id=user_id)
                 else:
+                    assert client is not None, "needs_client: only Bolt opens a modal"
                     order_commands[word](
                         reply=reply, client=client, command=command, order_id=order_id
                     )
-            else:
-                help_text, help_blocks = orders.help_reply()
-                if word and word != "help":
-                    help_text = f"I don't know `/cert {esc(word[:40])}`. Here is what I can do."
-                    help_blocks = (section(help_text).to_dict(), *help_blocks)
-                reply(text=help_text, blocks=list(help_blocks), response_type="ephemeral")
 
-        ack_in_time(ack, reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral")
+        return answer_in_time(
+            reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral"
+        )
+
+
+def help_answer(word: str) -> dict[str, Any]:
+    """`/cert help` (or a word certdesk does not know): built once, never re-validated."""
+    help_text, help_blocks = orders.help_reply()
+    if word and word != "help":
+        help_text = f"I don't know `/cert {esc(word[:40])}`. Here is what I can do."
+        help_blocks = (section_dict(help_text), *help_blocks)
+    return {"text": help_text, "blocks": list(help_blocks), "response_type": "ephemeral"}
+
+
+def register(app: App, services: Services, *, order_commands: OrderCommands) -> Commands:
+    """Listen for `/cert`; words taking an order ID go to ``order_commands`` (other surfaces').
+
+    Returns the answers, so the HTTP edge can give those that need no Web API client itself.
+    """
+    commands = Commands(services, order_commands)
+
+    @app.command(ids.COMMAND)
+    def cert(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        ack(**commands.answer(command, client))
 
     def paged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()  # the page is read after the ack; a refusal comes by DM
@@ -96,18 +140,21 @@ def register(app: App, services: Services, *, order_commands: OrderCommands) -> 
             if respond is None:  # no response_url: the page goes to the DM instead
                 dm(services, user_id, text, blocks)
             else:
-                respond(text=text, blocks=to_dicts(blocks), replace_original=True)
+                respond(text=text, blocks=blocks, replace_original=True)
 
         later(services, body, run)
 
     app.action(ids.LIST_OLDER)(paged)
     app.action(ids.LIST_NEWER)(paged)
+    return commands
 
-    def show_status(reply: Reply, order_id: int, *, user_id: str) -> None:
-        order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
-        can_act = services.may_act(order, user_id)
-        text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
-        reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
+
+def show_status(services: Services, reply: Reply, order_id: int, *, user_id: str) -> None:
+    """`/cert status ID`: the order, if the user may see it."""
+    order = lookup.order_for(services, order_id, user_id=user_id, need=Need.VIEW)
+    can_act = services.may_act(order, user_id)
+    text, blocks = orders.order_status(order, can_act=can_act, viewer=user_id)
+    reply(text=text, blocks=to_dicts(blocks), response_type="ephemeral")
 
 
 def list_answer(
@@ -118,7 +165,7 @@ def list_answer(
     words: str,
     before: int | None = None,
     after: int | None = None,
-) -> tuple[str, list[Block]]:
+) -> tuple[str, list[dict[str, Any]]]:
     """One page of `/cert list [filter]` (ValidationError for a filter it cannot read)."""
     query = parse_list_query(words)
     found = lookup.list_page(

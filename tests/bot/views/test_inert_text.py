@@ -23,8 +23,10 @@ from bot.crypto import CertInfo
 from bot.domains import Domain
 from bot.organization import Organization
 from bot.views import complete, home, new_order, orders
+from bot.views.common import to_dicts
 from bot.views.messages import Messages
 from storage.models import Contact, Order, OrderDomain, Watcher
+from storage.order_rows import from_order
 
 REQUESTER, ACTOR, WATCHER = "UREQUESTER1", "UACTOR0001", "UWATCHER01"
 HOSTILE = [
@@ -162,10 +164,10 @@ def test_every_event_message_keeps_hostile_text_inert(value: str) -> None:
 @given(value=hostile)
 def test_order_views_and_the_home_tab_keep_hostile_text_inert(value: str) -> None:
     order = order_with(value)
-    card = orders.order_card(order, can_act=True, viewer=REQUESTER)
+    card = orders.list_card(from_order(order), can_act=True, viewer=REQUESTER)
     status = orders.order_status(order, can_act=True, viewer=WATCHER)
     listed = orders.list_page(
-        [order],
+        [from_order(order)],
         total=1,
         words=value,
         older=1,
@@ -178,7 +180,7 @@ def test_order_views_and_the_home_tab_keep_hostile_text_inert(value: str) -> Non
     for rendered in (card, status, listed):
         blocks = rendered[1] if isinstance(rendered, tuple) else rendered
         text = rendered[0] if isinstance(rendered, tuple) else ""
-        rendered_dict = {"text": text or "-", "blocks": [b.to_dict() for b in blocks]}
+        rendered_dict = {"text": text or "-", "blocks": to_dicts(blocks)}
         assert live_markup(rendered_dict) == []
     assert live_markup(tab) == []
 

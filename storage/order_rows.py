@@ -1,0 +1,336 @@
+"""A list's page as plain rows: only the columns a list shows, in two statements plus a count.
+
+``storage.order_pages`` chooses which orders a page holds; loading them as ``Order`` objects
+with their relationships (domains, watchers, the sealed key) cost six statements and most of
+a `/cert list`. Here one statement reads the page's orders (the columns a list card shows and
+whether a key can be downloaded) and one reads the first few domain names of each.
+
+Building these statements costs more than running them (SQLAlchemy walks the unions and
+subqueries each time), so the usual shapes are built once with bound parameters and reused.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    Dialect,
+    Executable,
+    Integer,
+    Result,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from bot.csr_method import certdesk_holds_key
+from storage.models import Order, OrderDomain, PrivateKey, format_ref
+from storage.order_pages import (
+    PAGE_SIZE,
+    OrderFilter,
+    StateGroup,
+    count_statement,
+    page_ids_statement,
+)
+
+#: Domain names read per order: a list card shows a few and says how many more.
+NAMES_SHOWN = 5
+
+
+class ListedOrder(NamedTuple):
+    """One order as a list shows it (read-only; not an ORM object; cheap to make)."""
+
+    id: int
+    requester_id: str
+    state: str
+    product: str
+    domain_type: str
+    domain_count: int
+    validity_days: int
+    purchase_ref: str | None
+    failure_reason: str | None
+    csr_method: str | None
+    key_sealed: bool  # a sealed key that is neither purged nor missing
+    #: The first NAMES_SHOWN domain names as typed, and how many the order has in all.
+    names: tuple[str, ...] = ()
+    names_total: int = 0
+
+    @property
+    def ref(self) -> str:
+        """The ID people see (CD-0042)."""
+        return format_ref(self.id)
+
+    @property
+    def key_downloadable(self) -> bool:
+        """Whether certdesk holds this order's key sealed (as ``Order.key_downloadable``)."""
+        return certdesk_holds_key(self.csr_method) and self.key_sealed
+
+
+def from_order(order: Order) -> ListedOrder:
+    """The row a list would read for an order already loaded (its domains and key too)."""
+    key = order.private_key
+    return ListedOrder(
+        id=order.id,
+        requester_id=order.requester_id,
+        state=order.state,
+        product=order.product,
+        domain_type=order.domain_type,
+        domain_count=order.domain_count,
+        validity_days=order.validity_days,
+        purchase_ref=order.purchase_ref,
+        failure_reason=order.failure_reason,
+        csr_method=order.csr_method,
+        key_sealed=key is not None and key.ciphertext is not None and key.purged_at is None,
+        names=tuple(d.display for d in order.domains[:NAMES_SHOWN]),
+        names_total=len(order.domains),
+    )
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """One page of listed orders, newest first, and the cursors to the pages beside it."""
+
+    orders: Sequence[ListedOrder]
+    older: int | None
+    newer: int | None
+    #: How many orders the list holds in all (``cap`` if at least that many).
+    total: int
+
+
+_KEY_SEALED = (
+    exists()
+    .where(
+        PrivateKey.order_id == Order.id,
+        PrivateKey.ciphertext.is_not(None),
+        PrivateKey.purged_at.is_(None),
+    )
+    .label("key_sealed")
+)
+_COLUMNS = (
+    Order.id,
+    Order.requester_id,
+    Order.state,
+    Order.product,
+    Order.domain_type,
+    Order.domain_count,
+    Order.validity_days,
+    Order.purchase_ref,
+    Order.failure_reason,
+    Order.csr_method,
+    _KEY_SEALED,
+)
+
+
+def rows_page(
+    session: Session | Connection,
+    wanted: OrderFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = PAGE_SIZE,
+    cap: int | None = None,
+) -> RowsPage:
+    """The page ``storage.order_pages.orders_page`` would give, as ``ListedOrder`` rows, and
+    ``count_orders(cap=cap)``: one statement for the first page (orders, names and count)."""
+    if before is not None and after is not None:
+        raise ValueError("give before= or after=, not both")
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    connection = session.connection() if isinstance(session, Session) else session
+    found: dict[int, tuple[Any, list[str]]] = {}
+    total = 0
+    # Each row: the order's columns, one of its names, its count of names, the list's count;
+    # an order's rows follow each other.
+    rows: Any = _run(
+        connection, "rows", wanted, before=before, after=after, limit=limit + 1, cap=cap
+    )
+    for row in rows:
+        total = row[-1]
+        if row[0] not in found:
+            found[row[0]] = (row, [])
+        if row[-3] is not None:
+            found[row[0]][1].append(row[-3])
+    ids = list(found)  # newest first, or oldest first after ``after``
+    older: int | None
+    newer: int | None
+    if after is None:
+        older = min(ids[:limit]) if len(ids) > limit else None
+        ids = ids[:limit]
+        high = (max(ids) if ids else before - 1) if before is not None else None
+        newer = high if high is not None and _any(connection, wanted, after=high) else None
+    else:
+        newer = max(ids[:limit]) if len(ids) > limit else None
+        ids = ids[:limit]
+        low = min(ids) if ids else after + 1
+        older = low if _any(connection, wanted, before=low) else None
+    if not ids and (before is not None or after is not None):
+        total = count_rows(connection, wanted, cap=cap)  # no row carried the count
+    shown = [_listed(*found[i]) for i in sorted(ids, reverse=True)]
+    return RowsPage(orders=shown, older=older, newer=newer, total=total)
+
+
+def _listed(row: Any, names: list[str]) -> ListedOrder:
+    # The row's first columns are _COLUMNS in order; key_sealed is 0/1 on SQLite.
+    return ListedOrder._make((*row[:10], bool(row[10]), tuple(names), row[-2] or 0))
+
+
+def count_rows(
+    session: Session | Connection, wanted: OrderFilter, *, cap: int | None = None
+) -> int:
+    """``storage.order_pages.count_orders``, from a statement built once per shape."""
+    connection = session.connection() if isinstance(session, Session) else session
+    return int(_run(connection, "count", wanted, cap=cap).scalar() or 0)
+
+
+def _any(connection: Connection, wanted: OrderFilter, **edge: int) -> bool:
+    return _run(connection, "ids", wanted, limit=1, **edge).first() is not None
+
+
+def _rows_statement(
+    ids: Select[Any], *, newest_first: bool, cap: int | None, wanted: OrderFilter
+) -> Executable:
+    """The page's orders, each with its first names (a row per name) and the list's count."""
+    ranked = (
+        select(
+            OrderDomain.order_id,
+            OrderDomain.display,
+            OrderDomain.position,
+            func.row_number()
+            .over(partition_by=OrderDomain.order_id, order_by=OrderDomain.position)
+            .label("rank"),
+            func.count().over(partition_by=OrderDomain.order_id).label("names_total"),
+        )
+        .where(OrderDomain.order_id.in_(ids))
+        .subquery()
+    )
+    counted = count_statement(wanted, cap=cap).scalar_subquery().label("total")
+    order = Order.id.desc() if newest_first else Order.id.asc()
+    rows: Executable = (
+        select(*_COLUMNS, ranked.c.display, ranked.c.names_total, counted)
+        .outerjoin(ranked, and_(ranked.c.order_id == Order.id, ranked.c.rank <= NAMES_SHOWN))
+        .where(Order.id.in_(ids))
+        .order_by(order, ranked.c.position)
+    )
+    return rows
+
+
+# Bound parameters standing in for a filter's values in a statement built once (the builders
+# in storage.order_pages only compare these values, so a parameter works in their place).
+# Each has a placeholder value only so the statement compiles to SQL text (see _prepared);
+# _statement always passes the real ones.
+_TEAM = cast(str, bindparam("team", "", type_=String))
+_USER = cast(str, bindparam("user", "", type_=String))
+_BEFORE = cast(int, bindparam("before", 0, type_=Integer))
+_AFTER = cast(int, bindparam("after", 0, type_=Integer))
+
+
+def _run(
+    connection: Connection,
+    kind: str,
+    wanted: OrderFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 1,
+    cap: int | None = None,
+) -> Result[Any]:
+    """Run the statement for ``kind`` ("rows", "ids" or "count") for ``wanted``.
+
+    A domain or `expiring` filter computes its bounds in Python, so those are built afresh;
+    every other shape is built once, and on SQLite also compiled once.
+    """
+    if wanted.domain is not None or wanted.group is StateGroup.EXPIRING:
+        built = _build(kind, wanted, before=before, after=after, limit=limit, cap=cap)
+        return connection.execute(built)
+    shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
+    params: dict[str, Any] = {"team": wanted.team_id, "user": wanted.user_id}
+    if before is not None:
+        params["before"] = before
+    if after is not None:
+        params["after"] = after
+    if connection.dialect.name != "sqlite":
+        # PostgreSQL's SQL carries casts (`:team::VARCHAR`) that SQL text cannot take.
+        return connection.execute(_shaped(kind, *shape, limit=limit, cap=cap), params)
+    sql, fixed = _prepared(type(connection.dialect), kind, *shape, limit=limit, cap=cap)
+    return connection.exec_driver_sql(sql, {**fixed, **params})  # sqlite3 takes :names
+
+
+_PREPARED: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+
+
+def _prepared(
+    dialect: type[Dialect],
+    kind: str,
+    all_orders: bool,
+    group: StateGroup | None,
+    has_before: bool,
+    has_after: bool,
+    *,
+    limit: int,
+    cap: int | None,
+) -> tuple[str, dict[str, Any]]:
+    """The shape's statement compiled once for ``dialect``, as SQL with named parameters,
+    and the values of the parameters the statement itself fixes (its LIMITs).
+
+    Executing a statement object costs SQLAlchemy a compile-cache look-up and result set-up
+    that, for these unions, took longer than SQLite's own work; the driver's SQL skips both.
+    """
+    key = (dialect, kind, all_orders, group, has_before, has_after, limit, cap)
+    if key not in _PREPARED:  # a race only compiles the same thing twice
+        shaped = _shaped(kind, all_orders, group, has_before, has_after, limit=limit, cap=cap)
+        named = cast(Any, dialect)(paramstyle="named")
+        compiled = cast(ClauseElement, shaped).compile(
+            dialect=named, compile_kwargs={"render_postcompile": True}
+        )
+        fixed = {name: value for name, value in compiled.params.items() if value is not None}
+        _PREPARED[key] = (str(compiled), fixed)
+    return _PREPARED[key]
+
+
+@functools.cache
+def _shaped(
+    kind: str,
+    all_orders: bool,
+    group: StateGroup | None,
+    has_before: bool,
+    has_after: bool,
+    *,
+    limit: int,
+    cap: int | None,
+) -> Executable:
+    template = OrderFilter(team_id=_TEAM, user_id=_USER, all_orders=all_orders, group=group)
+    return _build(
+        kind,
+        template,
+        before=_BEFORE if has_before else None,
+        after=_AFTER if has_after else None,
+        limit=limit,
+        cap=cap,
+    )
+
+
+def _build(
+    kind: str,
+    wanted: OrderFilter,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    cap: int | None,
+) -> Executable:
+    if kind == "count":
+        return count_statement(wanted, cap=cap)
+    ids = page_ids_statement(wanted, before=before, after=after, limit=limit)
+    if kind == "ids":
+        return ids
+    return _rows_statement(ids, newest_first=after is None, cap=cap, wanted=wanted)

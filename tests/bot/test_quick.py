@@ -1,0 +1,187 @@
+"""`/cert` answered at the edge (bot.quick): byte for byte Bolt's answer, and only when Bolt's
+own checks would have let the request through to the same listener."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+from support.app_fixtures import ADMIN, ALICE, BOB, SECRET, TEAM, Running
+from support.journeys import register
+
+from bot import quick
+from bot.edge import SlackEdge
+from bot.emulator import Emulator
+from bot.web import make_wsgi_app
+
+
+def signed(form: dict[str, str]) -> dict[str, Any]:
+    """A WSGI environ for a slash command signed as Slack signs it."""
+    body = urlencode(form).encode()
+    ts = str(int(time.time()))
+    return {
+        "REQUEST_METHOD": "POST",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/slack/events",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": ts,
+        "HTTP_X_SLACK_SIGNATURE": SignatureVerifier(SECRET).generate_signature(
+            timestamp=ts, body=body.decode()
+        ),
+    }
+
+
+def command(user: str, text: str, **extra: str) -> dict[str, str]:
+    return {
+        "command": "/cert",
+        "text": text,
+        "user_id": user,
+        "team_id": TEAM,
+        "channel_id": "D0TEST",
+        "trigger_id": "1.2.test",
+        "response_url": "http://127.0.0.1:9/response",
+        **extra,
+    }
+
+
+class Paths:
+    """certdesk's WSGI app (with the shortcut) and Bolt alone behind the same edge checks."""
+
+    def __init__(self, certdesk: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+        app, services = certdesk.http.certdesk.app, certdesk.services
+        self.edge = make_wsgi_app(app, services)
+        self.bolt = SlackEdge(SlackRequestHandler(app), signing_secret=SECRET)
+        self.dispatched = 0
+        dispatch = app.dispatch
+
+        def counted(request: Any) -> Any:
+            self.dispatched += 1
+            return dispatch(request)
+
+        monkeypatch.setattr(app, "dispatch", counted)
+
+    def call(self, wsgi: Any, form: dict[str, str]) -> tuple[str, list, bytes]:
+        got: list[Any] = []
+        body = b"".join(wsgi(signed(form), lambda status, headers: got.extend([status, headers])))
+        return got[0], got[1], body
+
+    def both(self, form: dict[str, str]) -> tuple[tuple, tuple, bool]:
+        """(edge's answer, Bolt's answer, whether the edge answered without Bolt)."""
+        before = self.dispatched
+        edge = self.call(self.edge, form)
+        quick_answered = self.dispatched == before
+        return edge, self.call(self.bolt, form), quick_answered
+
+
+@pytest.fixture
+def paths(certdesk: Running, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    return Paths(certdesk, monkeypatch)
+
+
+def test_answers_are_bolts_byte_for_byte(certdesk: Running, paths: Paths) -> None:
+    ref = register(certdesk, ALICE)
+    paths.call(paths.bolt, command(ALICE, "help"))  # Bolt authorizes once
+    for user, text in [
+        (ALICE, "help"),
+        (ALICE, ""),
+        (ALICE, "frobnicate <!channel> & more"),
+        (ALICE, "list"),
+        (ALICE, "list waiting"),
+        (ALICE, "list example.com"),
+        (ALICE, "list nonsense-word"),
+        (ALICE, "list all"),  # not an admin: refused in words
+        (ADMIN, "list all"),
+        (BOB, "list"),
+        (ALICE, f"status {ref}"),
+        (BOB, f"status {ref}"),  # not hers: refused in words
+        (ALICE, "status CD-99999"),
+        (ALICE, "status"),
+        (ALICE, "status <@U1>"),
+        (ALICE, "approvals"),
+        (ADMIN, "admin list"),
+    ]:
+        edge, bolt, quick_answered = paths.both(command(user, text))
+        assert quick_answered, text
+        assert edge == bolt, text
+        assert edge[0] == "200 OK"
+    listed = json.loads(paths.both(command(ALICE, "list"))[0][2])
+    assert ref in listed["text"] and listed["response_type"] == "ephemeral"
+    refused = json.loads(paths.both(command(BOB, f"status {ref}"))[0][2])
+    assert "don't have access" in refused["text"]
+
+
+def test_nothing_is_answered_before_bolt_has_authorized_a_request(
+    certdesk: Running, paths: Paths
+) -> None:
+    edge, bolt, quick_answered = paths.both(command(ALICE, "help"))
+    assert not quick_answered and edge == bolt
+    assert paths.both(command(ALICE, "help"))[2]
+
+
+@pytest.mark.parametrize(
+    ("form", "why"),
+    [
+        (command(ALICE, "new"), "opens a modal: needs Bolt's client"),
+        (command(ALICE, "complete CD-0001"), "another surface's word"),
+        (command(ALICE, "cancel CD-0001"), "another surface's word"),
+        (command(ALICE, "help", ssl_check="1"), "Bolt's SSL check answers it"),
+        (command(ALICE, "help") | {"command": "/other"}, "not certdesk's command"),
+    ],
+)
+def test_what_only_bolt_answers(paths: Paths, form: dict[str, str], why: str) -> None:
+    paths.call(paths.bolt, command(ALICE, "help"))
+    before = paths.dispatched
+    paths.call(paths.edge, form)
+    assert paths.dispatched == before + 1, why
+
+
+def test_an_unexpected_error_is_bolts_500_with_an_incident(
+    certdesk: Running, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths.call(paths.bolt, command(ALICE, "help"))
+    shortcut = quick.for_app(certdesk.http.certdesk.app)
+    assert shortcut is not None
+
+    def broken(*_: Any, **__: Any) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(shortcut.commands, "answer", broken)
+    for text in ("help", "list"):  # a failed help is not kept
+        status, _, body = paths.call(paths.edge, command(ALICE, text))
+        assert status.startswith("500") and body.startswith(b"incident "), text
+    monkeypatch.undo()
+    assert paths.call(paths.edge, command(ALICE, "help"))[0] == "200 OK"
+
+
+def test_refusals_at_the_edge_are_the_same(paths: Paths) -> None:
+    paths.call(paths.bolt, command(ALICE, "help"))
+    form = command(ALICE, "help")
+    environ = signed(form)
+    environ["HTTP_X_SLACK_SIGNATURE"] = "v0=" + "0" * 64
+    got: list[Any] = []
+    paths.edge(environ, lambda status, headers: got.append(status))
+    assert got == ["401 Unauthorized"]
+    stale = signed(form)
+    stale["HTTP_X_SLACK_REQUEST_TIMESTAMP"] = str(int(time.time()) - 301)
+    paths.edge(stale, lambda status, headers: got.append(status))
+    assert got[-1] == "401 Unauthorized"
+    unshaped = command(ALICE, "help")
+    del unshaped["team_id"]
+    assert paths.call(paths.edge, unshaped)[0] == "400 Bad Request"
+
+
+def test_many_workspaces_always_go_through_bolt(emulator: Emulator, start_certdesk: Any) -> None:
+    running = start_certdesk(
+        SLACK_BOT_TOKEN="",  # OAuth mode: each request needs its workspace's installation
+        SLACK_CLIENT_ID=emulator.installs.client_id,
+        SLACK_CLIENT_SECRET=emulator.installs.client_secret,
+    )
+    assert quick.for_app(running.http.certdesk.app) is None

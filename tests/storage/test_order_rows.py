@@ -1,0 +1,140 @@
+"""A list's rows: the same pages, cursors and counts as whole orders, in one statement a page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from bot import workflow
+from bot.csr_method import CSRMethod
+from storage import db
+from storage.models import Order, OrderDomain, PrivateKey, Watcher
+from storage.order_pages import OrderFilter, StateGroup, count_orders, orders_page
+from storage.order_rows import from_order, rows_page
+
+S = workflow.State
+NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+ADA, BOB = "UADA", "UBOB"
+STATES = [S.ISSUED, S.SUBMITTED, S.FAILED, S.ISSUED, S.AWAITING_VERIFICATION, S.PURCHASED]
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """60 orders in two teams, 0 to 7 names each; some with a sealed key, some purged, some
+    watched by Ada."""
+    factory = db.session_factory(engine)
+    with factory.begin() as setup:
+        for i in range(60):
+            state = STATES[i % len(STATES)]
+            order = Order(
+                team_id="T1" if i % 7 else "T2",
+                requester_id=(ADA, BOB)[i % 2],
+                product="dv",
+                domain_type="multi",
+                domain_count=7,
+                validity_days=200,
+                state=state,
+                csr_method=CSRMethod.GENERATED if i % 3 else CSRMethod.UPLOADED,
+                failure_reason=f"reason {i}" if state == S.FAILED else None,
+                not_after=NOW + timedelta(days=i % 40) if state == S.ISSUED else None,
+            )
+            order.domains = [
+                OrderDomain(position=p, name=f"n{p}.x{i % 4}.example", display=f"N{p}.x{i}")
+                for p in range(i % 8)
+            ]
+            if i % 2 and i % 5 == 1:
+                order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
+            setup.add(order)
+            setup.flush()
+            if i % 3:  # sealed; every fourth of them purged since
+                setup.add(
+                    PrivateKey(
+                        order_id=order.id,
+                        algorithm="ecdsa-p256",
+                        key_id="k",
+                        nonce=b"n",
+                        ciphertext=None if i % 4 == 0 else b"sealed",
+                        purged_at=NOW if i % 4 == 0 else None,
+                    )
+                )
+    with factory() as session:
+        yield session
+
+
+FILTERS = {
+    "own and watched": OrderFilter(team_id="T1", user_id=ADA),
+    "all (admin)": OrderFilter(team_id="T1", user_id=ADA, all_orders=True),
+    "waiting, own": OrderFilter(team_id="T1", user_id=ADA, group=StateGroup.WAITING),
+    "failed, all": OrderFilter(team_id="T1", user_id=BOB, all_orders=True, group=StateGroup.FAILED),
+    "expiring, all": OrderFilter(
+        team_id="T1", user_id=ADA, all_orders=True, group=StateGroup.EXPIRING, now=NOW
+    ),
+    "domain, own": OrderFilter(team_id="T1", user_id=ADA, domain="x1.example"),
+    "nobody's": OrderFilter(team_id="T1", user_id="UNOBODY"),
+}
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_every_page_both_ways_is_the_page_of_whole_orders(session: Session, name: str) -> None:
+    wanted = FILTERS[name]
+    whole = orders_page(session, wanted, limit=4)
+    rows = rows_page(session, wanted, limit=4, cap=1000)
+    assert rows.total == count_orders(session, wanted, cap=1000)
+    assert rows_page(session, wanted, limit=4, cap=3).total == min(3, rows.total)
+    seen = []
+    while True:  # older pages, then back to the newest
+        assert [from_order(o) for o in whole.orders] == list(rows.orders)
+        assert (rows.older, rows.newer) == (whole.older, whole.newer)
+        seen += [o.id for o in rows.orders]
+        if rows.older is None:
+            break
+        whole = orders_page(session, wanted, before=whole.older, limit=4)
+        rows = rows_page(session, wanted, before=rows.older, limit=4, cap=1000)
+        assert rows.total == count_orders(session, wanted, cap=1000)
+    assert len(seen) == len(set(seen)) == count_orders(session, wanted)
+    while rows.newer is not None:
+        whole = orders_page(session, wanted, after=whole.newer, limit=4)
+        rows = rows_page(session, wanted, after=rows.newer, limit=4, cap=1000)
+        assert [from_order(o) for o in whole.orders] == list(rows.orders)
+        assert (rows.older, rows.newer) == (whole.older, whole.newer)
+    assert rows.orders == [] or rows.orders[0].id == max(seen)
+
+
+def test_rows_carry_what_a_card_shows(session: Session) -> None:
+    page = rows_page(session, FILTERS["all (admin)"], limit=60)
+    by_id = {o.id: o for o in page.orders}
+    for order in session.query(Order).filter(Order.team_id == "T1"):
+        listed = by_id[order.id]
+        assert listed.names == tuple(d.display for d in order.domains)[:5]
+        assert listed.names_total == len(order.domains)
+        assert listed.key_downloadable == order.key_downloadable
+        assert listed.ref == order.ref and listed.failure_reason == order.failure_reason
+    assert any(o.key_downloadable for o in page.orders)
+    assert any(o.key_sealed is False and o.csr_method == CSRMethod.GENERATED for o in page.orders)
+    assert any(o.names_total > 5 for o in page.orders)
+
+
+def test_past_either_end_the_count_still_comes(session: Session) -> None:
+    wanted = FILTERS["own and watched"]
+    total = count_orders(session, wanted)
+    assert rows_page(session, wanted, before=1, limit=4).total == total
+    assert rows_page(session, wanted, after=10**6, limit=4).total == total
+
+
+def test_the_first_page_is_one_statement(engine: Engine, session: Session) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    rows_page(session, FILTERS["own and watched"], cap=1000)  # the connection is checked out
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = rows_page(session, FILTERS["own and watched"], cap=1000)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert page.orders and len(statements) == 1, statements
