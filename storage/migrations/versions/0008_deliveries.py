@@ -10,6 +10,8 @@ Create Date: 2026-11-30 16:30:00
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -65,8 +67,29 @@ def upgrade() -> None:
     # Not in batch mode: on SQLite that rebuilds `orders`, and dropping the old table with
     # foreign keys on deletes every row that cascades from it (domains, audit, keys...).
     # SQLite 3.35+ and PostgreSQL drop a column in place.
+    _warn_of_owed_notices()
     op.drop_index("ix_orders_delivery_due_at", table_name="orders")
     op.execute("ALTER TABLE orders DROP COLUMN delivery_due_at")
+
+
+def _warn_of_owed_notices() -> None:
+    """Orders still owing a notice under the old scheme cannot be re-worded here (the words
+    live in the app, not the schema): name them, so their people can be told by hand."""
+    owed = [
+        int(row[0])
+        for row in op.get_bind().execute(
+            sa.text("SELECT id FROM orders WHERE delivery_due_at IS NOT NULL ORDER BY id")
+        )
+    ]
+    if owed:
+        shown = ", ".join(f"CD-{order_id:04d}" for order_id in owed[:20])
+        logging.getLogger("alembic.runtime.migration").warning(
+            "%d order(s) still owed a Slack notice when the outbox replaced the old retry "
+            "mark; it will not be sent: %s%s. `/cert status` shows each one's state.",
+            len(owed),
+            shown,
+            " ..." if len(owed) > 20 else "",
+        )
 
 
 def downgrade() -> None:
