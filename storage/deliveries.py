@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.claims import claim_due
@@ -51,6 +51,7 @@ def add(
         channel_id=channel_id,
         status=PENDING,
         attempts=0,
+        refusals=0,
         in_doubt=False,
     )
     session.add(row)
@@ -97,15 +98,24 @@ class Attempt:
     channel_id: str | None
     payload: dict[str, Any]
     attempts: int
+    #: How many attempts Slack refused outright (not_in_channel...), outages not counted.
+    refusals: int
     #: An earlier attempt may have reached Slack: look in the conversation before sending.
     in_doubt: bool
     created_at: datetime
 
 
-def start(session: Session, delivery_id: int) -> Attempt | None:
-    """Begin an attempt on a claimed row: count it, mark it in doubt, hand out its token."""
+def start(
+    session: Session, delivery_id: int, *, held_until: datetime, now: datetime, lease: timedelta
+) -> Attempt | None:
+    """Begin an attempt on a row this sender claimed (its claim ran to ``held_until``): count
+    it, mark it in doubt, renew the lease from ``now`` and hand out the attempt's token.
+
+    None when the row is no longer this claim's: sent meanwhile, or claimed by another sender
+    after this one's lease ran out while it worked through its batch.
+    """
     row = session.get(Delivery, delivery_id, with_for_update=True)
-    if row is None or row.status != PENDING:
+    if row is None or row.status != PENDING or row.due_at != held_until:
         return None
     attempt = Attempt(
         id=row.id,
@@ -118,11 +128,13 @@ def start(session: Session, delivery_id: int) -> Attempt | None:
         channel_id=row.channel_id,
         payload=dict(row.payload),
         attempts=row.attempts + 1,
+        refusals=row.refusals,
         in_doubt=bool(row.in_doubt),
         created_at=row.created_at,
     )
     # Until this attempt's outcome is recorded, a crash leaves Slack's side unknown.
     row.lease, row.attempts, row.in_doubt = attempt.token, attempt.attempts, True
+    row.due_at = now + lease  # the attempt's own lease: no one else takes the row meanwhile
     return attempt
 
 
@@ -166,18 +178,25 @@ def retry(
     at: datetime,
     error: str,
     in_doubt: bool,
+    refused: bool = False,
 ) -> bool:
-    """Try the row again at ``at``; ``in_doubt``: the failed attempt may have reached Slack."""
-    return _set(
-        session, delivery_id, token, due_at=at, lease=None, in_doubt=in_doubt, last_error=error
-    )
+    """Try the row again at ``at``; ``in_doubt``: the failed attempt may have reached Slack;
+    ``refused``: Slack refused it outright (counted towards giving up)."""
+    values: dict[str, Any] = {"due_at": at, "lease": None, "in_doubt": in_doubt}
+    if refused:
+        values["refusals"] = Delivery.refusals + 1
+    return _set(session, delivery_id, token, last_error=error, **values)
 
 
 def give_up(session: Session, delivery_id: int, token: str, *, error: str) -> bool:
-    """Stop trying the row (Slack refused it for good)."""
+    """Stop trying the row (Slack refused it for good, or it is no longer wanted); like a sent
+    row it keeps only a receipt of its payload."""
+    row = session.get(Delivery, delivery_id)
+    receipt = {k: v for k, v in (row.payload if row else {}).items() if k in RECEIPT_KEYS}
     return _set(
-        session, delivery_id, token, status=GIVEN_UP, due_at=None, lease=None, last_error=error
-    )
+        session, delivery_id, token, status=GIVEN_UP, due_at=None, lease=None,
+        last_error=error, payload=receipt,
+    )  # fmt: skip
 
 
 def pending_of(session: Session, order_id: int) -> list[Delivery]:
@@ -190,12 +209,6 @@ def of_order(session: Session, order_id: int) -> list[Delivery]:
     """Every row of an order, oldest first."""
     query = select(Delivery).where(Delivery.order_id == order_id)
     return list(session.scalars(query.order_by(Delivery.id)))
-
-
-def counts(session: Session) -> dict[str, int]:
-    """How many rows are in each status."""
-    rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
-    return {status: int(n) for status, n in rows}
 
 
 def _set(session: Session, delivery_id: int, token: str, **values: Any) -> bool:

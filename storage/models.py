@@ -440,6 +440,8 @@ class Delivery(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|given_up
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Attempts Slack refused outright (not outages): the row is given up after a few.
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
     #: The next attempt, or the end of a sender's claim; None once sent or given up.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Which sender holds the claim: only it may record the outcome.

@@ -193,6 +193,7 @@ def seed_sent_deliveries(engine: Engine, *, now: datetime) -> int:
                 payload={},
                 status="sent",
                 attempts=1,
+                refusals=0,
                 in_doubt=False,
                 created_at=long_ago,
                 sent_at=long_ago,

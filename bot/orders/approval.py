@@ -16,6 +16,7 @@ from bot.csr_method import CSRMethod
 from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackError
 from bot.orders import transitions
 from bot.orders.announcements import announce
+from bot.orders.sender import REQUEST_ID
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import owe_people, owe_person, refresh_homes
 from bot.products import needs_organization
@@ -133,7 +134,9 @@ def ask(
         application=application_of(order),
     )
     for approver in approvers:
-        owe_person(session, services, order, approver, asked, now=now)
+        # The sender drops the DM if this request is decided or replaced before it goes out.
+        about = {REQUEST_ID: request.id}
+        owe_person(session, services, order, approver, asked, now=now, about=about)
     schedule = services.settings.reminder_schedule
     reminder_slots.start_approval(
         session,

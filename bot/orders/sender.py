@@ -2,20 +2,21 @@
 
 Rows are claimed (``storage.deliveries.claim``: one sender per row, a lease that frees the
 row if its sender dies) and each is sent on its own, so a channel that refuses certdesk never
-holds back the requester's DM or files. Messages carry the tag ``delivery:<row id>`` (Slack
-message metadata). Before sending a row an earlier attempt may have delivered (an answer
-lost after Slack acted, a sender that died mid-call) the sender looks in the conversation for
-that tag, or for the file by name, and records what it finds instead of sending again.
+holds back the requester's DM or files. Messages carry the tag ``delivery_id=<row id>`` in
+their Slack message metadata. Before sending a row an earlier attempt may have delivered (an
+answer lost after Slack acted, a sender that died mid-call) the sender looks in the
+conversation for that tag, or for the file by name, and records what it finds instead of
+sending again.
 
-Retryable failures (outages, rate limits) back off and go on; a refusal (``not_in_channel``,
-``account_inactive``) is tried ``REFUSED_TRIES`` times, then given up, and a notify channel
-that refuses is reported to the admins once.
+Retryable failures (outages, rate limits) back off and go on; a row Slack refuses
+(``not_in_channel``, ``account_inactive``) ``REFUSED_TRIES`` times is given up, and a notify
+channel that refuses is reported to the admins once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from bot.ports import Tag
 from bot.services import Services
 from storage import approvals, deliveries, queries
 from storage.deliveries import Attempt
+from storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +40,9 @@ FIRST_WAIT, MAX_WAIT = timedelta(seconds=30), timedelta(minutes=30)
 REFUSED_TRIES = 3
 #: How many rows one claim takes.
 BATCH = 50
-#: The row of an approver's request DM (``telling.event_name(events.ApprovalAsked)``).
-APPROVAL_ASKED = "approval_asked"
+#: The row of an approver's request DM (``telling.event_name(events.ApprovalAsked)``), and
+#: the payload key naming the approval request it asks about.
+APPROVAL_ASKED, REQUEST_ID = "approval_asked", "request_id"
 
 
 def tag_of(delivery_id: int) -> Tag:
@@ -50,23 +53,37 @@ def tag_of(delivery_id: int) -> Tag:
 def send_due(
     services: Services, *, now: datetime, order_ids: Sequence[int | None] | None = None
 ) -> int:
-    """Send every due row (of ``order_ids`` only, if given); return how many were sent."""
+    """Send every due row (of ``order_ids`` only, if given); return how many were sent.
+
+    ``now`` is when the sweep runs (a test passes a later time); each batch and each attempt
+    reads the clock again, so a long sweep neither sends under a lease that ran out nor
+    backs off from a stale time.
+    """
     sent = 0
     lease = services.settings.claim_lease
     while True:
+        batch_at = max(now, utcnow())
         claimed = deliveries.claim(
-            services.sessions, now=now, lease=lease, order_ids=order_ids, limit=BATCH
+            services.sessions, now=batch_at, lease=lease, order_ids=order_ids, limit=BATCH
         )
         for delivery_id in claimed:
-            sent += send_one(services, delivery_id, now=now)
+            sent += send_one(services, delivery_id, held_until=batch_at + lease, now=now)
         if len(claimed) < BATCH:
             return sent
 
 
-def send_one(services: Services, delivery_id: int, *, now: datetime) -> int:
-    """Send one claimed row; 1 if it is now sent (or found already in Slack), else 0."""
+def send_one(services: Services, delivery_id: int, *, held_until: datetime, now: datetime) -> int:
+    """Send one row claimed until ``held_until``; 1 if it is now recorded sent (or found
+    already in Slack), else 0."""
+    now = max(now, utcnow())
+    lease = services.settings.claim_lease
     with services.sessions.begin() as session:
-        attempt = deliveries.start(session, delivery_id)
+        attempt = deliveries.start(
+            session, delivery_id, held_until=held_until, now=now, lease=lease
+        )
+        if attempt is not None and not _still_wanted(session, attempt):
+            deliveries.give_up(session, attempt.id, attempt.token, error="no longer wanted")
+            return 0
     if attempt is None:
         return 0
     with teams.acting_for(attempt.team_id or teams.current()):
@@ -84,7 +101,7 @@ def send_one(services: Services, delivery_id: int, *, now: datetime) -> int:
                 session, attempt.id, attempt.token, ref=ref, channel=channel,
                 payload=attempt.payload,
             )  # fmt: skip
-            if finished and attempt.what == APPROVAL_ASKED and attempt.order_id is not None:
+            if finished and attempt.what == APPROVAL_ASKED:
                 _remember_approval_request(session, attempt, channel=channel, ts=ref)
             if finished and attempt.medium == "file" and attempt.order_id is not None:
                 queries.record_file(
@@ -96,19 +113,27 @@ def send_one(services: Services, delivery_id: int, *, now: datetime) -> int:
                     kind=attempt.what[:16],
                     filename=str(attempt.payload["filename"]),
                 )
-    return 1
+    return 1 if finished else 0
+
+
+def _still_wanted(session: Session, attempt: Attempt) -> bool:
+    """False for an approver's request whose request was decided, withdrawn or replaced
+    meanwhile: its buttons would stand for an application no longer asked about."""
+    if attempt.what != APPROVAL_ASKED:
+        return True
+    request = approvals.open_request(session, attempt.order_id) if attempt.order_id else None
+    return request is not None and request.id == attempt.payload.get(REQUEST_ID)
 
 
 def _remember_approval_request(
     session: Session, attempt: Attempt, *, channel: str, ts: str
 ) -> None:
     """Keep where an approver's request DM landed, so the decision can update it."""
-    assert attempt.order_id is not None and attempt.user_id
-    request = approvals.open_request(session, attempt.order_id)
-    if request is not None:  # decided meanwhile: its buttons answer that it was
-        approvals.remember_message(
-            session, request.id, approver_id=attempt.user_id, channel_id=channel, ts=ts
-        )
+    assert attempt.user_id
+    request_id = int(attempt.payload[REQUEST_ID])
+    approvals.remember_message(
+        session, request_id, approver_id=attempt.user_id, channel_id=channel, ts=ts
+    )
 
 
 def _deliver(services: Services, attempt: Attempt) -> tuple[str, str]:
@@ -119,7 +144,9 @@ def _deliver(services: Services, attempt: Attempt) -> tuple[str, str]:
         filename = str(payload["filename"])
         if attempt.in_doubt:
             channel = notifier.dm_channel(attempt.user_id)
-            found = notifier.find_file(channel, filename, since=attempt.created_at)
+            found = _look_up(
+                lambda: notifier.find_file(channel, filename, since=attempt.created_at)
+            )
             if found is not None:
                 return channel, found
         return notifier.upload_to_dm(
@@ -135,22 +162,22 @@ def _deliver(services: Services, attempt: Attempt) -> tuple[str, str]:
         channel = notifier.dm_channel(attempt.user_id)
     tag = tag_of(attempt.id)
     if attempt.in_doubt:
-        found = _find_tagged(services, channel, tag)
+        found = _look_up(lambda: notifier.find_tagged(channel, tag))
         if found is not None:
             return channel, found
     return channel, notifier.post(channel, as_message(payload), tag=tag)
 
 
-def _find_tagged(services: Services, channel: str, tag: Tag) -> str | None:
-    """The tagged message's ts, if in the conversation. Raises SlackError for an outage; if
-    certdesk may not read the history it logs that and answers None: a possible double beats
-    a loss."""
+def _look_up(find: Callable[[], str | None]) -> str | None:
+    """What an earlier attempt left in the conversation (a tagged message, a file), if
+    anything. Raises SlackError for an outage; if certdesk may not read the conversation it
+    logs that and answers None: a possible double beats a loss."""
     try:
-        return services.notifier.find_tagged(channel, tag)
+        return find()
     except SlackError as exc:
         if exc.retryable:
             raise
-        logger.error("cannot read %s to look for %s: %s", channel, tag, exc.code or exc)
+        logger.error("cannot look in Slack for an earlier attempt: %s", exc.code or exc)
         return None
 
 
@@ -159,12 +186,16 @@ def _failed(services: Services, attempt: Attempt, exc: SlackError, *, now: datet
     error = exc.code or str(exc)
     # A look-up that failed sent nothing, but the attempt before it may have: keep the doubt.
     in_doubt = exc.maybe_delivered or attempt.in_doubt
-    if exc.retryable or attempt.attempts < REFUSED_TRIES:
+    refusals = attempt.refusals + (0 if exc.retryable else 1)
+    if refusals < REFUSED_TRIES:
         logger.warning(
             "delivery %s (%s to %s), attempt %d: %s; tried again later",
             attempt.id, attempt.what, where, attempt.attempts, error,
         )  # fmt: skip
-        _retry(services, attempt, now=now, error=error, in_doubt=in_doubt, after=exc.retry_after)
+        _retry(
+            services, attempt, now=now, error=error, in_doubt=in_doubt,
+            after=exc.retry_after, refused=not exc.retryable,
+        )  # fmt: skip
         return
     logger.error(
         "delivery %s (%s to %s) refused for good: %s", attempt.id, attempt.what, where, error
@@ -183,14 +214,16 @@ def _retry(
     error: str,
     in_doubt: bool,
     after: float | None = None,
+    refused: bool = False,
 ) -> None:
     wait = min(FIRST_WAIT * 2 ** (attempt.attempts - 1), MAX_WAIT)
     if after:
         wait = max(wait, timedelta(seconds=after))
     with services.sessions.begin() as session:
         deliveries.retry(
-            session, attempt.id, attempt.token, at=now + wait, error=error[:500], in_doubt=in_doubt
-        )
+            session, attempt.id, attempt.token, at=now + wait, error=error[:500],
+            in_doubt=in_doubt, refused=refused,
+        )  # fmt: skip
 
 
 def report_unreachable_channel(

@@ -8,8 +8,8 @@ after the commit delays it but cannot lose it. After the commit the use case cal
 ``bot.orders.announcements.announce`` to send the order's rows at once; the sender's sweep
 sends what is left (``bot.orders.sender``).
 
-``tell_person`` is the one direct DM left, for answers to a person's own click that carry no
-state change (a private key file's note): logged if Slack fails.
+``tell_person`` is the one direct DM left, for an answer to a person's own click that carries
+no state change (a private key file's note): the caller tells the person if Slack fails.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import teams
-from bot.errors import SlackError
 from bot.orders.home import refresh_home
 from bot.ports import Message
 from bot.services import Services
@@ -76,10 +75,15 @@ def owe_person(
     event: object,
     *,
     now: datetime,
+    about: dict[str, Any] | None = None,
 ) -> None:
-    """Owe one person the event's main message (``order``: what it is about, if any)."""
+    """Owe one person the event's main message (``order``: what it is about, if any;
+    ``about``: facts the sender checks before sending, kept beside the message)."""
     notice = services.presenter.notice(event)
-    _owe_dm(session, order, event_name(event), _round(now), user_id, notice.main, now=now)
+    _owe_dm(
+        session, order, event_name(event), _round(now), user_id, notice.main, now=now,
+        about=about,
+    )  # fmt: skip
 
 
 def owe_channel(
@@ -138,14 +142,9 @@ def as_message(payload: dict[str, Any]) -> Message:
     return Message(text=str(payload.get("text") or ""), blocks=tuple(payload.get("blocks") or ()))
 
 
-def tell_person(services: Services, user_id: str, event: object, *, required: bool = True) -> None:
-    """DM one person now; with ``required=False`` a failure is logged instead of raised."""
-    try:
-        services.notifier.dm(user_id, services.presenter.notice(event).main)
-    except SlackError as exc:
-        if required:
-            raise
-        logger.warning("could not DM %s: %s", user_id, exc.code or exc)
+def tell_person(services: Services, user_id: str, event: object) -> None:
+    """DM one person now (raises SlackError if Slack fails)."""
+    services.notifier.dm(user_id, services.presenter.notice(event).main)
 
 
 def refresh_homes(services: Services, users: Sequence[str]) -> None:
@@ -163,6 +162,7 @@ def _owe_dm(
     message: Message,
     *,
     now: datetime,
+    about: dict[str, Any] | None = None,
 ) -> None:
     # A row about no order (a report to the admins) is written once by its guarded caller;
     # its key only has to differ from every other such row.
@@ -172,7 +172,7 @@ def _owe_dm(
         key=f"{scope}:{what}:{round_}:dm:{user_id}",
         what=what,
         medium="dm",
-        payload=as_payload(message),
+        payload={**as_payload(message), **(about or {})},
         due_at=utcnow(),
         order_id=order.id if order is not None else None,
         team_id=order.team_id if order is not None else teams.current(),

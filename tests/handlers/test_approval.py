@@ -18,6 +18,7 @@ from bot.orders.announcements import deliver_owed
 from bot.orders.reminding import send_due
 from bot.views import ids
 from storage import approvals as requests
+from storage.models import utcnow
 
 TWO_APPROVERS = {"CERTDESK_APPROVAL": "all", "CERTDESK_APPROVERS": f"{BOB},{CAROL}"}
 
@@ -276,3 +277,28 @@ def test_a_rejection_lost_to_a_slack_outage_is_owed_and_sent_once(
     assert deliver_owed(desk.services, now=owed.due_at + timedelta(hours=1)) == 0
     told = [m for m in desk.emulator.dms_to(ALICE) if "not approved" in m.text]
     assert len(told) == 1 and "registered legal name" in str(told[0].blocks)
+
+
+def test_a_request_slack_held_up_is_dropped_once_the_application_changed(
+    start_certdesk: Callable[..., Running],
+) -> None:
+    """Bob's first request is owed while Slack fails; Alice then edits and submits again. When
+    Slack is back Bob gets only the request for what she submitted last: the stale one, whose
+    Approve would now stand for another application, is never sent."""
+    desk = start_certdesk(CERTDESK_APPROVAL="all", CERTDESK_APPROVERS=BOB)
+    ref = register(desk, ALICE)
+    order_id = int(ref[3:])
+    desk.emulator.fail_next("chat.postMessage", status=500, times=2)  # Alice's "waiting", Bob's
+    complete_and_submit(desk, ALICE, ref)
+    desk.settle()
+    stale = [r for r in pending(desk.services) if r.what == "approval_asked"]
+    assert len(stale) == 1 and stale[0].user_id == BOB
+    complete_and_submit(desk, ALICE, ref)  # edited while waiting: the first request withdrawn
+    desk.settle()
+    assert deliver_owed(desk.services, now=utcnow() + timedelta(hours=1)) >= 1
+    asked = [m for m in desk.emulator.dms_to(BOB) if "needs your approval" in m.text]
+    assert len(asked) == 1, [m.text for m in desk.emulator.dms_to(BOB)]
+    assert pending(desk.services) == []
+    desk.click(BOB, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
+    desk.settle()
+    assert load_order(desk.services, order_id).state != "awaiting_approval"

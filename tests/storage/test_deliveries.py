@@ -73,12 +73,14 @@ def test_only_the_current_claim_records_the_outcome(engine: Engine) -> None:
     sessions = db.session_factory(engine)
     assert deliveries.claim(sessions, now=NOW, lease=LEASE) == [row_id]
     with sessions.begin() as session:
-        first = deliveries.start(session, row_id)
+        first = deliveries.start(session, row_id, held_until=NOW + LEASE, now=NOW, lease=LEASE)
     assert first is not None and not first.in_doubt and first.attempts == 1
     # The first sender hangs past its lease; a second takes the row over, in doubt.
     assert deliveries.claim(sessions, now=NOW + LEASE, lease=LEASE) == [row_id]
     with sessions.begin() as session:
-        second = deliveries.start(session, row_id)
+        second = deliveries.start(
+            session, row_id, held_until=NOW + 2 * LEASE, now=NOW + LEASE, lease=LEASE
+        )
     assert second is not None and second.in_doubt and second.attempts == 2
     with sessions.begin() as session:
         sent = dict(first.payload, filename="cd-0001.pem")
@@ -92,7 +94,28 @@ def test_only_the_current_claim_records_the_outcome(engine: Engine) -> None:
     assert (row.status, row.slack_ref, row.due_at, row.in_doubt) == ("sent", "1.2", None, False)
     assert row.payload == {"filename": "cd-0001.pem"}, "a sent row keeps a receipt, not the message"
     with sessions.begin() as session:
-        assert deliveries.start(session, row_id) is None, "a sent row is not sent again"
+        again = deliveries.start(
+            session, row_id, held_until=NOW + 2 * LEASE, now=NOW + LEASE, lease=LEASE
+        )
+        assert again is None, "a sent row is not sent again"
+
+
+def test_a_batch_whose_lease_ran_out_leaves_a_row_taken_since(engine: Engine) -> None:
+    """A sender works through its batch past the lease; another sender claimed the row it had
+    not reached yet: the first one no longer starts it (both would have sent it)."""
+    row_id = owe(engine, "o1:issued:1:dm:UALICE")
+    sessions = db.session_factory(engine)
+    assert deliveries.claim(sessions, now=NOW, lease=LEASE) == [row_id]  # the slow batch
+    assert deliveries.claim(sessions, now=NOW + LEASE, lease=LEASE) == [row_id]  # another
+    with sessions.begin() as session:
+        late = NOW + LEASE + timedelta(seconds=1)
+        assert (
+            deliveries.start(session, row_id, held_until=NOW + LEASE, now=late, lease=LEASE) is None
+        )
+        taken = deliveries.start(session, row_id, held_until=NOW + 2 * LEASE, now=late, lease=LEASE)
+        assert taken is not None and taken.attempts == 1
+    # The attempt holds its own lease: a sweep meanwhile does not take the row.
+    assert deliveries.claim(sessions, now=late + LEASE - timedelta(seconds=1), lease=LEASE) == []
 
 
 def test_a_retry_keeps_or_clears_the_doubt_and_a_refusal_gives_up(engine: Engine) -> None:
@@ -101,19 +124,23 @@ def test_a_retry_keeps_or_clears_the_doubt_and_a_refusal_gives_up(engine: Engine
     sessions = db.session_factory(engine)
     deliveries.claim(sessions, now=NOW, lease=LEASE)
     with sessions.begin() as session:
-        attempt = deliveries.start(session, row_id)
-        assert attempt is not None
+        attempt = deliveries.start(session, row_id, held_until=NOW + LEASE, now=NOW, lease=LEASE)
+        assert attempt is not None and attempt.refusals == 0
     later = NOW + timedelta(seconds=30)
     with sessions.begin() as session:
         assert deliveries.retry(
-            session, row_id, attempt.token, at=later, error="ratelimited", in_doubt=False
-        )
+            session, row_id, attempt.token, at=later, error="not_in_channel", in_doubt=False,
+            refused=True,
+        )  # fmt: skip
     row = load(engine, row_id)
-    assert (row.due_at, row.in_doubt, row.last_error) == (later, False, "ratelimited")
+    assert (row.due_at, row.in_doubt, row.last_error) == (later, False, "not_in_channel")
     assert deliveries.claim(sessions, now=later, lease=LEASE) == [row_id]
     with sessions.begin() as session:
-        attempt = deliveries.start(session, row_id)
+        attempt = deliveries.start(
+            session, row_id, held_until=later + LEASE, now=later, lease=LEASE
+        )
         assert attempt is not None and not attempt.in_doubt
+        assert (attempt.attempts, attempt.refusals) == (2, 1), "outages would not count"
         assert deliveries.give_up(session, row_id, attempt.token, error="not_in_channel")
     row = load(engine, row_id)
     assert (row.status, row.due_at) == ("given_up", None)

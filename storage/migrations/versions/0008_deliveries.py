@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("refusals", sa.Integer(), nullable=False),
         sa.Column("due_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lease", sa.String(length=64), nullable=True),
         sa.Column("in_doubt", sa.Boolean(), nullable=False),

@@ -115,10 +115,9 @@ def test_an_event_without_a_channel_line_posts_nothing_there(
     assert len(desk.notifier.dms_to(ALICE)) == 1
 
 
-def test_telling_one_person_raises_only_when_required(fake_desk: FakeDesk) -> None:
+def test_telling_one_person_directly_raises_what_slack_refused(fake_desk: FakeDesk) -> None:
     event = events.WatcherAdded(ref="CD-0001", actor=ALICE, owner=ALICE)
-    fake_desk.notifier.fail_next("dm", to=BOB, code="user_not_found", times=2)
-    tell_person(fake_desk.services, BOB, event, required=False)
+    fake_desk.notifier.fail_next("dm", to=BOB, code="user_not_found")
     with pytest.raises(SlackError) as caught:
         tell_person(fake_desk.services, BOB, event)
     assert caught.value.code == "user_not_found"
