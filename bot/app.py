@@ -146,9 +146,13 @@ def build_services(
         _require_current_schema(engine)
     sessions = db.session_factory(engine)
     custody = build_custody(settings, sessions=sessions)
-    sealed, _ = keys_rotation.seal_tokens(sessions, custody, plain_only=True)
-    if sealed:
-        logger.info("sealed %d workspace token(s) stored before tokens were sealed", sealed)
+    if migrate:
+        # The one process of an embedded store: nothing older reads the tokens. With replicas
+        # the operator seals them once every replica runs this release (`certdesk keys
+        # seal-tokens`): an older replica would read a sealed token as the token itself.
+        sealed, _ = keys_rotation.seal_tokens(sessions, custody, plain_only=True)
+        if sealed:
+            logger.info("sealed %d workspace token(s) stored before tokens were sealed", sealed)
     return Services(
         settings=settings,
         engine=engine,

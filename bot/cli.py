@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("team", help="the workspace's team ID, e.g. T0123ABCD")
     purge.set_defaults(run=_workspace_purge)
 
-    keys = commands.add_parser("keys", help="master key for stored private keys")
+    keys = commands.add_parser("keys", help="master key for stored private keys and tokens")
     keys_commands = keys.add_subparsers(title="keys commands")
     rotate = keys_commands.add_parser(
         "rotate",
@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with CERTDESK_MASTER_KEY: the environment variable holding the new key",
     )
     rotate.set_defaults(run=_keys_rotate)
+    seal = keys_commands.add_parser(
+        "seal-tokens",
+        help="seal workspace tokens stored in plain by an older release (once every replica "
+        "runs this one)",
+    )
+    seal.set_defaults(run=_keys_seal_tokens)
     return parser
 
 
@@ -356,6 +362,22 @@ def _keys_rotate(args: argparse.Namespace) -> int:
     print(
         f"Re-encrypted {done.resealed} stored key(s) under master key {done.key_id} "
         f"({done.already} already were); every one opens under it. {after}"
+    )
+    return 0
+
+
+def _keys_seal_tokens(_args: argparse.Namespace) -> int:
+    from bot import keys_rotation
+    from bot.app import build_custody
+    from storage import db
+
+    settings = _settings()
+    sessions = db.session_factory(db.make_engine(settings.database_url))
+    custody = build_custody(settings, sessions=sessions)
+    sealed, already = keys_rotation.seal_tokens(sessions, custody, plain_only=True)
+    print(
+        f"Sealed {sealed} workspace token(s) under master key {custody.current_key_id} "
+        f"({already} already were)."
     )
     return 0
 

@@ -156,9 +156,9 @@ def seal_tokens(
     sessions: sessionmaker[Session], custody: Custody, *, plain_only: bool = False
 ) -> tuple[int, int]:
     """Seal the workspaces' Slack tokens under the current key, one row at a time; with
-    ``plain_only`` (every start-up) only those stored before sealing existed.
+    ``plain_only`` (`certdesk keys seal-tokens`) only those stored before sealing existed.
 
-    Returns (tokens sealed anew, tokens already sealed under the current key).
+    Returns (tokens sealed or re-sealed now, tokens left as they were).
     """
     done = already = 0
     with sessions.begin() as session:
@@ -183,7 +183,7 @@ def seal_tokens(
                     changed[field] = new
             if changed:
                 token_rows.set_tokens(session, row, changed)
-            done, already = done + len(changed), already + len(todo) - len(changed)
+            done, already = done + len(changed), already + len(row.values) - len(changed)
     return done, already
 
 

@@ -147,6 +147,10 @@ class Order(Base):
     verification_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the order entered its current state (for the time-in-state metric).
     state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Unused since the outbox (``Delivery``). Kept for one release: replicas of the previous
+    #: release read and write it while a rolling upgrade replaces them (docs/operations.md:
+    #: migrations are additive). A later migration drops it.
+    delivery_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The result.
     certificate_pem: Mapped[str | None] = mapped_column(Text)
     not_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

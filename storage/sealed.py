@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.crypto.tokens import SEALED_PREFIX
 from storage import workspaces
 from storage.models import PrivateKey, SealedSecret
 
@@ -41,6 +42,6 @@ def master_key_use(session: Session) -> Counter[str]:
         counts[kid] += 1
     for tokens in workspaces.token_rows(session):
         for value in tokens.values.values():
-            if value.startswith("v1."):  # a sealed token: ``v1.<key id>.<nonce>.<ciphertext>``
+            if value.startswith(SEALED_PREFIX):  # ``v1.<key id>.<nonce>.<ciphertext>``
                 counts[value.split(".")[1]] += 1
     return counts

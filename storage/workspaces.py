@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import TableClause
 from storage.models import (
     AuditEvent,
     CARecord,
+    Delivery,
     Order,
     Organization,
     SlackUser,
@@ -190,6 +191,8 @@ def purge(session: Session, team_id: str) -> dict[str, int]:
     session.execute(delete(Organization).where(Organization.team_id == team_id))
     session.execute(delete(Workspace).where(Workspace.team_id == team_id))
     session.execute(delete(WorkspaceAdmin).where(WorkspaceAdmin.team_id == team_id))
+    # Its outbox rows about no order (reports to its admins); the orders' own went with them.
+    session.execute(delete(Delivery).where(Delivery.team_id == team_id))
     session.execute(delete(SlackUser).where(SlackUser.user_id.startswith(f"{team_id}:")))
     for name in _TOKEN_TABLES:
         tokens = table(name, column("team_id"))

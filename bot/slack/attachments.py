@@ -73,7 +73,7 @@ def _is_slack(url: str, api_url: str) -> bool:
 
 
 def _again(name: str, why: str) -> str:
-    return f"certdesk could not read {name}: {why}. Attach it again, or paste it instead."
+    return f"certdesk could not read {name}: {why}. Attach it again."
 
 
 def _too_big(name: str) -> str:

@@ -25,7 +25,7 @@ from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
 from bot.views import ids
 from storage import queries
-from storage.models import AuditEvent, CARecord, Order, Workspace, utcnow
+from storage.models import AuditEvent, CARecord, Delivery, Order, Workspace, utcnow
 
 TEAM_A, TEAM_B = "TAAAA0001", "TBBBB0002"
 ANN, BEN = "UANN", "UBEN"  # Ann is in workspace A, Ben in B
@@ -199,6 +199,12 @@ def test_purge_deletes_one_uninstalled_workspace_after_typed_confirmation(
         for ref in (ref_a, ref_b):  # as if sent to the CA, which remembers the applicant
             session.get(Order, int(ref[3:])).ca_ref = f"SIM-{ref}"  # type: ignore[union-attr]
             session.add(CARecord(backend="simulated", ref=f"SIM-{ref}", data={"who": ref}))
+        for team in (TEAM_A, TEAM_B):  # a report to the workspace's admins, about no order
+            session.add(
+                Delivery(key=f"t{team}:report", what="notify_channel_refused", medium="dm",
+                         team_id=team, user_id=ANN, payload={}, status="given_up", attempts=3,
+                         refusals=3, in_doubt=False)
+            )  # fmt: skip
 
     def orders() -> set[str]:
         with certdesk.services.sessions.begin() as session:
@@ -219,6 +225,8 @@ def test_purge_deletes_one_uninstalled_workspace_after_typed_confirmation(
     assert "1 orders" in capsys.readouterr().out
     assert orders() == {ref_b}
     assert ca_records() == {f"SIM-{ref_b}"}
+    with certdesk.services.sessions.begin() as session:
+        assert {d.team_id for d in session.query(Delivery) if d.order_id is None} == {TEAM_B}
     with certdesk.services.sessions.begin() as session:
         assert session.get(Workspace, TEAM_A) is None
         assert session.get(Workspace, TEAM_B) is not None

@@ -1,7 +1,8 @@
-"""deliveries: the outbox of DMs, channel notices and files; orders.delivery_due_at goes
+"""deliveries: the outbox of DMs, channel notices and files
 
 Every message about an order is now a row written with the change it tells of, so the
-per-order "delivery owed" mark is no longer used.
+per-order "delivery owed" mark (orders.delivery_due_at) is no longer used; it stays one
+release for replicas of the previous one.
 
 Revision ID: 0008_deliveries
 Revises: 0007_sealed_tokens
@@ -65,12 +66,9 @@ def upgrade() -> None:
             sqlite_where=sa.text(_PENDING),
             postgresql_where=sa.text(_PENDING),
         )
-    # Not in batch mode: on SQLite that rebuilds `orders`, and dropping the old table with
-    # foreign keys on deletes every row that cascades from it (domains, audit, keys...).
-    # SQLite 3.35+ and PostgreSQL drop a column in place.
+    # orders.delivery_due_at stays for this release: replicas of the previous one still read
+    # and write it during a rolling upgrade (migrations are additive, docs/operations.md).
     _warn_of_owed_notices()
-    op.drop_index("ix_orders_delivery_due_at", table_name="orders")
-    op.execute("ALTER TABLE orders DROP COLUMN delivery_due_at")
 
 
 def _warn_of_owed_notices() -> None:
@@ -86,7 +84,8 @@ def _warn_of_owed_notices() -> None:
         shown = ", ".join(f"CD-{order_id:04d}" for order_id in owed[:20])
         logging.getLogger("alembic.runtime.migration").warning(
             "%d order(s) still owed a Slack notice when the outbox replaced the old retry "
-            "mark; it will not be sent: %s%s. `/cert status` shows each one's state.",
+            "mark; this release does not send it (a replica of the previous one may, while it "
+            "runs): %s%s. `/cert status` shows each one's state.",
             len(owed),
             shown,
             " ..." if len(owed) > 20 else "",
@@ -94,11 +93,6 @@ def _warn_of_owed_notices() -> None:
 
 
 def downgrade() -> None:
-    op.add_column(
-        "orders",
-        sa.Column("delivery_due_at", storage.models.UTCDateTime(timezone=True), nullable=True),
-    )
-    op.create_index("ix_orders_delivery_due_at", "orders", ["delivery_due_at"], unique=False)
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_pending_due")
         batch_op.drop_index(batch_op.f("ix_deliveries_order_id"))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
+from pathlib import Path
 
 import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine, text
 
-from bot import keys_rotation
+from bot import cli, keys_rotation
 from bot.crypto import Custody
 from bot.errors import CustodyError
 from bot.slack.sealed_tokens import SealedInstallationStore
@@ -102,7 +104,7 @@ def test_plain_tokens_from_before_are_read_then_sealed_and_rotated(engine: Engin
 
     assert keys_rotation.seal_tokens(sessions, old, plain_only=True) == (5, 0)
     assert all(v.startswith(f"v1.{old.current_key_id}.") for v in stored_values(engine))
-    assert keys_rotation.seal_tokens(sessions, old, plain_only=True) == (0, 0)
+    assert keys_rotation.seal_tokens(sessions, old, plain_only=True) == (0, 5)
     with sessions.begin() as session:
         assert sealed_rows.master_key_use(session)[old.current_key_id] == 5
 
@@ -116,3 +118,23 @@ def test_plain_tokens_from_before_are_read_then_sealed_and_rotated(engine: Engin
         enterprise_id=None, team_id="T1"
     )
     assert found is not None and found.bot_refresh_token == REFRESH_TOKEN
+
+
+def test_the_operator_seals_an_older_releases_tokens_from_the_command_line(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With replicas nothing seals at start-up (an older replica still reading plain tokens
+    would break): `certdesk keys seal-tokens` does it once every replica runs this release."""
+    SQLAlchemyInstallationStore(client_id="1.2", engine=engine).save(installation())
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CERTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CERTDESK_MASTER_KEY", base64.b64encode(key()).decode())
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    assert cli.main(["keys", "seal-tokens"]) == 0
+    assert "Sealed 5 workspace token(s)" in capsys.readouterr().out
+    assert all(v.startswith("v1.") for v in stored_values(engine))
+    assert cli.main(["keys", "seal-tokens"]) == 0
+    assert "Sealed 0 workspace token(s)" in capsys.readouterr().out
