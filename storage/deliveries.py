@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.claims import claim_due
 from storage.models import Delivery, Workspace, utcnow
@@ -67,11 +67,22 @@ def claim(
     limit: int = 50,
 ) -> list[int]:
     """Claim up to ``limit`` due pending rows (of ``order_ids`` only, if given; None in it
-    stands for rows about no order, such as a report to the admins)."""
+    stands for rows about no order, such as a report to the admins), none while an earlier
+    row of its order to the same person by the same medium is still pending."""
+    earlier = aliased(Delivery)
     where: list[ColumnElement[bool]] = [
         Delivery.status == PENDING,
         # A workspace that uninstalled certdesk is not written to until it installs again.
         or_(Delivery.team_id.is_(None), Delivery.team_id.not_in(_inactive_teams())),
+        # In the order they were owed, per order, person (or channel) and medium: after an
+        # outage "submitted" still comes before "issued".
+        ~exists().where(
+            earlier.order_id == Delivery.order_id,
+            earlier.id < Delivery.id,
+            earlier.status == PENDING,
+            earlier.medium == Delivery.medium,
+            earlier.user_id.is_not_distinct_from(Delivery.user_id),
+        ),
     ]
     if order_ids is not None:
         ids = [i for i in order_ids if i is not None]
@@ -197,6 +208,18 @@ def give_up(session: Session, delivery_id: int, token: str, *, error: str) -> bo
         session, delivery_id, token, status=GIVEN_UP, due_at=None, lease=None,
         last_error=error, payload=receipt,
     )  # fmt: skip
+
+
+def drop_pending(session: Session, order_id: int, *, what: str, why: str) -> int:
+    """Give up the order's unsent rows of one kind (superseded before Slack let them through);
+    how many. A sender already sending one still records it sent."""
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.order_id == order_id, Delivery.what == what, Delivery.status == PENDING)
+        .values(status=GIVEN_UP, due_at=None, last_error=why, payload={})
+        .execution_options(synchronize_session=False)
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 def pending_of(session: Session, order_id: int) -> list[Delivery]:

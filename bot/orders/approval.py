@@ -16,13 +16,13 @@ from bot.csr_method import CSRMethod
 from bot.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, SlackError
 from bot.orders import transitions
 from bot.orders.announcements import announce
-from bot.orders.sender import REQUEST_ID
+from bot.orders.sender import APPROVAL_ASKED, REQUEST_ID
 from bot.orders.submission import send_to_ca
 from bot.orders.telling import owe_people, owe_person, refresh_homes
 from bot.products import needs_organization
 from bot.services import Services
 from storage import approvals as requests
-from storage import queries, reminder_slots
+from storage import deliveries, queries, reminder_slots
 from storage.models import ApprovalRequest, Order, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
@@ -133,6 +133,8 @@ def ask(
         requester=order.requester_id,
         application=application_of(order),
     )
+    # An earlier request's DMs Slack has not taken yet ask about what is no longer asked.
+    deliveries.drop_pending(session, order.id, what=APPROVAL_ASKED, why="no longer wanted")
     for approver in approvers:
         # The sender drops the DM if this request is decided or replaced before it goes out.
         about = {REQUEST_ID: request.id}

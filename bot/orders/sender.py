@@ -38,8 +38,8 @@ TAG = "delivery"
 FIRST_WAIT, MAX_WAIT = timedelta(seconds=30), timedelta(minutes=30)
 #: Attempts at a row Slack refuses outright (the bot may be invited meanwhile) before giving up.
 REFUSED_TRIES = 3
-#: How many rows one claim takes.
-BATCH = 50
+#: How many rows one claim takes, and how many claims one sweep makes at most.
+BATCH, MAX_BATCHES = 50, 40
 #: The row of an approver's request DM (``telling.event_name(events.ApprovalAsked)``), and
 #: the payload key naming the approval request it asks about.
 APPROVAL_ASKED, REQUEST_ID = "approval_asked", "request_id"
@@ -61,15 +61,19 @@ def send_due(
     """
     sent = 0
     lease = services.settings.claim_lease
-    while True:
+    # Until nothing due is left: a row sent frees the one owed after it to the same person.
+    # Each claimed row is sent, given up or put off past ``now``, so this ends; the bound
+    # only keeps one sweep from holding the worker for long.
+    for _ in range(MAX_BATCHES):
         batch_at = max(now, utcnow())
         claimed = deliveries.claim(
             services.sessions, now=batch_at, lease=lease, order_ids=order_ids, limit=BATCH
         )
         for delivery_id in claimed:
             sent += send_one(services, delivery_id, held_until=batch_at + lease, now=now)
-        if len(claimed) < BATCH:
-            return sent
+        if not claimed:
+            break
+    return sent
 
 
 def send_one(services: Services, delivery_id: int, *, held_until: datetime, now: datetime) -> int:

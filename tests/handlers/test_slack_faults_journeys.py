@@ -241,6 +241,7 @@ def test_half_of_slack_failing_loses_and_repeats_nothing_across_six_journeys(
     assert counts == {r.id: 1 for r in sent}, "every delivery exactly once"
     stray = _tagged_ids(desk) - {r.id for r in sent}
     assert not stray, f"tagged messages no row owes: {stray}"
+    assert _out_of_order(desk, sent) == [], "each person heard of each order in order"
 
     injected = sum(chaos.injected.values())
     retries = sum(r.attempts - 1 for r in owed)
@@ -276,6 +277,17 @@ def _delivered_counts(desk: Running, owed: list[Delivery]) -> dict[int, int]:
                 [m for m in emulator.messages(row.channel_id) if _tag(m) == row.id]
             )
     return counts
+
+
+def _out_of_order(desk: Running, sent: list[Delivery]) -> list[tuple[str, int]]:
+    """(conversation, order) pairs whose messages arrived in another order than owed."""
+    order_of = {r.id: r.order_id for r in sent}
+    arrived: dict[tuple[str, int], list[int]] = {}
+    for message in desk.emulator.messages():  # in the order Slack stored them
+        tag = _tag(message)
+        if tag in order_of and order_of[tag] is not None:
+            arrived.setdefault((message.channel, order_of[tag]), []).append(tag)
+    return [key for key, ids in arrived.items() if ids != sorted(ids)]
 
 
 def _tagged_ids(desk: Running) -> set[int]:

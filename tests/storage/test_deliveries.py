@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from storage import db, deliveries
-from storage.models import Delivery, Workspace
+from storage.models import Delivery, Order, Workspace
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -154,3 +154,42 @@ def test_an_uninstalled_workspaces_rows_wait(engine: Engine) -> None:
         session.add(Workspace(team_id="TGONE", active=False))
     claimed = deliveries.claim(db.session_factory(engine), now=NOW, lease=LEASE)
     assert claimed == [kept] and paused not in claimed
+
+
+def test_a_persons_messages_about_an_order_go_out_in_the_order_owed(engine: Engine) -> None:
+    """After an outage the later notice waits for the earlier one (submitted before issued);
+    another person's, or the channel's, does not wait for it."""
+    sessions = db.session_factory(engine)
+    with sessions.begin() as session:
+        order = Order(team_id="T1", requester_id="UALICE", product="dv", domain_type="single",
+                      domain_count=1, validity_days=90, state="issued")  # fmt: skip
+        session.add(order)
+        session.flush()
+        rows = {}
+        for key, due, medium, user, channel in (
+            ("submitted", NOW + timedelta(minutes=5), "dm", "UALICE", None),  # backing off
+            ("issued", NOW, "dm", "UALICE", None),
+            ("watcher", NOW, "dm", "UBOB", None),
+            ("channel", NOW, "channel", None, "C1"),
+        ):
+            row = deliveries.add(
+                session, key=key, what=key, medium=medium, payload={}, due_at=due,
+                order_id=order.id, team_id="T1", user_id=user, channel_id=channel,
+            )  # fmt: skip
+            session.flush()
+            assert row is not None
+            rows[key] = row.id
+    claimed = deliveries.claim(sessions, now=NOW, lease=LEASE)
+    assert sorted(claimed) == [rows["watcher"], rows["channel"]], "Bob's and the channel's go"
+    later = NOW + timedelta(minutes=5)
+    claimed = deliveries.claim(sessions, now=later, lease=LEASE)
+    assert rows["submitted"] in claimed and rows["issued"] not in claimed
+    with sessions.begin() as session:
+        first = deliveries.start(
+            session, rows["submitted"], held_until=later + LEASE, now=later, lease=LEASE
+        )
+        assert first is not None
+        deliveries.finish(
+            session, rows["submitted"], first.token, ref="1.1", channel="DA", payload={}
+        )
+    assert rows["issued"] in deliveries.claim(sessions, now=later, lease=LEASE)

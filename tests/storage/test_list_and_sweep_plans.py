@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, Select, or_, select, text
+from sqlalchemy import Connection, Select, exists, or_, select, text
+from sqlalchemy.orm import aliased
 from support.plans import full_scans, indexes_used, plan
 from support.postgres import empty_database
 
@@ -109,6 +110,7 @@ def test_list_pages_and_counts_read_their_indexes(
         connection.rollback()  # ends SET LOCAL: later tests' plans are the planner's own
 
 
+_EARLIER = aliased(Delivery)
 # The sweeps' statements as bot/orders/ writes them today (polling.py, reminding/claims.py,
 # renewal.py, key_files.py, redelivery.py), each with the index that serves it.
 SWEEPS: dict[str, tuple[Select, str]] = {
@@ -152,7 +154,18 @@ SWEEPS: dict[str, tuple[Select, str]] = {
     ),
     "outbox": (
         select(Delivery.id, Delivery.due_at)
-        .where(Delivery.due_at.is_not(None), Delivery.due_at <= NOW, Delivery.status == "pending")
+        .where(
+            Delivery.due_at.is_not(None),
+            Delivery.due_at <= NOW,
+            Delivery.status == "pending",
+            ~exists().where(
+                _EARLIER.order_id == Delivery.order_id,
+                _EARLIER.id < Delivery.id,
+                _EARLIER.status == "pending",
+                _EARLIER.medium == Delivery.medium,
+                _EARLIER.user_id.is_not_distinct_from(Delivery.user_id),
+            ),
+        )
         .order_by(Delivery.due_at)
         .limit(50),
         "ix_deliveries_pending_due",

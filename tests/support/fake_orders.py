@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot import crypto
 from bot.orders.announcements import announce, owe_submission
-from bot.orders.watchers import set_watchers
+from bot.orders.watchers import set_watchers, tell_watchers
 from storage import queries
 from storage.models import utcnow
 from support.ca_flow import submitted_order
@@ -52,7 +52,9 @@ def order_at_ca(
     services = desk.services
     order_id = submitted_order(services, user, domains=domains, send=False)
     if watchers:
-        set_watchers(services, order_id, user_id=user, wanted=list(watchers))
+        tell_watchers(
+            services, set_watchers(services, order_id, user_id=user, wanted=list(watchers))
+        )
     key_pem = crypto.generate_key("p256")
     csr_pem = crypto.make_csr(key_pem, list(domains))
     with services.sessions.begin() as session:
