@@ -18,8 +18,8 @@ import math
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 
+from bench.stores import empty_store
 from bot.app import build_services
 from bot.config import Settings
 from bot.devtools.seed_orders import seed
@@ -41,20 +42,9 @@ TOKEN, SECRET = "xoxb-bench", "bench-secret"
 ADMIN = "U0BENCHADMIN"
 
 
-@contextmanager
-def _database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'certdesk.sqlite3'}"
-        return
-    from tests.support.postgres import empty_database, postgres_cluster
-
-    with postgres_cluster() as url:
-        yield empty_database(url)
-
-
 def _open_store(kind: str, size: int, *, stack: ExitStack, emu: Emulator) -> Services:
     tmp = stack.enter_context(tempfile.TemporaryDirectory())
-    url = stack.enter_context(_database(kind, Path(tmp)))
+    url = stack.enter_context(empty_store(kind, Path(tmp)))
     settings = Settings.load(
         {
             "SLACK_BOT_TOKEN": TOKEN,

@@ -14,14 +14,14 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
 
+from bench.stores import empty_store
 from bot.app import build_services
 from bot.config import Settings
 from bot.devtools.seed_orders import analyze, seed, seed_sent_reminders
@@ -34,17 +34,6 @@ from storage.models import Order, Reminder
 TOKEN, SECRET = "xoxb-bench", "bench-secret"
 DUE = 100
 RECIPIENT = "U0BENCHREMIND"
-
-
-@contextmanager
-def _database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'certdesk.sqlite3'}"
-        return
-    from tests.support.postgres import empty_database, postgres_cluster
-
-    with postgres_cluster() as url:
-        yield empty_database(url)
 
 
 def _make_due(engine: Engine, now: datetime) -> list[int]:
@@ -91,7 +80,7 @@ class _Store:
 
 def _open_store(kind: str, size: int, *, stack: ExitStack, emu: Emulator, now: datetime) -> _Store:
     tmp = stack.enter_context(tempfile.TemporaryDirectory())
-    url = stack.enter_context(_database(kind, Path(tmp)))
+    url = stack.enter_context(empty_store(kind, Path(tmp)))
     settings = Settings.load(
         {
             "SLACK_BOT_TOKEN": TOKEN,
