@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.claims import claim_due
@@ -220,6 +220,21 @@ def drop_pending(session: Session, order_id: int, *, what: str, why: str) -> int
         .execution_options(synchronize_session=False)
     )
     return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+def forget_before(session: Session, cutoff: datetime, *, limit: int = 1000) -> int:
+    """Delete up to ``limit`` rows owed before ``cutoff`` that are done with (sent or given
+    up), oldest first; how many. Their keys are never owed again (each names its moment)."""
+    old = (
+        select(Delivery.id)
+        .where(Delivery.created_at < cutoff, Delivery.status != PENDING)
+        .order_by(Delivery.created_at)
+        .limit(limit)
+    )
+    ids = list(session.scalars(old))
+    if ids:
+        session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
+    return len(ids)
 
 
 def pending_of(session: Session, order_id: int) -> list[Delivery]:

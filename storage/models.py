@@ -419,7 +419,8 @@ class Delivery(Base):
     transaction as the change it tells of and sent once by ``bot.orders.sender``."""
 
     __tablename__ = "deliveries"
-    # The sender reads pending rows only (due_at is cleared once sent), oldest due first.
+    # The sender reads pending rows only (due_at is cleared once sent), oldest due first; the
+    # clean-up reads the oldest rows first.
     __table_args__ = (
         Index(
             "ix_deliveries_pending_due",
@@ -427,6 +428,7 @@ class Delivery(Base):
             sqlite_where=text(PENDING_DELIVERY),
             postgresql_where=text(PENDING_DELIVERY),
         ),
+        Index("ix_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

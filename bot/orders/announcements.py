@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,9 @@ from storage import deliveries, queries
 from storage.models import DeliveredFile, Order, utcnow
 
 logger = logging.getLogger(__name__)
+
+#: How long a sent (or given-up) outbox row is kept: for support questions, then forgotten.
+KEEP_DELIVERIES = timedelta(days=30)
 
 
 def owe_submission(
@@ -119,8 +122,13 @@ def announce(services: Services, order_id: int, *, homes: bool = True) -> bool:
 
 
 def deliver_owed(services: Services, *, now: datetime) -> int:
-    """Send every owed DM, notice and file that is due; return how many went out."""
-    return sender.send_due(services, now=now)
+    """Send every owed DM, notice and file that is due; return how many went out. Then
+    forget a batch of rows done with for over ``KEEP_DELIVERIES`` (the table stays the size
+    of a month's messages, whatever the store's history)."""
+    sent = sender.send_due(services, now=now)
+    with services.sessions.begin() as session:
+        deliveries.forget_before(session, now - KEEP_DELIVERIES)
+    return sent
 
 
 def upload_private(

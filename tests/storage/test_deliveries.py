@@ -193,3 +193,22 @@ def test_a_persons_messages_about_an_order_go_out_in_the_order_owed(engine: Engi
             session, rows["submitted"], first.token, ref="1.1", channel="DA", payload={}
         )
     assert rows["issued"] in deliveries.claim(sessions, now=later, lease=LEASE)
+
+
+def test_rows_done_with_are_forgotten_after_a_while_pending_ones_never(engine: Engine) -> None:
+    sessions = db.session_factory(engine)
+    old_sent, old_pending, recent = (owe(engine, f"o1:{k}:1:dm:UALICE") for k in "abc")
+    with sessions.begin() as session:
+        for row_id, status, age in (
+            (old_sent, "sent", timedelta(days=40)),
+            (old_pending, "pending", timedelta(days=40)),
+            (recent, "sent", timedelta(days=1)),
+        ):
+            row = session.get(Delivery, row_id)
+            assert row is not None
+            row.status, row.created_at = status, NOW - age
+    with sessions.begin() as session:
+        assert deliveries.forget_before(session, NOW - timedelta(days=30)) == 1
+    with sessions.begin() as session:
+        left = {r.id for r in session.query(Delivery)}
+    assert left == {old_pending, recent}

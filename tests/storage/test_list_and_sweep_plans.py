@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, Select, exists, or_, select, text
@@ -169,6 +169,13 @@ SWEEPS: dict[str, tuple[Select, str]] = {
         .order_by(Delivery.due_at)
         .limit(50),
         "ix_deliveries_pending_due",
+    ),
+    "outbox clean-up": (
+        select(Delivery.id)
+        .where(Delivery.created_at < NOW - timedelta(days=90), Delivery.status != "pending")
+        .order_by(Delivery.created_at)
+        .limit(1000),
+        "ix_deliveries_created_at",
     ),
 }
 

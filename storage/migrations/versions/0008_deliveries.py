@@ -59,6 +59,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deliveries_order_id"), ["order_id"], unique=False)
+        batch_op.create_index("ix_deliveries_created_at", ["created_at"], unique=False)
         batch_op.create_index(
             "ix_deliveries_pending_due",
             ["due_at"],
@@ -94,6 +95,7 @@ def _warn_of_owed_notices() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_created_at")
         batch_op.drop_index("ix_deliveries_pending_due")
         batch_op.drop_index(batch_op.f("ix_deliveries_order_id"))
     op.drop_table("deliveries")
