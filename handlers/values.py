@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.approval_form import SEEN_DIGEST
 from bot.errors import NotFound
 
 
@@ -54,6 +55,28 @@ def order_id(value: object, *, what: str = "button") -> int:
     if not (text.isascii() and text.isdigit() and 0 < len(text) <= 18):
         raise NotFound(NO_ORDER.format(what=what))
     return int(text)
+
+
+def order_and_seen(value: object) -> tuple[int, str | None]:
+    """An approval button's order and the application digest its message showed, if any
+    (``<order id>:<digest prefix>``); NotFound with a sentence when it is neither."""
+    text = value if isinstance(value, str) else ""
+    number, _, seen = text.partition(":")
+    if seen and not (len(seen) == SEEN_DIGEST and all(c in "0123456789abcdef" for c in seen)):
+        raise NotFound(NO_ORDER.format(what="button"))
+    return order_id(number), seen or None
+
+
+def view_seen(view: object) -> str | None:
+    """The application digest a reason modal was opened for (its private_metadata's
+    ``seen``), or None when it was opened from a button that showed none."""
+    metadata = view.get("private_metadata") if isinstance(view, dict) else None
+    try:
+        found = json.loads(metadata) if isinstance(metadata, str) else None
+    except ValueError:
+        found = None
+    seen = found.get("seen") if isinstance(found, dict) else None
+    return seen if isinstance(seen, str) and len(seen) == SEEN_DIGEST else None
 
 
 def view_order_id(view: object) -> int:

@@ -159,8 +159,11 @@ def ask_approvers(services: Services, order_id: int) -> None:
     refresh_homes(services, approvers)
 
 
-def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role:
-    """How ``user_id`` may decide on the order's open request; raise if they may not."""
+def check_may_decide(
+    services: Services, order_id: int, *, user_id: str, seen: str | None = None
+) -> Role:
+    """How ``user_id`` may decide on the order's open request; raise if they may not, or if
+    ``seen`` (the digest the clicked message showed) is not the application asked about."""
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id)
         if order is not None and teams.current() not in (None, order.team_id):
@@ -168,6 +171,7 @@ def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role
         request = requests.open_request(session, order_id) if order else None
         if order is None or request is None or order.state != workflow.State.AWAITING_APPROVAL:
             raise AlreadyDecided(_late(session, order_id))
+        _require_seen(order.ref, request, seen)
         role = approvals.role_of(
             user_id,
             requester=order.requester_id,
@@ -185,21 +189,43 @@ def check_may_decide(services: Services, order_id: int, *, user_id: str) -> Role
 
 
 def approve(
-    services: Services, order_id: int, *, user_id: str, reason: str | None = None
+    services: Services,
+    order_id: int,
+    *,
+    user_id: str,
+    reason: str | None = None,
+    seen: str | None = None,
 ) -> Decision:
-    """Approve the order (an admin overriding must give ``reason``); the first decision wins."""
-    return _decide(services, order_id, user_id=user_id, approved=True, reason=reason)
+    """Approve the order (an admin overriding must give ``reason``); the first decision wins.
+    ``seen``: the application digest the approver's message showed, if it showed one."""
+    return _decide(services, order_id, user_id=user_id, approved=True, reason=reason, seen=seen)
 
 
-def reject(services: Services, order_id: int, *, user_id: str, reason: str) -> Decision:
+def reject(
+    services: Services, order_id: int, *, user_id: str, reason: str, seen: str | None = None
+) -> Decision:
     """Turn the application down with ``reason`` (required); the first decision wins."""
-    return _decide(services, order_id, user_id=user_id, approved=False, reason=reason)
+    return _decide(services, order_id, user_id=user_id, approved=False, reason=reason, seen=seen)
+
+
+def _require_seen(ref: str, request: ApprovalRequest, seen: str | None) -> None:
+    if seen is not None and not request.digest.startswith(seen):
+        raise AlreadyDecided(
+            f"{ref} changed after that request was sent: it no longer shows the application "
+            "asked about. Decide from the newest request (or `/cert approvals`)."
+        )
 
 
 def _decide(
-    services: Services, order_id: int, *, user_id: str, approved: bool, reason: str | None
+    services: Services,
+    order_id: int,
+    *,
+    user_id: str,
+    approved: bool,
+    reason: str | None,
+    seen: str | None,
 ) -> Decision:
-    role = check_may_decide(services, order_id, user_id=user_id)
+    role = check_may_decide(services, order_id, user_id=user_id, seen=seen)
     reason = (reason or "").strip()[:MAX_REASON] or None
     if (role is Role.OVERRIDE or not approved) and not reason:
         what = "Say why you approve in the approvers' place" if approved else "Say why"
@@ -221,6 +247,7 @@ def _decide(
             )
         ):  # fmt: skip
             raise AlreadyDecided(_late(session, order_id))
+        _require_seen(order.ref, request, seen)  # the application may have changed since
         if not approved:
             order.failure_reason = f"Not approved: {reason}"
         transitions.apply(

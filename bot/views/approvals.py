@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextIn
 from slack_sdk.models.views import View
 
 from bot import crypto, events
-from bot.approval_form import MAX_REASON
+from bot.approval_form import MAX_REASON, SEEN_DIGEST
 from bot.csr_method import certdesk_makes_key
 from bot.products import PRODUCTS
 from bot.views import ids
@@ -52,13 +52,16 @@ def application_lines(app: events.Application, *, requester: str) -> str:
     return "\n".join(lines)
 
 
-def approval_buttons(order_id: int, *, block_id: str) -> ActionsBlock:
-    """Approve and Reject… for one order (every place an approver can decide from)."""
+def approval_buttons(order_id: int, *, block_id: str, digest: str | None = None) -> ActionsBlock:
+    """Approve and Reject… for one order (every place an approver can decide from). Where the
+    message shows the application, ``digest`` names it: a click then decides only if that is
+    still the application asked about."""
+    value = f"{order_id}:{digest[:SEEN_DIGEST]}" if digest else str(order_id)
     return ActionsBlock(
         block_id=block_id,
         elements=[
-            button("Approve", ids.APPROVE, str(order_id), style="primary"),
-            button("Reject…", ids.REJECT, str(order_id), style="danger"),
+            button("Approve", ids.APPROVE, value, style="primary"),
+            button("Reject…", ids.REJECT, value, style="danger"),
         ],
     )
 
@@ -69,7 +72,9 @@ def request_blocks(event: events.ApprovalAsked) -> list[Block]:
         section(f":raised_hand: *{event.ref}* needs your approval before it goes to the CA."),
         section(application_lines(event.application, requester=event.requester)[:3000]),
         context(f"Application digest (SHA-256): `{event.application.digest[:16]}…`"),
-        approval_buttons(event.order_id, block_id=f"approval_{event.order_id}"),
+        approval_buttons(
+            event.order_id, block_id=f"approval_{event.order_id}", digest=event.application.digest
+        ),
     ]
 
 
@@ -92,7 +97,7 @@ def decided_blocks(event: events.ApprovalDecided) -> list[Block]:
     return blocks
 
 
-def reason_modal(*, ref: str, order_id: int, override: bool) -> View:
+def reason_modal(*, ref: str, order_id: int, override: bool, seen: str | None = None) -> View:
     """Ask why: before rejecting, or before an admin approves in the approvers' place."""
     if override:
         title, submit = "Approve as admin", "Approve"
@@ -108,7 +113,7 @@ def reason_modal(*, ref: str, order_id: int, override: bool) -> View:
     return View(
         type="modal",
         callback_id=ids.OVERRIDE_REASON if override else ids.REJECT_REASON,
-        private_metadata=json.dumps({"order_id": order_id}),
+        private_metadata=json.dumps({"order_id": order_id, **({"seen": seen} if seen else {})}),
         title=plain(title),
         submit=plain(submit),
         close=plain("Back"),

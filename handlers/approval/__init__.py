@@ -24,9 +24,8 @@ from handlers.replies import (
     later,
     open_modal,
 )
-from handlers.values import order_id as button_order
+from handlers.values import order_and_seen, view_order_id, view_seen, view_values
 from handlers.values import user_id as acting_user
-from handlers.values import view_order_id, view_values
 from storage.models import format_ref, utcnow
 
 
@@ -44,13 +43,15 @@ def register(app: App, services: Services) -> None:
         ack()
 
         def run(user_id: str) -> None:
-            order_id = button_order(action.get("value"))
-            role = approval.check_may_decide(services, order_id, user_id=user_id)
+            order_id, seen = order_and_seen(action.get("value"))
+            role = approval.check_may_decide(services, order_id, user_id=user_id, seen=seen)
             if role is Role.OVERRIDE:  # an admin in the approvers' place: ask why first
-                view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=True)
+                view = reason_modal(
+                    ref=format_ref(order_id), order_id=order_id, override=True, seen=seen
+                )
                 open_modal(client, body.get("trigger_id"), view)
                 return
-            decision = approval.approve(services, order_id, user_id=user_id)
+            decision = approval.approve(services, order_id, user_id=user_id, seen=seen)
             decided_after_ack(decision, user_id)
 
         later(services, body, run)
@@ -60,9 +61,11 @@ def register(app: App, services: Services) -> None:
         ack()
 
         def run(user_id: str) -> None:
-            order_id = button_order(action.get("value"))
-            approval.check_may_decide(services, order_id, user_id=user_id)
-            view = reason_modal(ref=format_ref(order_id), order_id=order_id, override=False)
+            order_id, seen = order_and_seen(action.get("value"))
+            approval.check_may_decide(services, order_id, user_id=user_id, seen=seen)
+            view = reason_modal(
+                ref=format_ref(order_id), order_id=order_id, override=False, seen=seen
+            )
             open_modal(client, body.get("trigger_id"), view)
 
         later(services, body, run)
@@ -80,7 +83,9 @@ def register(app: App, services: Services) -> None:
                 order_id = view_order_id(view)
                 decide = approval.approve if approved else approval.reject
                 try:
-                    decision = decide(services, order_id, user_id=user_id, reason=reason)
+                    decision = decide(
+                        services, order_id, user_id=user_id, reason=reason, seen=view_seen(view)
+                    )
                 except FieldErrors as exc:
                     reply(response_action="errors", errors=exc.errors)
                     return

@@ -302,3 +302,35 @@ def test_a_request_slack_held_up_is_dropped_once_the_application_changed(
     desk.click(BOB, ids.APPROVE, value=str(order_id), message=request_dm(desk, BOB, ref))
     desk.settle()
     assert load_order(desk.services, order_id).state != "awaiting_approval"
+
+
+def test_approve_on_a_request_whose_application_changed_since_decides_nothing(
+    start_certdesk: Callable[..., Running],
+) -> None:
+    """Bob's first request shows one application; Alice then submits another phone number.
+    Slack fails to mark the old message withdrawn, so its buttons are still there: pressing
+    its Approve says the application changed and approves nothing."""
+    desk = start_certdesk(CERTDESK_APPROVAL="all", CERTDESK_APPROVERS=BOB)
+    ref, order_id = submitted_for_approval(desk)
+    old = request_dm(desk, BOB, ref)
+    old_value = next(
+        e["value"] for b in old.blocks if b.get("type") == "actions" for e in b["elements"]
+    )
+    assert old_value.startswith(f"{order_id}:"), "the request's buttons name what it showed"
+    desk.emulator.fail_next("chat.update", status=500, times=3)  # "Withdrawn" never shows
+    open_complete(desk, ALICE, ref)
+    changed = dict(GOOD_DV, **{ids.APPLICANT_PHONE: "+44 20 7946 0000"})
+    assert desk.slack.submit_view(ALICE, changed).json()["response_action"] == "push"
+    assert desk.slack.submit_view(ALICE, {}).json() == {"response_action": "clear"}
+    desk.settle()
+    assert load_order(desk.services, order_id).state == "awaiting_approval"
+    desk.click(BOB, ids.APPROVE, value=old_value, message=old)
+    assert load_order(desk.services, order_id).state == "awaiting_approval", "nothing decided"
+    told = [m.text for m in desk.emulator.dms_to(BOB) if "changed after that request" in m.text]
+    assert told, [m.text for m in desk.emulator.dms_to(BOB)]
+    newest = request_dm(desk, BOB, ref)
+    new_value = next(
+        e["value"] for b in newest.blocks if b.get("type") == "actions" for e in b["elements"]
+    )
+    desk.click(BOB, ids.APPROVE, value=new_value, message=newest)
+    assert load_order(desk.services, order_id).state != "awaiting_approval", "the new one works"
