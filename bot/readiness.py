@@ -9,7 +9,6 @@ calls to Slack every few seconds.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable
@@ -140,14 +139,8 @@ def _database(services: Services) -> None:
         connection.execute(text("SELECT 1"))
 
 
-@functools.cache
-def _head() -> str | None:
-    """The newest revision this code ships (read from the migration scripts once)."""
-    return db.head_revision()
-
-
 def _schema(services: Services) -> str | None:
-    current, head = db.current_revision(services.engine), _head()
+    current, head = db.current_revision(services.engine), db.head_revision()
     if current != head:
         return f"schema at {current or 'nothing'}, needs {head}: run `certdesk db upgrade`"
     return None
