@@ -67,26 +67,26 @@ def order_and_seen(value: object) -> tuple[int, str | None]:
     return order_id(number), seen or None
 
 
-def view_seen(view: object) -> str | None:
-    """The application digest a reason modal was opened for (its private_metadata's
-    ``seen``), or None when it was opened from a button that showed none."""
+def _metadata(view: object) -> dict[str, Any]:
+    """A submitted modal's private_metadata as certdesk wrote it (a JSON object), else {}."""
     metadata = view.get("private_metadata") if isinstance(view, dict) else None
     try:
         found = json.loads(metadata) if isinstance(metadata, str) else None
     except ValueError:
         found = None
-    seen = found.get("seen") if isinstance(found, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def view_seen(view: object) -> str | None:
+    """The application digest a reason modal was opened for (its private_metadata's
+    ``seen``), or None when it was opened from a button that showed none."""
+    seen = _metadata(view).get("seen")
     return seen if isinstance(seen, str) and len(seen) == SEEN_DIGEST else None
 
 
 def view_order_id(view: object) -> int:
     """The order a submitted modal belongs to, from the ``order_id`` in its private_metadata."""
-    metadata = view.get("private_metadata") if isinstance(view, dict) else None
-    try:
-        found = json.loads(metadata) if isinstance(metadata, str) else None
-    except ValueError:
-        found = None
-    number = found.get("order_id") if isinstance(found, dict) else None
+    number = _metadata(view).get("order_id")
     # bool is an int too; certdesk writes a positive int, nothing else.
     if type(number) is not int or not 0 < number < 2**63:
         raise NotFound(NO_ORDER.format(what="form"))
