@@ -10,7 +10,7 @@ from bot.orders.cancel import cancel_and_tell, check_cancellable
 from bot.services import Services
 from bot.views import ids
 from bot.views.cancel import cancel_modal
-from handlers.complete import notice_view
+from bot.views.keys import notice_modal
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded
 from handlers.values import user_id as acting_user
@@ -41,7 +41,7 @@ def register(app: App, services: Services) -> OrderCommands:
         reply = Reply()
 
         def tell(text: str) -> None:
-            reply(response_action="update", view=notice_view("Not cancelled", text))
+            reply(response_action="update", view=notice_modal("Not cancelled", text))
 
         def run() -> None:
             user_id, order_id = acting_user(body), view_order_id(view)
@@ -50,7 +50,7 @@ def register(app: App, services: Services) -> OrderCommands:
             reply(response_action="clear")
             services.background.submit(cancel_after_ack, order_id, user_id)
 
-        late = notice_view("Not cancelled", SLOW)
+        late = notice_modal("Not cancelled", SLOW)
         ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
 
     return commands

@@ -13,8 +13,8 @@ from bot.orders import approval, complete
 from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
-from bot.views.common import plain, section
 from bot.views.complete import CAOffer, complete_modal, confirm_view, kept_digest
+from bot.views.keys import notice_modal
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import (
     DATABASE_AWAY,
@@ -35,11 +35,6 @@ DRAFT_NOT_SAVED = (
     "certdesk's database is not answering, so what you typed in the form you just closed "
     "was not kept as a draft. Open it again in a minute (`/cert list` shows your orders)."
 )
-
-
-def notice_view(title: str, text: str) -> View:
-    """A modal that only says something (used to answer a confirmation that cannot proceed)."""
-    return View(type="modal", title=plain(title), close=plain("Close"), blocks=[section(text)])
 
 
 def field_errors(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
@@ -149,7 +144,7 @@ def register(app: App, services: Services) -> OrderCommands:
         reply = Reply()
 
         def tell(text: str) -> None:
-            reply(response_action="update", view=notice_view("Not submitted", text))
+            reply(response_action="update", view=notice_modal("Not submitted", text))
 
         def run() -> None:
             order = complete.submit(services, view_order_id(view), user_id=acting_user(body))
@@ -160,7 +155,7 @@ def register(app: App, services: Services) -> OrderCommands:
                 services.background.submit(send_to_ca, services, order.id)
 
         # The draft is saved already: a late answer loses nothing the person typed.
-        late = notice_view("Not submitted yet", SLOW)
+        late = notice_modal("Not submitted yet", SLOW)
         ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
 
     return commands

@@ -9,8 +9,8 @@ from slack_bolt import Ack, App
 from bot.orders.revocation import REASONS, check_revocable, reason_code, revoke_and_tell
 from bot.services import Services
 from bot.views import ids
+from bot.views.keys import notice_modal
 from bot.views.revocation import revoke_modal
-from handlers.complete import notice_view
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded
 from handlers.values import user_id as acting_user
@@ -45,7 +45,7 @@ def register(app: App, services: Services) -> OrderCommands:
         reply = Reply()
 
         def tell(text: str) -> None:
-            reply(response_action="update", view=notice_view("Not revoked", text))
+            reply(response_action="update", view=notice_modal("Not revoked", text))
 
         def run() -> None:
             user_id, order_id = acting_user(body), view_order_id(view)
@@ -55,7 +55,7 @@ def register(app: App, services: Services) -> OrderCommands:
             reply(response_action="clear")
             services.background.submit(revoke_after_ack, order_id, user_id, reason)
 
-        late = notice_view("Not revoked", SLOW)
+        late = notice_modal("Not revoked", SLOW)
         ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
 
     return commands
