@@ -21,7 +21,7 @@ from bot.edge import MAX_BODY
 from bot.migrating import migrate_apart
 from bot.scheduler import ScheduledJobs, release_claims_of_this_process
 from bot.socket_mode import SocketLink
-from bot.web import make_wsgi_app
+from bot.web import wsgi_for
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class HttpServer:
 
 def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
     """Serve certdesk over HTTP with waitress on a background thread."""
-    wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
-    server = create_server(wsgi, host=host, port=port, threads=8, **LIMITS)
+    server = create_server(wsgi_for(certdesk), host=host, port=port, threads=8, **LIMITS)
     thread = threading.Thread(target=server.run, name="certdesk-http", daemon=True)
     thread.start()
     return HttpServer(certdesk=certdesk, server=server, thread=thread)
@@ -88,7 +87,7 @@ def serve(
     if jobs is not None:
         jobs.start()
     try:
-        wsgi = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
+        wsgi = wsgi_for(certdesk)
         server = create_server(
             wsgi if link is None else link.wrap(wsgi), host=host, port=port, threads=8, **LIMITS
         )

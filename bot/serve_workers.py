@@ -102,11 +102,10 @@ class CertdeskWorkers(BaseApplication):
         # Imported here, in the forked worker: the arbiter never loads the app (it stays small,
         # and no database connection or thread crosses a fork).
         from bot import app as application
-        from bot.web import make_wsgi_app
+        from bot.web import wsgi_for
 
         self.certdesk = application.create(self.settings)
-        services = self.certdesk.services
-        return _name_worker(make_wsgi_app(self.certdesk.app, services, pages=services.ca.pages()))
+        return _name_worker(wsgi_for(self.certdesk))
 
     def run(self) -> None:
         _Arbiter(self).run()

@@ -15,7 +15,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import ops_http as ops
 from bot import quick
-from bot.app import probe_client
+from bot.app import Certdesk, probe_client
 from bot.ca.pages import Page, PageHandler
 from bot.edge import MAX_BODY, SlackEdge, StartResponse, WsgiApp
 from bot.readiness import Readiness
@@ -87,6 +87,11 @@ def make_wsgi_app(
         return _page(start_response, Page(404, "Not found."))
 
     return wsgi
+
+
+def wsgi_for(certdesk: Certdesk) -> WsgiApp:
+    """The WSGI app a server runs: ``make_wsgi_app`` with the configured CA's pages."""
+    return make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
 
 
 def _json(start_response: StartResponse, status: str, body: dict[str, object]) -> Iterable[bytes]:
