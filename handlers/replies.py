@@ -147,6 +147,11 @@ def later(services: Services, body: dict[str, Any], work: Callable[[str], Any]) 
     except NotFound:
         logger.warning("an interaction without a user: nobody to answer")
         return
+    after_ack(services, user_id, lambda: work(user_id))
+
+
+def after_ack(services: Services, user_id: str, work: Callable[[], Any]) -> None:
+    """Run ``work`` in the background; its refusals and failures reach ``user_id`` by DM."""
 
     def tell(text: str) -> None:
         try:
@@ -154,7 +159,7 @@ def later(services: Services, body: dict[str, Any], work: Callable[[str], Any]) 
         except SlackError as exc:  # e.g. a user id Slack does not know: one line, no traceback
             logger.warning("could not DM %.40s: %s", user_id, exc.code or type(exc).__name__)
 
-    services.background.submit(guarded, tell, lambda: work(user_id))
+    services.background.submit(guarded, tell, work)
 
 
 def open_modal(client: WebClient, trigger_id: object, view: View) -> None:

@@ -18,7 +18,7 @@ from handlers.replies import (
     SLOW_FORM,
     Reply,
     ack_in_time,
-    dm,
+    after_ack,
     guarded,
     keep_open,
     later,
@@ -31,12 +31,6 @@ from storage.models import format_ref, utcnow
 
 def register(app: App, services: Services) -> None:
     """Listen for the approval buttons and the reason modals."""
-
-    def decided_after_ack(decision: approval.Decision, user_id: str) -> None:
-        guarded(
-            lambda text: dm(services, user_id, text),
-            lambda: approval.after_decision(services, decision),
-        )
 
     @app.action(ids.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -52,7 +46,7 @@ def register(app: App, services: Services) -> None:
                 open_modal(client, body.get("trigger_id"), view)
                 return
             decision = approval.approve(services, order_id, user_id=user_id, seen=seen)
-            decided_after_ack(decision, user_id)
+            approval.after_decision(services, decision)
 
         later(services, body, run)
 
@@ -90,7 +84,7 @@ def register(app: App, services: Services) -> None:
                     reply(response_action="errors", errors=exc.errors)
                     return
                 reply(response_action="clear")
-                services.background.submit(decided_after_ack, decision, user_id)
+                after_ack(services, user_id, lambda: approval.after_decision(services, decision))
 
             slow = {ids.APPROVAL_REASON: SLOW_FORM}
             ack_in_time(ack, reply, lambda: guarded(tell, run, plain=True), **keep_open(slow))

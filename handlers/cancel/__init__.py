@@ -12,7 +12,7 @@ from bot.views import ids
 from bot.views.cancel import cancel_modal
 from bot.views.keys import notice_modal
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded
+from handlers.replies import SLOW, Reply, ack_in_time, after_ack, guarded
 from handlers.values import user_id as acting_user
 from handlers.values import view_order_id
 
@@ -30,12 +30,6 @@ def register(app: App, services: Services) -> OrderCommands:
         commands=("cancel",),
     )
 
-    def cancel_after_ack(order_id: int, user_id: str) -> None:
-        guarded(
-            lambda text: dm(services, user_id, text),
-            lambda: cancel_and_tell(services, order_id, user_id=user_id),
-        )
-
     @app.view(ids.CONFIRM_CANCEL)
     def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reply = Reply()
@@ -48,7 +42,9 @@ def register(app: App, services: Services) -> OrderCommands:
             # Checked again here: the confirmation may be replayed, or the order moved on.
             check_cancellable(services, order_id, user_id=user_id)
             reply(response_action="clear")
-            services.background.submit(cancel_after_ack, order_id, user_id)
+            after_ack(
+                services, user_id, lambda: cancel_and_tell(services, order_id, user_id=user_id)
+            )
 
         late = notice_modal("Not cancelled", SLOW)
         ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)

@@ -24,6 +24,7 @@ from handlers.replies import (
     SLOW_FORM,
     Reply,
     ack_in_time,
+    after_ack,
     dm,
     guarded,
     keep_open,
@@ -65,8 +66,8 @@ def register(app: App, services: Services) -> OrderCommands:
                 reply(**keep_open(field_errors(view, exc.errors)))
                 return
             reply(response_action="update", view=preparing_modal(format_ref(order_id)))
-            later(
-                services, body, lambda _user: keys.deliver_key(services, request, user_id=user_id)
+            after_ack(
+                services, user_id, lambda: keys.deliver_key(services, request, user_id=user_id)
             )
 
         # Late: the modal stays open with the choices made (a passphrase is typed again anyway).

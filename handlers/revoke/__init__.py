@@ -12,7 +12,7 @@ from bot.views import ids
 from bot.views.keys import notice_modal
 from bot.views.revocation import revoke_modal
 from handlers.opening import OrderCommands, open_order_modal
-from handlers.replies import SLOW, Reply, ack_in_time, dm, guarded
+from handlers.replies import SLOW, Reply, ack_in_time, after_ack, guarded
 from handlers.values import user_id as acting_user
 from handlers.values import view_order_id, view_values
 
@@ -33,13 +33,6 @@ def register(app: App, services: Services) -> OrderCommands:
         commands=("revoke",),
     )
 
-    def revoke_after_ack(order_id: int, user_id: str, reason: int) -> None:
-        # The CA call is slow and may fail: its answer reaches the person as a DM.
-        guarded(
-            lambda text: dm(services, user_id, text),
-            lambda: revoke_and_tell(services, order_id, user_id=user_id, reason=reason),
-        )
-
     @app.view(ids.CONFIRM_REVOKE)
     def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reply = Reply()
@@ -53,7 +46,12 @@ def register(app: App, services: Services) -> OrderCommands:
             check_revocable(services, order_id, user_id=user_id)
             reason = reason_code(str(view_values(view).get(ids.REVOKE_REASON)))
             reply(response_action="clear")
-            services.background.submit(revoke_after_ack, order_id, user_id, reason)
+            # The CA call is slow and may fail: its answer reaches the person as a DM.
+            after_ack(
+                services,
+                user_id,
+                lambda: revoke_and_tell(services, order_id, user_id=user_id, reason=reason),
+            )
 
         late = notice_modal("Not revoked", SLOW)
         ack_in_time(ack, reply, lambda: guarded(tell, run), response_action="update", view=late)
