@@ -297,6 +297,7 @@ def _build_oauth_app(services: Services) -> App:
         oauth_flow=flow,
     )
     app.middleware(_serve_team)
+    app.use(request_context.bind_request)
     handlers.register_all(app, services)
     workspace_events.register(app, services)
     return app

@@ -19,7 +19,7 @@ import pytest
 from support.app_fixtures import ADMIN, Running
 from support.journeys import complete_and_submit, register
 
-from bot import cli, workflow
+from bot import cli, logs, workflow
 from bot.emulator import Emulator
 from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
@@ -349,3 +349,18 @@ def test_readiness_checks_slack_without_a_single_token(oauth: Running) -> None:
     status, _, body = _get(f"{oauth.http.url}/readyz")
     assert status == 200, body
     assert json.loads(body)["ok"] is True
+
+
+def test_requests_of_each_workspace_are_logged_with_their_context(oauth: Running) -> None:
+    """Many workspaces: each request's log lines name its team and a request id, as with one."""
+    certdesk = oauth
+    install(certdesk, team=TEAM_A, user=ANN)
+    seen: list[dict[str, str]] = []
+
+    def spy(next: Callable[[], object]) -> object:  # noqa: A002 - Bolt passes it by this name
+        seen.append(logs.current())
+        return next()
+
+    certdesk.http.certdesk.app.use(spy)
+    assert certdesk.slack.slash_command(ANN, "help").status == 200
+    assert seen and seen[-1].get("team") == TEAM_A and seen[-1].get("request_id")
