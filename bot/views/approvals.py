@@ -16,6 +16,8 @@ from bot.views import ids
 from bot.views.common import button, context, csr_words, esc, organization_words, plain, section
 from bot.views.verification import duration_words, when
 
+#: An order waiting for the reader's approval: (ref, order id, requester, asked at).
+Waiting = tuple[str, int, str, datetime]
 #: Characters of the approval request's section that list domain names (a section holds 3,000).
 _NAMES_BUDGET = 1500
 
@@ -126,20 +128,23 @@ def reason_modal(*, ref: str, order_id: int, override: bool, seen: str | None = 
     )
 
 
-def waiting_list(
-    items: Sequence[tuple[str, int, str, datetime]], *, now: datetime
-) -> tuple[str, list[Block]]:
+def waiting_entry(item: Waiting, *, now: datetime, block_prefix: str) -> list[Block]:
+    """One order waiting for the reader's approval: who asked, how long ago, and the buttons."""
+    ref, order_id, requester, asked = item
+    return [
+        section(f"*{ref}* from <@{requester}> — waiting {duration_words(now - asked)}"),
+        approval_buttons(order_id, block_id=f"{block_prefix}{order_id}"),
+    ]
+
+
+def waiting_list(items: Sequence[Waiting], *, now: datetime) -> tuple[str, list[Block]]:
     """`/cert approvals`: (ref, order id, requester, asked at) waiting for the reader."""
     if not items:
         text = "Nothing waits for your approval."
         return text, [section(f":white_check_mark: {text}")]
     blocks: list[Block] = [section(f"*{len(items)} order(s) wait for your approval*")]
-    for ref, order_id, requester, asked in items[:15]:
-        waited = duration_words(now - asked)
-        blocks += [
-            section(f"*{ref}* from <@{requester}> — waiting {waited}"),
-            approval_buttons(order_id, block_id=f"approvals_{order_id}"),
-        ]
+    for item in items[:15]:
+        blocks += waiting_entry(item, now=now, block_prefix="approvals_")
     if len(items) > 15:
         blocks.append(context(f"And {len(items) - 15} more; the oldest are shown first."))
     text = f"{len(items)} order(s) wait for your approval: " + ", ".join(i[0] for i in items[:15])
