@@ -19,7 +19,6 @@ KNOWN_TAGS = frozenset(
     {"issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"}
 )
 CRITICAL = 128
-#: Words every "resolver unreachable" message contains, so callers can stop early.
 
 
 class Resolver:

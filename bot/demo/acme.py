@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.demo.journey import APPLICANT, confirm, register, state_of
+from bot.demo.journey import TWO_NAMES, confirm, register, state_of
 from bot.demo.narrator import ALICE, Narrator
 from bot.devtools.pebble import Pebble
 from bot.views import ids
@@ -15,15 +15,7 @@ def acme_journey(n: Narrator, pebble: Pebble) -> None:
     n.title("Alice registers a DV certificate for two domains, issued through ACME")
     ref = register(n, product="dv", domain_type="multi", count=2)
     n.command(ALICE, f"complete {ref}")
-    n.submit(
-        ALICE,
-        {
-            ids.DOMAINS: "example.com\nwww.example.com",
-            **APPLICANT,
-            ids.CSR_METHOD: "system",
-            ids.KEY_ALGORITHM: "p256",
-        },
-    )
+    n.submit(ALICE, TWO_NAMES)
     confirm(n)
 
     n.title("certdesk shows exactly which DNS records to publish")

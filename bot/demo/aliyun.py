@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import re
 
-from bot.demo.journey import APPLICANT, approve, confirm, state_of
+from bot.demo import journey
+from bot.demo.journey import APPLICANT, TWO_NAMES, approve, confirm, state_of
 from bot.demo.narrator import ALICE, Narrator
 from bot.devtools.aliyun import CasStandIn
 from bot.views import ids
 
 DV_INSTANCE, OV_INSTANCE = "cas_dv-cn-demo0001", "cas_ov-cn-demo0002"
+#: The simulated story's company with its country typed right (that story shows the fix),
+#: and the registration number Alibaba Cloud's company records need.
 ORGANIZATION = {
-    ids.ORG_LEGAL_NAME: "Example Widgets Ltd",
+    **journey.ORGANIZATION,
     ids.ORG_COUNTRY: "GB",
-    ids.ORG_STATE: "Greater London",
-    ids.ORG_CITY: "London",
-    ids.ORG_STREET: "1 Example Street",
-    ids.ORG_POSTAL_CODE: "EC1A 1AA",
-    ids.ORG_PHONE: "+44 20 7946 0000",
     ids.ORG_REGISTRATION_NUMBER: "GB0123456",
 }
 
@@ -56,15 +54,7 @@ def aliyun_journey(n: Narrator, cas: CasStandIn) -> None:
     n.title(f"Alice completes {dv}: certdesk makes the key; Alibaba Cloud names the records")
     n.command(ALICE, f"complete {dv}")
     n.show_view(ALICE)
-    n.submit(
-        ALICE,
-        {
-            ids.DOMAINS: "example.com\nwww.example.com",
-            **APPLICANT,
-            ids.CSR_METHOD: "system",
-            ids.KEY_ALGORITHM: "p256",
-        },
-    )
+    n.submit(ALICE, TWO_NAMES)
     confirm(n)
     submitted = n.wait(
         lambda: n.dm_with(ALICE, ids.CHECK_NOW, containing=f"{dv} was submitted"),

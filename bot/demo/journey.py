@@ -23,6 +23,13 @@ APPLICANT = {
     ids.APPLICANT_EMAIL: "admin@example.com",
     ids.APPLICANT_PHONE: "+44 20 7946 0958",
 }
+#: A two-name DV order whose key certdesk makes (the ACME and Alibaba Cloud stories).
+TWO_NAMES = {
+    ids.DOMAINS: "example.com\nwww.example.com",
+    **APPLICANT,
+    ids.CSR_METHOD: "system",
+    ids.KEY_ALGORITHM: "p256",
+}
 ORGANIZATION = {
     ids.ORG_LEGAL_NAME: "Example Widgets Ltd",
     ids.ORG_COUNTRY: "UK",

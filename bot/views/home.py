@@ -10,7 +10,7 @@ from slack_sdk.models.views import View
 
 from bot import workflow
 from bot.views import ids
-from bot.views.approvals import approval_buttons
+from bot.views.approvals import Waiting, waiting_entry
 from bot.views.common import (
     button,
     context,
@@ -22,7 +22,6 @@ from bot.views.common import (
     state_words,
 )
 from bot.views.orders import manage_buttons, next_action_buttons
-from bot.views.verification import duration_words
 from storage.home_pages import HOME_GROUPS, GroupCount
 from storage.models import Order
 
@@ -148,8 +147,6 @@ def _entry(order: Order, *, user_id: str, admin: bool) -> list[Block]:
     ]
 
 
-#: An order waiting for the reader's approval: (ref, order id, requester, asked at).
-Waiting = tuple[str, int, str, datetime]
 #: At most this many approvals on the Home tab; `/cert approvals` lists them all.
 _HOME_APPROVALS = 5
 
@@ -159,11 +156,8 @@ def _approvals(waiting: Sequence[Waiting], *, total: int, now: datetime) -> list
         DividerBlock(),
         HeaderBlock(text=plain(f"Waiting for your approval ({total})")),
     ]
-    for ref, order_id, requester, asked in waiting[:_HOME_APPROVALS]:
-        blocks += [
-            section(f"*{ref}* from <@{requester}> — waiting {duration_words(now - asked)}"),
-            approval_buttons(order_id, block_id=f"home_approval_{order_id}"),
-        ]
+    for item in waiting[:_HOME_APPROVALS]:
+        blocks += waiting_entry(item, now=now, block_prefix="home_approval_")
     if total > min(len(waiting), _HOME_APPROVALS):
         blocks.append(context("`/cert approvals` lists the rest."))
     return blocks

@@ -1,6 +1,6 @@
 """Callback, block and action ids shared by views, handlers and the manifest."""
 
-from bot import approval_form, key_download, watching
+from bot import application_form, approval_form, key_download, watching
 
 COMMAND = "/cert"
 
@@ -25,13 +25,13 @@ VALIDITY = "validity"
 # Picking a purchase from the CA account (the option's value is the CA's purchase ref)
 PURCHASE_REF = "purchase_ref"
 
-# Complete-information inputs
-DOMAINS = "domains"
-DOMAINS_FILE = "domains_file"
+# Complete-information inputs (those bot.application_form checks by name are its names)
+DOMAINS = application_form.DOMAINS
+DOMAINS_FILE = application_form.DOMAINS_FILE
 APPLICANT_NAME = "applicant_name"
 APPLICANT_EMAIL = "applicant_email"
 APPLICANT_PHONE = "applicant_phone"
-SAVED_ORG = "saved_org"
+SAVED_ORG = application_form.SAVED_ORG
 ORG_LEGAL_NAME = "org_legal_name"
 ORG_COUNTRY = "org_country"
 ORG_STATE = "org_state"
@@ -39,11 +39,11 @@ ORG_CITY = "org_city"
 ORG_STREET = "org_street"
 ORG_POSTAL_CODE = "org_postal_code"
 ORG_PHONE = "org_phone"
-ORG_REGISTRATION_NUMBER = "org_registration_number"
-CSR_METHOD = "csr_method"
-KEY_ALGORITHM = "key_algorithm"
-CSR_TEXT = "csr_text"
-CSR_FILE = "csr_file"
+ORG_REGISTRATION_NUMBER = application_form.REGISTRATION_NUMBER
+CSR_METHOD = application_form.CSR_METHOD
+KEY_ALGORITHM = application_form.KEY_ALGORITHM
+CSR_TEXT = application_form.CSR_TEXT
+CSR_FILE = application_form.CSR_FILE
 # Inputs the use cases check name their fields by these block ids.
 WATCHER_USERS = watching.WATCHER_USERS
 KEY_FORMAT = key_download.KEY_FORMAT

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
+    Block,
     InputBlock,
     NumberInputElement,
     RadioButtonsElement,
@@ -67,16 +68,23 @@ def new_order_modal() -> View:
     )
 
 
-def loading_modal() -> View:
-    """Shown at once while certdesk asks the CA for the account's purchases."""
+def _pick_view(blocks: list[Block], *, close: str, submit: str | None = None) -> View:
+    """One step of picking a purchase: each replaces the last in the same modal."""
     return View(
         type="modal",
         callback_id=ids.PICK_PURCHASE,
         title=plain("New certificate order"),
-        close=plain("Cancel"),
-        blocks=[
-            section(":hourglass_flowing_sand: Loading the certificates bought on the account…")
-        ],
+        submit=plain(submit) if submit else None,
+        close=plain(close),
+        blocks=blocks,
+    )
+
+
+def loading_modal() -> View:
+    """Shown at once while certdesk asks the CA for the account's purchases."""
+    return _pick_view(
+        [section(":hourglass_flowing_sand: Loading the certificates bought on the account…")],
+        close="Cancel",
     )
 
 
@@ -114,13 +122,8 @@ def pick_purchase_modal(purchases: Sequence[Purchase], *, ca_name: str) -> View:
         for p in shown[:20]
     )
     more = f"\n…and {len(shown) - 20} more in the list below." if len(shown) > 20 else ""
-    return View(
-        type="modal",
-        callback_id=ids.PICK_PURCHASE,
-        title=plain("New certificate order"),
-        submit=plain("Register"),
-        close=plain("Cancel"),
-        blocks=[
+    return _pick_view(
+        [
             section(
                 f"Certificates bought on the {esc(ca_name)} account and not applied for yet:\n"
                 f"{listing}{more}"
@@ -137,18 +140,16 @@ def pick_purchase_modal(purchases: Sequence[Purchase], *, ca_name: str) -> View:
                 ),
             ),
         ],
+        close="Cancel",
+        submit="Register",
     )
 
 
 def no_purchases_modal(*, ca_name: str, buy_url: str) -> View:
     """The account has nothing bought and unused: say so, and where to buy."""
     where = f" on the console: {esc(buy_url)}" if buy_url else " from the CA"
-    return View(
-        type="modal",
-        callback_id=ids.PICK_PURCHASE,
-        title=plain("New certificate order"),
-        close=plain("Close"),
-        blocks=[
+    return _pick_view(
+        [
             section(
                 f"The {esc(ca_name)} account has no certificate that is bought and not yet "
                 f"applied for, so there is nothing to register. Buy one{where} — then run "
@@ -156,15 +157,10 @@ def no_purchases_modal(*, ca_name: str, buy_url: str) -> View:
             ),
             context("A certificate already registered in certdesk is not offered twice."),
         ],
+        close="Close",
     )
 
 
 def problem_modal(text: str) -> View:
     """The CA could not list the purchases: its sentence (already inert) says what to do."""
-    return View(
-        type="modal",
-        callback_id=ids.PICK_PURCHASE,
-        title=plain("New certificate order"),
-        close=plain("Close"),
-        blocks=[section(f":warning: {text}")],
-    )
+    return _pick_view([section(f":warning: {text}")], close="Close")
