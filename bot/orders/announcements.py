@@ -90,13 +90,6 @@ def owe_issuance(
     )
 
 
-def owe_failure(
-    session: Session, services: Services, order: Order, event: object, *, now: datetime
-) -> None:
-    """In the failing (or rejecting) transaction: why, and how to go on."""
-    owe_people(session, services, order, event, now=now)
-
-
 def owe_expiry(session: Session, services: Services, order: Order, *, now: datetime) -> None:
     """In the expiring transaction: the certificate expired (offering renewal)."""
     assert order.not_after is not None

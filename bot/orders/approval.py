@@ -106,10 +106,11 @@ def ask(
     """Inside the submitting transaction: open a request, move the order to wait for it, owe
     each approver the request DM (sent after the ack) and plan the approvers' reminders."""
     now = utcnow()
+    application = application_of(order)
     request = ApprovalRequest(
         order_id=order.id,
         requested_by=user_id,
-        digest=application_of(order).digest,
+        digest=application.digest,
         approvers=list(approvers),
     )
     session.add(request)
@@ -131,7 +132,7 @@ def ask(
         ref=order.ref,
         order_id=order.id,
         requester=order.requester_id,
-        application=application_of(order),
+        application=application,
     )
     # An earlier request's DMs Slack has not taken yet ask about what is no longer asked.
     deliveries.drop_pending(session, order.id, what=APPROVAL_ASKED, why="no longer wanted")
@@ -363,9 +364,7 @@ def _late(session: Session, order_id: int) -> str:
     latest = requests.latest_request(session, order_id)
     if latest is None or latest.decided_at is None:
         return f"{ref} is not waiting for approval."
-    words = {"approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}
-    what = words.get(latest.decision or "", latest.decision or "decided")
     return (
-        f"{ref} was already {what} by <@{latest.decided_by}> on "
+        f"{ref} was already {latest.decision or 'decided'} by <@{latest.decided_by}> on "
         f"{latest.decided_at:%Y-%m-%d %H:%M} UTC; nothing more to decide."
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot import events, workflow
 from bot.orders import transitions
-from bot.orders.announcements import announce, owe_failure
+from bot.orders.announcements import announce
+from bot.orders.telling import owe_people
 from bot.services import Services
 from storage import queries
 from storage.models import utcnow
@@ -36,5 +37,5 @@ def fail_order(
             reason=reason,
         )
         event = events.Failed(ref=order.ref, order_id=order_id, reason=reason)
-        owe_failure(session, services, order, event, now=now)
+        owe_people(session, services, order, event, now=now)  # why, and how to go on
     announce(services, order_id)

@@ -43,7 +43,8 @@ def home_orders(
     """The orders on the user's Home (owned or watched; every order for admins): per group
     only the ones shown, group by group while room is left, and a capped count of each."""
     with services.sessions.begin() as session:
-        return _read_orders(session, _scope(services, session, user_id, team_id), shown)
+        scope = _scope(session, user_id, team_id, admin=services.is_admin(user_id))
+        return _read_orders(session, scope, shown)
 
 
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
@@ -61,7 +62,7 @@ def home_tab(services: Services, user_id: str, *, team_id: str | None = None) ->
     admin = services.is_admin(user_id)
     team = team_id or serving.current()
     with services.sessions.begin() as session:
-        found = _read_orders(session, _scope(services, session, user_id, team_id), SHOWN)
+        found = _read_orders(session, _scope(session, user_id, team, admin=admin), SHOWN)
         waiting, total = home_pages.waiting_approvals(
             session,
             teams=[team] if team else None,
@@ -82,12 +83,12 @@ def home_tab(services: Services, user_id: str, *, team_id: str | None = None) ->
     )
 
 
-def _scope(services: Services, session: Session, user_id: str, team_id: str | None) -> HomeScope:
+def _scope(session: Session, user_id: str, team_id: str | None, *, admin: bool) -> HomeScope:
     # The refresh hook knows only the user. With many workspaces (OAuth) the one being
     # served is known (bot.teams); with one, the user's orders of every team are shown.
     team_id = team_id or serving.current()
     teams = (team_id,) if team_id else tuple(home_pages.teams_with_orders(session))
-    return HomeScope(teams=teams, user_id=user_id, all_orders=services.is_admin(user_id))
+    return HomeScope(teams=teams, user_id=user_id, all_orders=admin)
 
 
 def _read_orders(session: Session, scope: HomeScope, shown: int) -> HomeOrders:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import crypto, workflow
@@ -15,9 +14,10 @@ from bot.errors import Error
 from bot.orders import transitions
 from bot.orders.announcements import announce, owe_issuance
 from bot.orders.failure import fail_order
+from bot.orders.keys import store_key
 from bot.services import Services
 from storage import queries
-from storage.models import PrivateKey, utcnow
+from storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,13 @@ def issue_order(services: Services, order_id: int, *, ca_ref: str, now: datetime
             order.certificate_pem = chain.decode("ascii")
             order.not_after = info.not_after
             if sealed is not None:
-                _store_key(session, order_id, sealed, algorithm=algorithm or "")
+                store_key(
+                    session,
+                    order_id,
+                    sealed,
+                    algorithm=algorithm or "",
+                    action="key_fetched_from_ca",
+                )
             transitions.apply(
                 session,
                 order,
@@ -96,22 +102,6 @@ def _fetch_and_seal_key(
     sealed = services.custody.seal(key_pem, context=crypto.order_key_context(order_id))
     del key_pem
     return None, sealed
-
-
-def _store_key(session: Session, order_id: int, sealed: Sealed, *, algorithm: str) -> None:
-    stored = session.get(PrivateKey, order_id) or PrivateKey(order_id=order_id)
-    stored.algorithm, stored.key_id = algorithm, sealed.key_id
-    stored.nonce, stored.ciphertext = sealed.nonce, sealed.ciphertext
-    stored.created_at, stored.purged_at = utcnow(), None
-    session.add(stored)
-    queries.record(
-        session,
-        order_id=order_id,
-        actor="system",
-        action="key_fetched_from_ca",
-        algorithm=algorithm,
-        key_id=sealed.key_id,
-    )
 
 
 def _check(chain: bytes, *, csr_pem: bytes, wanted: set[str]) -> tuple[str | None, CertInfo | None]:

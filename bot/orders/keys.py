@@ -61,6 +61,25 @@ def stored_key(session: Session, order: Order) -> PrivateKey:
     return key
 
 
+def store_key(
+    session: Session, order_id: int, sealed: Sealed, *, algorithm: str, action: str
+) -> None:
+    """Keep the order's new private key, sealed (replacing any earlier one), and audit it."""
+    stored = session.get(PrivateKey, order_id) or PrivateKey(order_id=order_id)
+    stored.algorithm, stored.key_id = algorithm, sealed.key_id
+    stored.nonce, stored.ciphertext = sealed.nonce, sealed.ciphertext
+    stored.created_at, stored.purged_at = utcnow(), None
+    session.add(stored)
+    queries.record(
+        session,
+        order_id=order_id,
+        actor="system",
+        action=action,
+        algorithm=algorithm,
+        key_id=sealed.key_id,
+    )
+
+
 def open_download(services: Services, order_id: int, *, user_id: str) -> Order:
     """The order whose key the owner wants, if there is a key to download."""
     with services.sessions.begin() as session:

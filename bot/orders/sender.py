@@ -148,8 +148,9 @@ def _deliver(services: Services, attempt: Attempt) -> tuple[str, str]:
         filename = str(payload["filename"])
         if attempt.in_doubt:
             channel = notifier.dm_channel(attempt.user_id)
-            found = _look_up(
-                lambda: notifier.find_file(channel, filename, since=attempt.created_at)
+            found = look_up(
+                lambda: notifier.find_file(channel, filename, since=attempt.created_at),
+                about=f"delivery {attempt.id}",
             )
             if found is not None:
                 return channel, found
@@ -166,22 +167,22 @@ def _deliver(services: Services, attempt: Attempt) -> tuple[str, str]:
         channel = notifier.dm_channel(attempt.user_id)
     tag = tag_of(attempt.id)
     if attempt.in_doubt:
-        found = _look_up(lambda: notifier.find_tagged(channel, tag))
+        found = look_up(lambda: notifier.find_tagged(channel, tag), about=f"delivery {attempt.id}")
         if found is not None:
             return channel, found
     return channel, notifier.post(channel, as_message(payload), tag=tag)
 
 
-def _look_up(find: Callable[[], str | None]) -> str | None:
-    """What an earlier attempt left in the conversation (a tagged message, a file), if
-    anything. Raises SlackError for an outage; if certdesk may not read the conversation it
-    logs that and answers None: a possible double beats a loss."""
+def look_up(find: Callable[[], str | None], *, about: str) -> str | None:
+    """What an earlier attempt at ``about`` left in the conversation (a tagged message, a
+    file), if anything. Raises SlackError for an outage; if certdesk may not read the
+    conversation it logs that and answers None: a possible double beats a loss."""
     try:
         return find()
     except SlackError as exc:
         if exc.retryable:
             raise
-        logger.error("cannot look in Slack for an earlier attempt: %s", exc.code or exc)
+        logger.error("cannot look in Slack for an earlier %s: %s", about, exc.code or exc)
         return None
 
 

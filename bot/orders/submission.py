@@ -16,11 +16,12 @@ from bot.orders import steps
 from bot.orders.announcements import announce, owe_submission
 from bot.orders.backoff import back_off
 from bot.orders.failure import fail_order
+from bot.orders.keys import store_key
 from bot.preflight import check_before_submit
 from bot.products import needs_organization
 from bot.services import Services
 from storage import queries
-from storage.models import Order, PrivateKey, utcnow
+from storage.models import Order, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -149,17 +150,5 @@ def _make_key_and_csr(
     with services.sessions.begin() as session:
         order = queries.get_order(session, order_id, for_update=True)
         assert order is not None
-        stored = session.get(PrivateKey, order_id) or PrivateKey(order_id=order_id)
-        stored.algorithm, stored.key_id = algorithm, sealed.key_id
-        stored.nonce, stored.ciphertext = sealed.nonce, sealed.ciphertext
-        stored.created_at, stored.purged_at = utcnow(), None
-        session.add(stored)
+        store_key(session, order_id, sealed, algorithm=algorithm, action="key_generated")
         order.csr_pem = csr_pem.decode()
-        queries.record(
-            session,
-            order_id=order_id,
-            actor="system",
-            action="key_generated",
-            algorithm=algorithm,
-            key_id=sealed.key_id,
-        )

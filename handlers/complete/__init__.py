@@ -112,7 +112,7 @@ def register(app: App, services: Services) -> OrderCommands:
                 order,
                 application,
                 by_email=services.ca.emails_applicant,
-                needs_approval=services.settings.needs_approval(order.product),
+                needs_approval=services.needs_approval(order.product, order.team_id),
                 ca_title=services.ca.display_name or services.ca.name,
             )
             reply(response_action="push", view=confirm)

@@ -17,7 +17,8 @@ from datetime import timedelta
 
 import pytest
 from support.app_fixtures import ADMIN, Running
-from support.journeys import complete_and_submit, register
+from support.forms import GOOD_DV
+from support.journeys import complete_and_submit, open_complete, order_state, register
 
 from bot import cli, logs, workflow
 from bot.emulator import Emulator
@@ -313,6 +314,31 @@ def test_installer_is_first_admin_and_admins_are_managed_per_workspace(
         (ANN, "admin_added", carol),
         (carol, "admin_removed", ANN),
     ]
+
+
+def test_confirmation_says_approval_when_only_the_workspace_admins_can_approve(
+    emulator: Emulator, start_certdesk: Callable[..., Running]
+) -> None:
+    # No CERTDESK_ADMINS nor approvers: the workspace's installer is the one who approves.
+    emulator.add_user(ANN, name="ann", team_id=TEAM_A)
+    amy = "UAMYA"
+    emulator.add_user(amy, name="amy", team_id=TEAM_A)
+    certdesk = start_certdesk(
+        SLACK_BOT_TOKEN="",
+        SLACK_CLIENT_ID=emulator.installs.client_id,
+        SLACK_CLIENT_SECRET=emulator.installs.client_secret,
+        CERTDESK_ADMINS="",
+        CERTDESK_APPROVAL="dv",
+    )
+    install(certdesk, team=TEAM_A, user=ANN)
+    ref = register(certdesk, amy)
+    open_complete(certdesk, amy, ref)
+    confirm = certdesk.slack.submit_view(amy, GOOD_DV).json()
+    assert confirm["response_action"] == "push"
+    # The last look before submitting says what Submit then does: wait for an approver.
+    assert "An approver checks this application" in json.dumps(confirm["view"])
+    assert certdesk.slack.submit_view(amy, {}).json() == {"response_action": "clear"}
+    assert order_state(certdesk, ref) == workflow.State.AWAITING_APPROVAL
 
 
 def test_one_workspace_mode_keeps_its_admins_in_the_environment(certdesk: Running) -> None:

@@ -6,6 +6,7 @@ import logging
 
 from bot import events
 from bot.errors import SlackError
+from bot.orders.sender import look_up
 from bot.ports import Message, Tag
 from bot.services import Services
 from storage import reminder_slots as slots
@@ -30,18 +31,12 @@ def post(services: Services, channel: str, reminder_id: int, message: Message) -
 
 def find_posted(services: Services, channel: str, reminder_id: int) -> str | None:
     """The ts of a message for this slot already in ``channel`` (posted by a worker that died
-    before recording it), or None.
-
-    Raises SlackError for a transient failure. If certdesk may not read the history
-    (missing ``im:history``), it logs that and answers None: a possible double beats a loss.
-    """
-    try:
-        return services.notifier.find_tagged(channel, Tag(TAG, reminder_id))
-    except SlackError as exc:
-        if exc.retryable:
-            raise
-        logger.error("cannot read %s to check reminder %s: %s", channel, reminder_id, exc.code)
-        return None
+    before recording it), or None (``bot.orders.sender.look_up``: raises SlackError for a
+    transient failure; a history certdesk may not read answers None)."""
+    tag = Tag(TAG, reminder_id)
+    return look_up(
+        lambda: services.notifier.find_tagged(channel, tag), about=f"reminder {reminder_id}"
+    )
 
 
 def replace(services: Services, channel: str, ts: str, ref: str, state_words: str) -> None:
