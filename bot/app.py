@@ -125,7 +125,8 @@ def build_services(
     every process checks that the schema is current. ``jobs``: a process that only runs
     background jobs (the worker) gets the longer database timeouts.
     """
-    if settings.approval and settings.approval_is_off:
+    if settings.approval and settings.approval_is_off and not settings.oauth:
+        # (With many workspaces, each workspace's own admins can approve.)
         logger.warning(
             "CERTDESK_APPROVAL: nobody could approve (neither CERTDESK_APPROVERS nor "
             "CERTDESK_ADMINS is set), so approval is off and orders go straight to the CA"

@@ -112,6 +112,21 @@ def record_file(session: Session, *, order_id: int, **columns: Any) -> Delivered
     return delivered
 
 
+def record_event(session: Session, event_id: str, *, keep_since: datetime) -> bool:
+    """Record an Events API delivery in the caller's transaction (so it counts as handled
+    only if the work beside it commits); False when it was recorded before (a retry). Ids
+    recorded before ``keep_since`` are forgotten. A concurrent retry's commit raises
+    IntegrityError for the loser."""
+    if not event_id:
+        return True
+    if session.get(ProcessedEvent, event_id) is not None:
+        return False
+    session.add(ProcessedEvent(event_id=event_id))
+    session.flush()
+    forget_events_before(session, keep_since)
+    return True
+
+
 def forget_events_before(session: Session, cutoff: datetime) -> None:
     """Drop Events API ids recorded before ``cutoff`` (Slack stops retrying long before)."""
     session.execute(delete(ProcessedEvent).where(ProcessedEvent.at < cutoff))

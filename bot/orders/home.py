@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from bot.errors import SlackError
 from bot.services import Services
 from storage import home_pages, queries
 from storage.home_pages import HOME_GROUPS, GroupCount, HomeScope
-from storage.models import Order, ProcessedEvent, format_ref, utcnow
+from storage.models import Order, format_ref, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -103,13 +103,13 @@ def _read_orders(session: Session, scope: HomeScope, shown: int) -> HomeOrders:
 
 def first_delivery(services: Services, event_id: str) -> bool:
     """Record an Events API delivery; False when ``event_id`` was handled before (a retry)."""
-    if not event_id:
-        return True
     try:
         with services.sessions.begin() as session:
-            session.add(ProcessedEvent(event_id=event_id))
+            return queries.record_event(session, event_id, keep_since=event_ids_since())
     except IntegrityError:
         return False
-    with services.sessions.begin() as session:
-        queries.forget_events_before(session, utcnow() - _KEEP_EVENT_IDS)
-    return True
+
+
+def event_ids_since() -> datetime:
+    """Event ids recorded before this are forgotten: Slack stopped retrying them long ago."""
+    return utcnow() - _KEEP_EVENT_IDS

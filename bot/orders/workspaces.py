@@ -6,10 +6,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import teams
 from bot.orders.admins import first_admin
+from bot.orders.home import event_ids_since
 from bot.services import Services
-from storage import workspaces
+from storage import queries, workspaces
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +25,21 @@ def installed(services: Services, team_id: str, *, by: str | None) -> None:
     logger.info("workspace %s installed certdesk", team_id)
 
 
-def uninstalled(services: Services, team_id: str, *, why: str) -> None:
+def uninstalled(services: Services, team_id: str, *, why: str, event_id: str = "") -> None:
     """The workspace left (``app_uninstalled``) or revoked the bot's token.
 
     Its orders, keys and audit stay, but sweeps skip them and its tokens are deleted;
-    installing again resumes everything.
+    installing again resumes everything. ``event_id`` is recorded in the transaction that
+    pauses the workspace: a retry of a delivery already handled changes nothing (not even
+    after a reinstall), and one whose pause failed is handled again.
     """
-    with services.sessions.begin() as session:
-        workspaces.uninstalled(session, team_id)
+    try:
+        with services.sessions.begin() as session:
+            if not queries.record_event(session, event_id, keep_since=event_ids_since()):
+                return
+            workspaces.uninstalled(session, team_id)
+    except IntegrityError:
+        return  # a concurrent retry of the same delivery paused it
     services.notifier.forget_workspace(team_id)
     logger.info("workspace %s paused: %s", team_id, why)
 

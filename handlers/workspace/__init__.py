@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.orders.home import first_delivery
 from bot.orders.workspaces import uninstalled
 from bot.services import Services
 
@@ -17,13 +16,15 @@ def register(app: App, services: Services) -> None:
     @app.event("app_uninstalled")
     def app_uninstalled(body: dict[str, Any]) -> None:
         team_id = str(body.get("team_id") or "")
-        if team_id and first_delivery(services, str(body.get("event_id") or "")):
-            uninstalled(services, team_id, why="app_uninstalled")
+        if team_id:
+            event_id = str(body.get("event_id") or "")
+            uninstalled(services, team_id, why="app_uninstalled", event_id=event_id)
 
     @app.event("tokens_revoked")
     def tokens_revoked(event: dict[str, Any], body: dict[str, Any]) -> None:
         team_id = str(body.get("team_id") or "")
         # Only the bot's token matters: certdesk asks for no user tokens.
         bots = (event.get("tokens") or {}).get("bot") or []
-        if team_id and bots and first_delivery(services, str(body.get("event_id") or "")):
-            uninstalled(services, team_id, why="tokens_revoked")
+        if team_id and bots:
+            event_id = str(body.get("event_id") or "")
+            uninstalled(services, team_id, why="tokens_revoked", event_id=event_id)

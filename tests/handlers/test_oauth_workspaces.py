@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from support.app_fixtures import ADMIN, Running
 from support.forms import GOOD_DV
 from support.journeys import complete_and_submit, open_complete, order_state, register
@@ -24,8 +25,10 @@ from bot import cli, logs, workflow
 from bot.emulator import Emulator
 from bot.emulator.model import Call
 from bot.orders.reminding import send_due, start_verification
+from bot.orders.workspaces import uninstalled
 from bot.views import ids
 from storage import queries
+from storage import workspaces as storage_workspaces
 from storage.models import AuditEvent, CARecord, Delivery, Order, Workspace, utcnow
 
 TEAM_A, TEAM_B = "TAAAA0001", "TBBBB0002"
@@ -390,3 +393,32 @@ def test_requests_of_each_workspace_are_logged_with_their_context(oauth: Running
     certdesk.http.certdesk.app.use(spy)
     assert certdesk.slack.slash_command(ANN, "help").status == 200
     assert seen and seen[-1].get("team") == TEAM_A and seen[-1].get("request_id")
+
+
+def test_an_uninstall_whose_pause_failed_is_handled_when_slack_retries_it(
+    oauth: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delivery counts as handled only with the pause: a database failure in between no
+    longer turns Slack's retry into a 'duplicate' that leaves the workspace running."""
+    certdesk = oauth
+    install(certdesk, team=TEAM_A, user=ANN)
+    pause = storage_workspaces.uninstalled
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE workspaces", {}, Exception("database went away"))
+
+    monkeypatch.setattr(storage_workspaces, "uninstalled", fails)
+    with pytest.raises(OperationalError):
+        uninstalled(certdesk.services, TEAM_A, why="app_uninstalled", event_id="EvRETRY")
+    monkeypatch.setattr(storage_workspaces, "uninstalled", pause)
+
+    def active() -> bool:
+        with certdesk.services.sessions.begin() as session:
+            return storage_workspaces.is_active(session, TEAM_A)
+
+    assert active(), "nothing changed"
+    uninstalled(certdesk.services, TEAM_A, why="app_uninstalled", event_id="EvRETRY")  # the retry
+    assert not active()
+    install(certdesk, team=TEAM_A, user=ANN)
+    uninstalled(certdesk.services, TEAM_A, why="app_uninstalled", event_id="EvRETRY")  # too late
+    assert active(), "a retry of a delivery already handled does not pause a reinstall"
