@@ -5,6 +5,7 @@ one certdesk reads, probes and ports match what certdesk serves, systemd accepts
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -170,7 +171,10 @@ def test_the_image_is_slim_non_root_with_certdesk_as_entrypoint() -> None:
             assert (ROOT / part).exists(), part
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+@pytest.mark.skipif(
+    not shutil.which("systemd-analyze") and os.environ.get("CI") != "true",
+    reason="systemd-analyze not installed (in CI, .ci/run installs it: missing, the test fails)",
+)
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     certdesk = shutil.which("certdesk") or str(Path(__file__).parents[1] / ".venv/bin/certdesk")
     units = []

@@ -14,17 +14,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.app_fixtures import ALICE, SECRET, TOKEN, certdesk_env, wait_for
+from support.replicas import healthy
 
 from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _sample(url: str, name: str, missing: float = 0.0, **labels: str) -> float:
@@ -59,7 +52,7 @@ def two_servers(emulator: Emulator, tmp_path: Path) -> Iterator[list[tuple[str, 
             url = f"http://127.0.0.1:{port}"
             started.append((process, url, log))
             # One after the other: the first creates the SQLite schema.
-            wait_for(lambda p=process, u=url: _healthy(u) or p.poll() is not None, timeout=30)
+            wait_for(lambda p=process, u=url: healthy(u) or p.poll() is not None, timeout=30)
             assert process.poll() is None, log.read_text()
         yield [(url, log) for _, url, log in started]
     finally:

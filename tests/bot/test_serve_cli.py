@@ -5,26 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, standin
 from support.app_fixtures import ALICE, BOB, SECRET, certdesk_env, wait_for
+from support.replicas import healthy
 
 from bot.devtools.ports import free_port
 from bot.emulator import Emulator, SlackSide
 from bot.views import ids
 from storage import db, queries
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -51,7 +43,7 @@ def served(emulator: Emulator, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(
-            lambda: _healthy(url) or process.poll() is not None,
+            lambda: healthy(url) or process.poll() is not None,
             timeout=30,
             what="certdesk serve to answer /healthz",
         )
@@ -129,7 +121,7 @@ def test_serve_starts_with_the_aliyun_backend(emulator: Emulator, tmp_path: Path
         )
         try:
             wait_for(
-                lambda: _healthy(f"http://127.0.0.1:{port}") or process.poll() is not None,
+                lambda: healthy(f"http://127.0.0.1:{port}") or process.poll() is not None,
                 timeout=30,
                 what="certdesk serve (aliyun) to answer /healthz",
             )

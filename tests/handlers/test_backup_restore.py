@@ -19,17 +19,15 @@ from cryptography.hazmat.primitives import serialization
 from support.app_fixtures import ALICE, Running, certdesk_env
 from support.keys import (
     PASSPHRASE,
+    download_encrypted_pem,
     issue_certificate,
-    key_files,
     open_download,
     stored_key_pem,
     submitted_order,
 )
 
-from bot import key_download as keys
 from bot.emulator import Emulator
 from bot.errors import ConfigError
-from bot.views import ids
 from storage.models import AuditEvent, Order
 
 
@@ -102,17 +100,7 @@ def test_restore_drill(
 
     # The owner downloads the key through Slack, from the restored certdesk.
     open_download(restored, order_id)
-    answer = restored.slack.submit_view(
-        ALICE,
-        {
-            ids.KEY_FORMAT: keys.PEM_ENCRYPTED,
-            ids.KEY_PASSPHRASE: PASSPHRASE,
-            ids.KEY_PASSPHRASE_AGAIN: PASSPHRASE,
-        },
-    ).json()
-    assert answer is not None and answer["response_action"] == "update"
-    restored.settle()
-    (key_file,) = key_files(restored)
+    (key_file,) = download_encrypted_pem(restored)
     assert key_file.channels == [emulator.dm_channel(ALICE)]
     opened = serialization.load_pem_private_key(key_file.content, PASSPHRASE.encode())
     before = serialization.load_pem_private_key(sealed_before, None)

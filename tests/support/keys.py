@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import key_download
 from bot.crypto import Sealed
 from bot.crypto import order_key_context as key_context
 from bot.emulator import Message
@@ -46,6 +47,21 @@ def open_download(certdesk: Running, order_id: int, *, user: str = ALICE) -> dic
     view = certdesk.emulator.current_view(user)
     assert view is not None and view["callback_id"] == ids.KEY_DOWNLOAD
     return view
+
+
+def download_encrypted_pem(certdesk: Running, *, user: str = ALICE) -> list:
+    """Submit the open download modal for a PEM under PASSPHRASE; the key files sent, settled."""
+    answer = certdesk.slack.submit_view(
+        user,
+        {
+            ids.KEY_FORMAT: key_download.PEM_ENCRYPTED,
+            ids.KEY_PASSPHRASE: PASSPHRASE,
+            ids.KEY_PASSPHRASE_AGAIN: PASSPHRASE,
+        },
+    ).json()
+    assert answer is not None and answer["response_action"] == "update"
+    certdesk.settle()
+    return key_files(certdesk)
 
 
 def key_files(certdesk: Running) -> list:

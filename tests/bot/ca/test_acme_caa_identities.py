@@ -16,11 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from support.pebble import Pebble, free_port, start_pebble
+from support.pebble import Pebble, dv_submission, free_port, start_pebble
 
 from bot import preflight
 from bot.ca.acme import AcmeBackend, generate_account_key
@@ -113,22 +109,7 @@ def backend(
 
 
 def submission(*domains: str) -> Submission:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domains[0])]))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in domains]), False)
-        .sign(key, hashes.SHA256())
-    )
-    return Submission(
-        order_ref="CD-0077",
-        product="dv",
-        domains=domains,
-        csr_pem=csr.public_bytes(serialization.Encoding.PEM),
-        applicant_name="Ada",
-        applicant_email="ada@example.com",
-        applicant_phone="+44 20 7946 0000",
-    )
+    return dv_submission(domains, order_ref="CD-0077")  # the pre-flight warnings name it
 
 
 def services(ca: AcmeBackend, pebble: Pebble) -> Any:

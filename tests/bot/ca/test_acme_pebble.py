@@ -7,10 +7,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from support.pebble import Pebble, free_port, start_pebble
+from cryptography.hazmat.primitives import serialization
+from support.pebble import Pebble, dv_submission, free_port, start_pebble
 
 from bot.ca.acme import AcmeBackend, generate_account_key
 from bot.ca.base import CAState, CAStatus, MemoryStateStore, Submission
@@ -49,25 +47,6 @@ def make_backend(
     )
 
 
-def submission(domains: Sequence[str]) -> Submission:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domains[0])]))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in domains]), False)
-        .sign(key, hashes.SHA256())
-    )
-    return Submission(
-        order_ref="CD-1",
-        product="dv",
-        domains=tuple(domains),
-        csr_pem=csr.public_bytes(serialization.Encoding.PEM),
-        applicant_name="Ada",
-        applicant_email="ada@example.com",
-        applicant_phone="+44 20 7946 0000",
-    )
-
-
 def wait_for(backend: AcmeBackend, ref: str, states: set[CAState], timeout: float = 20) -> CAStatus:
     """Poll status() the way the scheduler does, until it reaches one of ``states``."""
     deadline = time.monotonic() + timeout
@@ -96,7 +75,7 @@ def check_chain(pebble: Pebble, chain_pem: bytes, domains: Sequence[str]) -> x50
 def test_dns01_issues_after_real_validation(pebble: Pebble, account_key: bytes) -> None:
     domains = ["www.dns.example", "*.dns.example"]
     backend = make_backend(pebble, account_key, challenge="dns-01")
-    ref = backend.submit(submission(domains))
+    ref = backend.submit(dv_submission(domains))
 
     status = backend.status(ref)
     assert status.state is CAState.AWAITING_VERIFICATION
@@ -132,7 +111,7 @@ def test_dns01_issues_after_real_validation(pebble: Pebble, account_key: bytes) 
 def test_http01_issues_after_real_validation(pebble: Pebble, account_key: bytes) -> None:
     domains = ["http.example", "www.http.example"]
     backend = make_backend(pebble, account_key, challenge="http-01")
-    ref = backend.submit(submission(domains))
+    ref = backend.submit(dv_submission(domains))
     status = backend.status(ref)
     assert status.state is CAState.AWAITING_VERIFICATION
     for v in status.validations:
@@ -155,7 +134,7 @@ def test_http01_issues_after_real_validation(pebble: Pebble, account_key: bytes)
 
 def test_missing_txt_record_fails_with_a_plain_reason(pebble: Pebble, account_key: bytes) -> None:
     backend = make_backend(pebble, account_key, with_resolver=False)  # skip the pre-check
-    ref = backend.submit(submission(["missing.example"]))
+    ref = backend.submit(dv_submission(["missing.example"]))
     backend.request_validation(ref)
     final = wait_for(backend, ref, {CAState.ISSUED, CAState.FAILED})
     assert final.state is CAState.FAILED
@@ -171,7 +150,7 @@ def test_missing_txt_record_fails_with_a_plain_reason(pebble: Pebble, account_ke
 
 def test_cancel_deactivates_authorizations(pebble: Pebble, account_key: bytes) -> None:
     backend = make_backend(pebble, account_key)
-    ref = backend.submit(submission(["cancel.example", "www.cancel.example"]))
+    ref = backend.submit(dv_submission(["cancel.example", "www.cancel.example"]))
     backend.cancel(ref)
     status = backend.status(ref)
     assert status.state is CAState.CANCELLED, status
@@ -180,7 +159,7 @@ def test_cancel_deactivates_authorizations(pebble: Pebble, account_key: bytes) -
 def test_same_key_finds_the_existing_account(pebble: Pebble, account_key: bytes) -> None:
     store = MemoryStateStore()
     first = make_backend(pebble, account_key, store=store)
-    ref = first.submit(submission(["account.example"]))
+    ref = first.submit(dv_submission(["account.example"]))
     # A fresh process with the same sealed key finds the account and may read its orders.
     again = make_backend(pebble, account_key, store=store)
     assert again.status(ref).state is CAState.AWAITING_VERIFICATION
@@ -197,7 +176,7 @@ def test_resend_verification_explains_there_is_no_email(pebble: Pebble, account_
 
 
 def test_csr_names_must_match_the_domains(pebble: Pebble, account_key: bytes) -> None:
-    wrong = submission(["a.example"])
+    wrong = dv_submission(["a.example"])
     wrong = Submission(**{**wrong.__dict__, "domains": ("a.example", "b.example")})
     with pytest.raises(CAError, match="generate the CSR again"):
         make_backend(pebble, account_key).submit(wrong)
@@ -213,7 +192,7 @@ def test_unreachable_ca_is_retryable(pebble: Pebble, account_key: bytes) -> None
         ca_bundle=pebble.ca_bundle,
     )
     with pytest.raises(CAError, match="Could not reach the ACME CA") as caught:
-        backend.submit(submission(["down.example"]))
+        backend.submit(dv_submission(["down.example"]))
     assert caught.value.retryable
 
 
@@ -227,7 +206,7 @@ def test_untrusted_tls_is_reported(pebble: Pebble, account_key: bytes) -> None:
         ca_bundle=None,  # the system bundle does not know our throwaway CA
     )
     with pytest.raises(CAError, match="TLS certificate"):
-        backend.submit(submission(["tls.example"]))
+        backend.submit(dv_submission(["tls.example"]))
 
 
 def test_unknown_ref_is_refused(pebble: Pebble, account_key: bytes) -> None:
@@ -240,7 +219,7 @@ def test_wildcard_uses_dns01_even_when_http01_is_configured(
 ) -> None:
     domains = ["mixed.example", "*.mixed.example"]
     backend = make_backend(pebble, account_key, challenge="http-01")
-    ref = backend.submit(submission(domains))
+    ref = backend.submit(dv_submission(domains))
     by_domain = {v.domain: v for v in backend.status(ref).validations}
     assert by_domain["mixed.example"].method == "http-01"
     wild = by_domain["*.mixed.example"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 from pkilint.bin import lint_cabf_serverauth_cert, lint_crl, lint_pkix_signer_signee_cert_chain
+from support.forms import ORGANIZATION
 
 from bot.ca.base import Organization
 from bot.ca.simulated.authority import Authority
@@ -22,24 +24,8 @@ from bot.errors import CAError
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # pkilint judges effective dates by the document
 PUBLIC_URL = "https://certdesk.example.com"  # a public name: .test would be "internal"
-ORG = Organization(
-    legal_name="Example Widgets Ltd",
-    country="GB",
-    state="England",
-    city="London",
-    street="1 High Street",
-    postal_code="N1 1AA",
-    phone="+44 20 7946 0000",
-)
-NO_STATE = Organization(
-    legal_name="Beispiel GmbH",
-    country="DE",
-    state="",
-    city="Berlin",
-    street="Unter den Linden 1",
-    postal_code="10117",
-    phone="+49 30 1234567",
-)
+#: A German organization registered without a state: the subject then has no stateOrProvinceName.
+NO_STATE = replace(ORGANIZATION, country="DE", state="")
 
 
 def run(main: Callable[[list[str]], int], *args: str | Path) -> tuple[int, str]:
@@ -98,9 +84,9 @@ LEAVES = {
             days=200,
         ),
     ),
-    "ov": ("OV-FINAL-CERTIFICATE", lambda a: issue(a, "ov", organization=ORG)),
+    "ov": ("OV-FINAL-CERTIFICATE", lambda a: issue(a, "ov", organization=ORGANIZATION)),
     "ov-no-state": ("OV-FINAL-CERTIFICATE", lambda a: issue(a, "ov", organization=NO_STATE)),
-    "ev": ("EV-FINAL-CERTIFICATE", lambda a: issue(a, "ev", organization=ORG)),
+    "ev": ("EV-FINAL-CERTIFICATE", lambda a: issue(a, "ev", organization=ORGANIZATION)),
 }
 
 
@@ -186,7 +172,7 @@ def test_the_lint_catches_a_missing_extension(
 
 
 def test_crl_and_arl_have_no_errors(authority: Authority, tmp_path: Path) -> None:
-    revoked = issue(authority, "ov", organization=ORG)
+    revoked = issue(authority, "ov", organization=ORGANIZATION)
     authority.revoke(revoked.serial_number, at=NOW, reason=1)
     authority.revoke(issue(authority, "dv").serial_number, at=NOW, reason=0)
     (tmp_path / "issuing.crl").write_bytes(authority.crl_der("issuing", now=NOW))
