@@ -15,6 +15,7 @@ from bot.ca.simulated import mailer
 from bot.demo import browser
 from bot.demo.narrator import ALICE, BOB, CAROL, Narrator
 from bot.orders.reminding import send_due
+from bot.products import MAX_DOMAINS
 from bot.views import ids
 from storage import queries
 
@@ -161,6 +162,18 @@ def simulated_journey(n: Narrator) -> None:
     )
     confirm(n)
 
+    n.title("A large order: Alice attaches 250 names as a file; a bad line is pointed out")
+    large = register(n, product="dv", domain_type="multi", count=MAX_DOMAINS)
+    n.command(ALICE, f"complete {large}")
+    names = [f"app{i:03d}.example.com" for i in range(MAX_DOMAINS)]
+    form = {**APPLICANT, ids.CSR_METHOD: "system", ids.KEY_ALGORITHM: "p256"}
+    typo = [*names[:6], "app006..example.com", *names[7:]]
+    n.submit(ALICE, {**form, ids.DOMAINS_FILE: _names_file(typo)})
+    n.submit(ALICE, {**form, ids.DOMAINS_FILE: _names_file(names)})
+    n.note("the confirmation lists all 250 names, in sections Slack accepts; Alice submits")
+    n.submit(ALICE, {}, say="presses [Submit for review]")
+    n.show_dms(ALICE)
+
     n.title("Alice registers an OV (Professional) certificate and types UK for the country")
     ov = register(n, product="ov", domain_type="single", count=1)
     n.command(ALICE, f"complete {ov}")
@@ -229,6 +242,11 @@ def simulated_journey(n: Narrator) -> None:
     send_due(n.services, worker_id="demo", now=not_after - timedelta(days=29, hours=23))
     n.wait(lambda: n.dm_with(ALICE, ids.RENEW, containing="expires"), what="the expiry reminder")
     n.show_dms(ALICE)
+
+
+def _names_file(names: list[str]) -> dict[str, object]:
+    """A names.txt Alice picks in the modal's file input (the emulator stores and serves it)."""
+    return {"filename": "names.txt", "content": ("\n".join(names) + "\n").encode()}
 
 
 def _ca_ref(n: Narrator, ref: str) -> str:

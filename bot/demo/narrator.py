@@ -120,6 +120,8 @@ class Narrator:
 
 
 def _short(value: object) -> object:
+    if isinstance(value, dict) and "filename" in value:  # a file picked in a file input
+        return f"[file {value['filename']}]"
     if isinstance(value, str) and len(value) > 60:
         return value[:57] + "…"
     return value

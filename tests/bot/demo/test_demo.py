@@ -26,6 +26,9 @@ def test_demo_runs_the_whole_journey(tmp_path: Path, capsys: pytest.CaptureFixtu
         "cd-0001.fullchain.pem",
         "cd-0001.key.pem",  # the key, passphrase-protected, in the DM
         "The key is RSA 1024, which is too weak",  # a weak uploaded CSR refused
+        "Line 7 of names.txt",  # 250 names attached as a file, a bad line pointed out
+        "250 domains",
+        "cd-0003.csr.pem",  # ...and that large order submitted
         "does not match the legal name",  # a CA rejection with its reason
         "needs your approval before it goes to the CA",  # OV waits for Carol
         "was not approved by <@UCAROL>",  # sent back with the reason
