@@ -136,11 +136,11 @@ def token_row_ids(session: Session) -> list[tuple[str, int]]:
 
 
 def token_rows(session: Session) -> Iterator[TokenRow]:
-    """Every stored workspace token row."""
-    for name, row_id in token_row_ids(session):
-        found = token_row(session, name, row_id)
-        if found is not None:
-            yield found
+    """Every stored workspace token row (one query per table, not one per row)."""
+    for name in _TOKEN_TABLES:
+        t = _token_table(name)
+        for found in session.execute(select(t).order_by(t.c.id)).mappings():
+            yield _token_row(name, found)
 
 
 def token_row(session: Session, name: str, row_id: int, *, lock: bool = False) -> TokenRow | None:
@@ -148,10 +148,12 @@ def token_row(session: Session, name: str, row_id: int, *, lock: bool = False) -
     t = _token_table(name)
     query = select(t).where(t.c.id == row_id)
     found = session.execute(query.with_for_update() if lock else query).mappings().first()
-    if found is None:
-        return None
+    return None if found is None else _token_row(name, found)
+
+
+def _token_row(name: str, found: Any) -> TokenRow:
     values = {c: found[c] for c in TOKEN_COLUMNS[name] if found[c]}
-    return TokenRow(name, row_id, found["enterprise_id"], found["team_id"], values)
+    return TokenRow(name, found["id"], found["enterprise_id"], found["team_id"], values)
 
 
 def set_tokens(session: Session, row: TokenRow, values: dict[str, str]) -> None:
