@@ -90,10 +90,14 @@ def is_active(session: Session, team_id: str) -> bool:
     return workspace is None or workspace.active
 
 
+def inactive_teams() -> Select[Any]:
+    """The ids of workspaces that uninstalled certdesk (for ``not_in`` in sweeps)."""
+    return select(Workspace.team_id).where(Workspace.active.is_(False))
+
+
 def paused_orders() -> Select[Any]:
     """The ids of orders whose workspace uninstalled certdesk (for ``not_in`` in sweeps)."""
-    inactive = select(Workspace.team_id).where(Workspace.active.is_(False))
-    return select(Order.id).where(Order.team_id.in_(inactive))
+    return select(Order.id).where(Order.team_id.in_(inactive_teams()))
 
 
 def team_of_order(session: Session, order_id: int) -> str | None:
