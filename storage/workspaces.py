@@ -130,15 +130,6 @@ def _token_table(name: str) -> TableClause:
                  *(column(c) for c in TOKEN_COLUMNS[name]))  # fmt: skip
 
 
-def token_row_ids(session: Session) -> list[tuple[str, int]]:
-    """(table, id) of every stored workspace token row."""
-    return [
-        (name, row_id)
-        for name in _TOKEN_TABLES
-        for row_id in session.scalars(select(_token_table(name).c.id))
-    ]
-
-
 def token_rows(session: Session) -> Iterator[TokenRow]:
     """Every stored workspace token row (one query per table, not one per row)."""
     for name in _TOKEN_TABLES:
