@@ -17,19 +17,18 @@ from storage.models import (
     ProcessedEvent,
 )
 
+#: What get_order loads with an order (and any read that hands out whole orders likewise).
+ORDER_DETAILS = (
+    selectinload(Order.domains),
+    selectinload(Order.applicant),
+    selectinload(Order.watchers),
+    selectinload(Order.organization),
+)
+
 
 def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order | None:
     """One order with its domains, applicant and watchers loaded."""
-    stmt = (
-        select(Order)
-        .where(Order.id == order_id)
-        .options(
-            selectinload(Order.domains),
-            selectinload(Order.applicant),
-            selectinload(Order.watchers),
-            selectinload(Order.organization),
-        )
-    )
+    stmt = select(Order).where(Order.id == order_id).options(*ORDER_DETAILS)
     if for_update:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
