@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import ApprovalMessage, ApprovalRequest, Order
+from storage.queries import ORDER_DETAILS
 
 
 def open_request(session: Session, order_id: int) -> ApprovalRequest | None:
@@ -69,12 +70,22 @@ def messages_of(session: Session, request_id: int) -> Sequence[ApprovalMessage]:
     ).all()
 
 
-def waiting_for(session: Session, *, user_id: str, everyone: bool) -> Sequence[ApprovalRequest]:
-    """Undecided requests ``user_id`` may decide (``everyone``: all of them, for admins)."""
-    requests = session.scalars(
-        select(ApprovalRequest)
+def waiting_for(
+    session: Session, *, user_id: str, everyone: bool, team_id: str | None = None
+) -> list[tuple[Order, ApprovalRequest]]:
+    """Undecided requests ``user_id`` may decide (``everyone``: all of them, for admins), each
+    with its order (of ``team_id`` only, if given), oldest first: one query, not one per order."""
+    query = (
+        select(Order, ApprovalRequest)
         .join(Order, Order.id == ApprovalRequest.order_id)
         .where(ApprovalRequest.decided_at.is_(None), Order.state == "awaiting_approval")
+        .options(*ORDER_DETAILS)
         .order_by(ApprovalRequest.requested_at)
-    ).all()
-    return [r for r in requests if everyone or user_id in (r.approvers or [])]
+    )
+    if team_id is not None:
+        query = query.where(Order.team_id == team_id)
+    return [
+        (order, request)
+        for order, request in session.execute(query).all()
+        if everyone or user_id in (request.approvers or [])
+    ]

@@ -66,12 +66,11 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
             connect_args["options"] = f"{given} -c statement_timeout={milliseconds}".strip()
         kwargs["connect_args"] = connect_args
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    if url.startswith("sqlite") and not in_memory:
-        _private_sqlite_file(url)
+    sqlite_file = url.startswith("sqlite") and not in_memory
     if not in_memory:  # an in-memory SQLite engine has one connection per thread, no queue
         kwargs.setdefault("pool_timeout", timeouts.checkout or None)
-    sqlite_file = url.startswith("sqlite") and not in_memory
     if sqlite_file:
+        _private_sqlite_file(url)
         # Room for the request pool's threads, the background pool and the scheduler: an
         # overflow connection is opened (PRAGMAs, WAL) and closed again on every use.
         kwargs.setdefault("pool_size", 12)

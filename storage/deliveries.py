@@ -18,7 +18,8 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.claims import claim_due
-from storage.models import Delivery, Workspace, utcnow
+from storage.models import Delivery, utcnow
+from storage.workspaces import inactive_teams
 
 PENDING, SENT, GIVEN_UP = "pending", "sent", "given_up"
 
@@ -73,7 +74,7 @@ def claim(
     where: list[ColumnElement[bool]] = [
         Delivery.status == PENDING,
         # A workspace that uninstalled certdesk is not written to until it installs again.
-        or_(Delivery.team_id.is_(None), Delivery.team_id.not_in(_inactive_teams())),
+        or_(Delivery.team_id.is_(None), Delivery.team_id.not_in(inactive_teams())),
         # In the order they were owed, per order, person (or channel) and medium: after an
         # outage "submitted" still comes before "issued".
         ~exists().where(
@@ -257,7 +258,3 @@ def _set(session: Session, delivery_id: int, token: str, **values: Any) -> bool:
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1  # type: ignore[attr-defined]
-
-
-def _inactive_teams() -> Any:
-    return select(Workspace.team_id).where(Workspace.active.is_(False))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -17,19 +17,18 @@ from storage.models import (
     ProcessedEvent,
 )
 
+#: What get_order loads with an order (and any read that hands out whole orders likewise).
+ORDER_DETAILS = (
+    selectinload(Order.domains),
+    selectinload(Order.applicant),
+    selectinload(Order.watchers),
+    selectinload(Order.organization),
+)
+
 
 def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order | None:
     """One order with its domains, applicant and watchers loaded."""
-    stmt = (
-        select(Order)
-        .where(Order.id == order_id)
-        .options(
-            selectinload(Order.domains),
-            selectinload(Order.applicant),
-            selectinload(Order.watchers),
-            selectinload(Order.organization),
-        )
-    )
+    stmt = select(Order).where(Order.id == order_id).options(*ORDER_DETAILS)
     if for_update:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
@@ -54,35 +53,6 @@ def audit_trail(session: Session, order_id: int) -> Sequence[AuditEvent]:
     """An order's audit events, oldest first."""
     stmt = select(AuditEvent).where(AuditEvent.order_id == order_id)
     return session.scalars(stmt.order_by(AuditEvent.at, AuditEvent.id)).all()
-
-
-def audit_has(session: Session, order_id: int, action: str, *, since: datetime | None) -> bool:
-    """Whether the audit trail has ``action`` for this order at or after ``since``."""
-    query = select(AuditEvent.id).where(
-        AuditEvent.order_id == order_id, AuditEvent.action == action
-    )
-    if since is not None:
-        query = query.where(AuditEvent.at >= since)
-    return session.scalar(query.limit(1)) is not None
-
-
-def last_audit(session: Session, order_id: int, action: str) -> AuditEvent | None:
-    """The newest audit event of ``action`` for the order."""
-    return session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.order_id == order_id, AuditEvent.action == action)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(1)
-    ).first()
-
-
-def last_audit_at(session: Session, order_id: int, action: str) -> datetime | None:
-    """When ``action`` was last recorded for the order."""
-    return session.scalar(
-        select(func.max(AuditEvent.at)).where(
-            AuditEvent.order_id == order_id, AuditEvent.action == action
-        )
-    )
 
 
 def file_delivered(session: Session, order_id: int, *, kind: str, since: datetime | None) -> bool:

@@ -17,11 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
 from storage import workspaces
+from storage.claims import LEASE  # the one lease rule: longer than any Slack call's retries
 from storage.models import Reminder
-
-#: How long a claim holds. Longer than any one Slack call with slack_sdk's retries (a 10 s
-#: timeout, a few Retry-After waits), so a live worker never loses a claim it is using.
-LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.crypto.tokens import SEALED_PREFIX
@@ -36,10 +36,12 @@ def sealed_secrets(session: Session) -> Iterator[SealedSecret]:
 def master_key_use(session: Session) -> Counter[str]:
     """How many sealed values each master key id protects."""
     counts: Counter[str] = Counter()
-    for kid in session.scalars(select(PrivateKey.key_id).where(PrivateKey.ciphertext.is_not(None))):
-        counts[kid] += 1
-    for kid in session.scalars(select(SealedSecret.key_id)):
-        counts[kid] += 1
+    # Counted by the database (this runs at every start-up): one row per key id, not per key.
+    keys = select(PrivateKey.key_id, func.count()).where(PrivateKey.ciphertext.is_not(None))
+    secrets = select(SealedSecret.key_id, func.count())
+    for query in (keys.group_by(PrivateKey.key_id), secrets.group_by(SealedSecret.key_id)):
+        for kid, n in session.execute(query):
+            counts[kid] += int(n)
     for tokens in workspaces.token_rows(session):
         for value in tokens.values.values():
             if value.startswith(SEALED_PREFIX):  # ``v1.<key id>.<nonce>.<ciphertext>``

@@ -90,10 +90,14 @@ def is_active(session: Session, team_id: str) -> bool:
     return workspace is None or workspace.active
 
 
+def inactive_teams() -> Select[Any]:
+    """The ids of workspaces that uninstalled certdesk (for ``not_in`` in sweeps)."""
+    return select(Workspace.team_id).where(Workspace.active.is_(False))
+
+
 def paused_orders() -> Select[Any]:
     """The ids of orders whose workspace uninstalled certdesk (for ``not_in`` in sweeps)."""
-    inactive = select(Workspace.team_id).where(Workspace.active.is_(False))
-    return select(Order.id).where(Order.team_id.in_(inactive))
+    return select(Order.id).where(Order.team_id.in_(inactive_teams()))
 
 
 def team_of_order(session: Session, order_id: int) -> str | None:
@@ -126,21 +130,12 @@ def _token_table(name: str) -> TableClause:
                  *(column(c) for c in TOKEN_COLUMNS[name]))  # fmt: skip
 
 
-def token_row_ids(session: Session) -> list[tuple[str, int]]:
-    """(table, id) of every stored workspace token row."""
-    return [
-        (name, row_id)
-        for name in _TOKEN_TABLES
-        for row_id in session.scalars(select(_token_table(name).c.id))
-    ]
-
-
 def token_rows(session: Session) -> Iterator[TokenRow]:
-    """Every stored workspace token row."""
-    for name, row_id in token_row_ids(session):
-        found = token_row(session, name, row_id)
-        if found is not None:
-            yield found
+    """Every stored workspace token row (one query per table, not one per row)."""
+    for name in _TOKEN_TABLES:
+        t = _token_table(name)
+        for found in session.execute(select(t).order_by(t.c.id)).mappings():
+            yield _token_row(name, found)
 
 
 def token_row(session: Session, name: str, row_id: int, *, lock: bool = False) -> TokenRow | None:
@@ -148,10 +143,12 @@ def token_row(session: Session, name: str, row_id: int, *, lock: bool = False) -
     t = _token_table(name)
     query = select(t).where(t.c.id == row_id)
     found = session.execute(query.with_for_update() if lock else query).mappings().first()
-    if found is None:
-        return None
+    return None if found is None else _token_row(name, found)
+
+
+def _token_row(name: str, found: Any) -> TokenRow:
     values = {c: found[c] for c in TOKEN_COLUMNS[name] if found[c]}
-    return TokenRow(name, row_id, found["enterprise_id"], found["team_id"], values)
+    return TokenRow(name, found["id"], found["enterprise_id"], found["team_id"], values)
 
 
 def set_tokens(session: Session, row: TokenRow, values: dict[str, str]) -> None:

@@ -6,6 +6,8 @@ import abc
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cryptography import x509
+
 from bot.ca.pages import PageHandler
 from bot.errors import CAError
 from bot.organization import Organization
@@ -199,6 +201,14 @@ class CABackend(abc.ABC):
         Backends that cannot revoke raise CAError.
         """
         raise CAError(f"The {self.name} CA does not support revocation from certdesk.")
+
+
+def certificate_to_revoke(certificate_pem: bytes) -> x509.Certificate:
+    """The certificate a revoke() was given; CAError if it is not one."""
+    try:
+        return x509.load_pem_x509_certificate(certificate_pem)
+    except ValueError:
+        raise CAError("That is not a PEM certificate, so it cannot be revoked.") from None
 
 
 class StateStore(abc.ABC):

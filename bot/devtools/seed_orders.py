@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text
 
@@ -129,10 +131,10 @@ def seed(
 
 def seed_sent_reminders(engine: Engine, *, per_order: int = 2, now: datetime) -> int:
     """Give every order reminders already sent in the past (the history sweeps must skip)."""
-    with engine.begin() as connection:
-        ids = list(connection.scalars(select(Order.id)))
-        rows = [
-            dict(
+
+    def rows(order_id: int) -> Iterator[dict[str, Any]]:
+        for step in range(per_order):
+            yield dict(
                 order_id=order_id,
                 kind="verification",
                 step=step,
@@ -141,23 +143,18 @@ def seed_sent_reminders(engine: Engine, *, per_order: int = 2, now: datetime) ->
                 sent_at=now - timedelta(days=30 - step),
                 attempts=1,
             )
-            for order_id in ids
-            for step in range(per_order)
-        ]
-        for first in range(0, len(rows), 20000):
-            connection.execute(insert(Reminder), rows[first : first + 20000])
-    analyze(engine)
-    return len(rows)
+
+    return _seed_history(engine, Reminder, rows)
 
 
 def seed_delivered_files(engine: Engine, *, now: datetime) -> int:
     """Give every order the files a finished order has: its CSR and chain (never deleted) and
     a key file deleted long ago (the history the key-file sweep must skip)."""
-    with engine.begin() as connection:
-        ids = list(connection.scalars(select(Order.id)))
-        long_ago = now - timedelta(days=60)
-        rows = [
-            dict(
+    long_ago = now - timedelta(days=60)
+
+    def rows(order_id: int) -> Iterator[dict[str, Any]]:
+        for kind in ("csr", "chain", "key"):
+            yield dict(
                 order_id=order_id,
                 user_id="U0HISTORY",
                 channel_id="D0HISTORY",
@@ -168,23 +165,18 @@ def seed_delivered_files(engine: Engine, *, now: datetime) -> int:
                 delete_after=long_ago if kind == "key" else None,
                 deleted_at=long_ago if kind == "key" else None,
             )
-            for order_id in ids
-            for kind in ("csr", "chain", "key")
-        ]
-        for first in range(0, len(rows), 20000):
-            connection.execute(insert(DeliveredFile), rows[first : first + 20000])
-    analyze(engine)
-    return len(rows)
+
+    return _seed_history(engine, DeliveredFile, rows)
 
 
 def seed_sent_deliveries(engine: Engine, *, now: datetime) -> int:
     """Give every order the outbox rows a finished order has, all sent long ago (the history
     the outbox sweep must skip)."""
-    with engine.begin() as connection:
-        ids = list(connection.scalars(select(Order.id)))
-        long_ago = now - timedelta(days=60)
-        rows = [
-            dict(
+    long_ago = now - timedelta(days=60)
+
+    def rows(order_id: int) -> Iterator[dict[str, Any]]:
+        for what, medium in (("registered", "dm"), ("submitted", "dm"), ("csr", "file")):
+            yield dict(
                 key=f"o{order_id}:{what}:history",
                 what=what,
                 medium=medium,
@@ -198,11 +190,19 @@ def seed_sent_deliveries(engine: Engine, *, now: datetime) -> int:
                 created_at=long_ago,
                 sent_at=long_ago,
             )
-            for order_id in ids
-            for what, medium in (("registered", "dm"), ("submitted", "dm"), ("csr", "file"))
-        ]
+
+    return _seed_history(engine, Delivery, rows)
+
+
+def _seed_history(
+    engine: Engine, model: Any, rows_of: Callable[[int], Iterable[dict[str, Any]]]
+) -> int:
+    """Insert ``rows_of(order_id)`` for every order, in batches; how many rows."""
+    with engine.begin() as connection:
+        ids = list(connection.scalars(select(Order.id)))
+        rows = [row for order_id in ids for row in rows_of(order_id)]
         for first in range(0, len(rows), 20000):
-            connection.execute(insert(Delivery), rows[first : first + 20000])
+            connection.execute(insert(model), rows[first : first + 20000])
     analyze(engine)
     return len(rows)
 

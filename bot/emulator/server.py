@@ -159,27 +159,32 @@ class Emulator(State):
         self, header_token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """apps.connections.open: a single-use WebSocket URL for the app-level token."""
-        method = "apps.connections.open"
-        try:
+
+        def open_url() -> dict[str, Any]:
             check_app_token(self, header_token)
-        except ApiError as exc:
-            self.record(Call(method, {}, False, exc.code, self.clock()))
-            return 200, {}, {"ok": False, "error": exc.code}
-        url = self.socket_mode.open_url()
-        self.record(Call(method, {}, True, None, self.clock()))
-        return 200, {}, {"ok": True, "url": url}
+            return {"url": self.socket_mode.open_url()}
+
+        return self._answer("apps.connections.open", {}, open_url)
 
     def _oauth_access(
         self, args: dict[str, Any], authorization: str
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """oauth.v2.access: client credentials instead of a token (bot.emulator.oauth)."""
-        method = "oauth.v2.access"
+        shown = {"grant_type": args.get("grant_type")}  # never the client secret or the code
+        return self._answer(
+            "oauth.v2.access", shown, lambda: self.installs.access(args, authorization)
+        )
+
+    def _answer(
+        self, method: str, shown: dict[str, Any], act: Callable[[], dict[str, Any]]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Answer a call that takes no bot token, recording it (``shown``: when it succeeds)."""
         try:
-            result = self.installs.access(args, authorization)
+            result = act()
         except ApiError as exc:
             self.record(Call(method, {}, False, exc.code, self.clock()))
             return 200, {}, {"ok": False, "error": exc.code}
-        self.record(Call(method, {"grant_type": args.get("grant_type")}, True, None, self.clock()))
+        self.record(Call(method, shown, True, None, self.clock()))
         return 200, {}, {"ok": True, **result}
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -141,7 +141,7 @@ class SocketModeHub:
         link = _Link(connection)
         with self._changed:
             self.hellos += 1
-            count = 1 + sum(1 for known in self._links if not known.draining)
+            count = 1 + len(self._live())
             connection.send(json.dumps(self._hello(count)))
             self._links.append(link)
             self._changed.notify_all()
@@ -183,19 +183,23 @@ class SocketModeHub:
         pending.ack = ack
         pending.done.set()
 
+    def _live(self) -> list[_Link]:
+        """The connections envelopes may go to, oldest first (the caller holds the lock)."""
+        return [link for link in self._links if not link.draining]
+
     # ----- what Slack sends -----
 
     @property
     def connected(self) -> bool:
         """Whether an app holds a live connection that envelopes can go to."""
         with self._changed:
-            return any(not link.draining for link in self._links)
+            return bool(self._live())
 
     def wait_for_link(self, *, newer_than: int = 0, timeout: float = 10.0) -> None:
         """Wait until more than ``newer_than`` connections were greeted and one is live."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while not (self.hellos > newer_than and any(not link.draining for link in self._links)):
+            while not (self.hellos > newer_than and self._live()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("no app connected over Socket Mode in time")
@@ -216,7 +220,7 @@ class SocketModeHub:
             envelope.update(retry_attempt=0, retry_reason="")
         pending = _Pending()
         with self._changed:
-            live = [link for link in self._links if not link.draining]
+            live = self._live()
             if not live:
                 raise ConnectionError("no app is connected over Socket Mode")
             self._pending[envelope["envelope_id"]] = pending
@@ -248,7 +252,7 @@ class SocketModeHub:
         no handshake, as a failing server or an idle-timing proxy does.
         """
         with self._changed:
-            links = [link for link in self._links if not link.draining]
+            links = self._live()
             for link in links:
                 link.draining = True
             self._changed.notify_all()

@@ -328,12 +328,9 @@ def waiting_for(services: Services, *, user_id: str) -> Sequence[tuple[Order, Ap
     """Orders waiting for ``user_id``'s decision (every waiting order, for admins), oldest first."""
     admin = services.is_admin(user_id)
     with services.sessions.begin() as session:
-        found = []
-        for request in requests.waiting_for(session, user_id=user_id, everyone=admin):
-            order = queries.get_order(session, request.order_id)
-            if order is not None and teams.current() in (None, order.team_id):
-                found.append((order, request))
-        return found
+        return requests.waiting_for(
+            session, user_id=user_id, everyone=admin, team_id=teams.current()
+        )
 
 
 def _close_messages(services: Services, decision: Decision) -> None:

@@ -12,7 +12,15 @@ from cryptography.x509.oid import NameOID
 from bot.ca.acme.caa import published_identities
 from bot.ca.acme.problems import describe_problem, order_failure
 from bot.ca.acme.transport import Transport
-from bot.ca.base import CABackend, CAState, CAStatus, StateStore, Submission, Validation
+from bot.ca.base import (
+    CABackend,
+    CAState,
+    CAStatus,
+    StateStore,
+    Submission,
+    Validation,
+    certificate_to_revoke,
+)
 from bot.dnscheck import Resolver, check_txt_visible
 from bot.errors import CAError, ConfigError, PreflightError
 
@@ -270,10 +278,7 @@ class AcmeBackend(CABackend):
 
     def revoke(self, ca_ref: str, certificate_pem: bytes, *, reason: int = 0) -> None:
         """Revoke the certificate with the account key and an RFC 5280 reason; raises CAError."""
-        try:
-            leaf = x509.load_pem_x509_certificate(certificate_pem)
-        except ValueError:
-            raise CAError("That is not a PEM certificate, so it cannot be revoked.") from None
+        leaf = certificate_to_revoke(certificate_pem)
         with self._t.lock, self._t.translate("revoke the certificate"):
             self._t.client().revoke(leaf, reason)
 

@@ -41,6 +41,7 @@ from bot.ca.base import (
     Submission,
     Validation,
     VerificationEmail,
+    certificate_to_revoke,
 )
 from bot.ca.pages import Page, PageHandler
 from bot.ca.simulated import mailer, review, verify_page
@@ -174,10 +175,7 @@ class SimulatedCA(CABackend):
         data = self._advance(ca_ref)
         if data["state"] != CAState.ISSUED or not data["certificate_pem"]:
             raise CAError(f"Order {ca_ref} has no issued certificate to revoke.")
-        try:
-            given = x509.load_pem_x509_certificate(certificate_pem)
-        except ValueError:
-            raise CAError("That is not a PEM certificate, so it cannot be revoked.") from None
+        given = certificate_to_revoke(certificate_pem)
         ours = x509.load_pem_x509_certificate(data["certificate_pem"].encode("ascii"))
         if given.serial_number != ours.serial_number:
             raise CAError(f"That certificate is not the one issued for order {ca_ref}.")
