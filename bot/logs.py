@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -79,6 +81,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class AtMostEvery(logging.Filter):
+    """Lets one record through every ``seconds``; the next one through says how many it held.
+
+    For a logger that speaks once per request under load (waitress's "Task queue depth is
+    N"): formatting and writing that line for every request made an overloaded server slower
+    still, and buried every other line.
+    """
+
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._next = float("-inf")
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self.clock()
+        with self._lock:
+            if now < self._next:
+                self._held += 1
+                return False
+            held, self._held, self._next = self._held, 0, now + self.seconds
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in the last {self.seconds:g} s)"
+        return True
+
+
+#: waitress warns of a deep task queue as each request is queued: once a minute is enough.
+QUEUE_DEPTH_EVERY = 60.0
+
+
 def handler(fmt: str, *, stream: TextIO | None = None) -> logging.Handler:
     """A stream handler (stderr by default) in ``fmt`` ("text" or "json") with the context."""
     out = logging.StreamHandler(stream or sys.stderr)
@@ -89,6 +123,9 @@ def handler(fmt: str, *, stream: TextIO | None = None) -> logging.Handler:
 
 def configure(*, level: str, fmt: str) -> None:
     """Send every logger's records to stderr at ``level`` in ``fmt`` (replacing our earlier one)."""
+    queue = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, AtMostEvery) for f in queue.filters):
+        queue.addFilter(AtMostEvery(QUEUE_DEPTH_EVERY))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "certdesk", False):  # ours from an earlier call

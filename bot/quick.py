@@ -15,8 +15,9 @@ cost. What Bolt does for a slash command is done here as well, in the same order
   (``handlers.commands.Commands.needs_client``; `new` and the words that open a modal go
   to Bolt, which hands listeners their client);
 - the global middleware: the log context (``bot.request_context.bind``);
-- the listener: the very same ``Commands.answer``, acked through Bolt's own ``Ack``, so the
-  HTTP answer is byte for byte Bolt's; an unexpected error gets Bolt's 500 with an incident.
+- the listener: the very same ``Commands.answer``, acked with the JSON Bolt's ``Ack`` would
+  send (``acked_json``; an ack of another shape goes through Bolt's own ``Ack``); an
+  unexpected error gets Bolt's 500 with an incident.
 
 Each listener's per-user checks (who may see which order) are in ``Commands.answer`` and
 run unchanged.
@@ -29,6 +30,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.context.ack import Ack
@@ -83,7 +85,14 @@ class QuickCommands:
 
     def _answer(self, body: dict[str, Any]) -> Answer:
         try:
-            response = Ack()(**self.commands.answer(body, client=None))
+            fields = self.commands.answer(body, client=None)
+            if (content := acked_json(fields)) is not None:
+                return (
+                    "200 OK",
+                    [("content-type", JSON), ("content-length", str(len(content)))],
+                    content,
+                )
+            response = Ack()(**fields)
         except Exception as error:
             # As handlers.errors does for Bolt: a log line with the incident, a 500.
             incident = incident_id()
@@ -93,6 +102,34 @@ class QuickCommands:
             status=response.status, headers=response.headers, body=response.body
         )
         return http.status, http.get_headers(), b"".join(http.get_body())
+
+
+#: Bolt's content type for an ack with a body.
+JSON = "application/json;charset=utf-8"
+_MESSAGE_FIELDS = frozenset({"text", "blocks", "response_type"})
+
+
+def acked_json(fields: dict[str, Any]) -> bytes | None:
+    """The JSON body Bolt's ``ack(**fields)`` answers, for a message of text, Block Kit dicts
+    and a response type; None for any other ack (Bolt's own Ack builds those).
+
+    Bolt encodes with ``json.dumps``: for a page of orders (~7 KB) that was a tenth of the
+    request. orjson writes the same document, without spaces and with UTF-8 unescaped.
+    """
+    blocks = fields.get("blocks")
+    if (
+        not fields.keys() <= _MESSAGE_FIELDS
+        or not fields.get("response_type")
+        or not all(isinstance(block, dict) for block in blocks or ())
+    ):
+        return None
+    answer: dict[str, Any] = {
+        "text": fields.get("text", ""),
+        "response_type": fields["response_type"],
+    }
+    if blocks:
+        answer["blocks"] = blocks
+    return orjson.dumps(answer)
 
 
 _INSTALLED: weakref.WeakKeyDictionary[App, QuickCommands] = weakref.WeakKeyDictionary()

@@ -126,3 +126,34 @@ def test_log_format_setting() -> None:
 )
 def test_the_order_ref_is_read_only_as_a_number(body: dict, ref: str | None) -> None:
     assert order_ref(body) == ref
+
+
+def test_a_line_said_per_request_is_said_once_a_minute_with_how_many_were_held() -> None:
+    now = [100.0]
+    out = io.StringIO()
+    handler = logs.handler("text", stream=out)
+    logger = logging.getLogger("certdesk.test_logs.every")
+    logger.addHandler(handler)
+    logger.addFilter(logs.AtMostEvery(60, clock=lambda: now[0]))
+    try:
+        for depth in range(1, 6):  # five in one second: the first is said
+            logger.warning("Task queue depth is %d", depth)
+            now[0] += 0.2
+        now[0] = 159.0
+        logger.warning("Task queue depth is %d", 6)  # still within the minute: held
+        now[0] = 161.0
+        logger.warning("Task queue depth is %d", 7)  # a minute on: said, with the count
+    finally:
+        logger.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("Task queue depth is 1")
+    assert lines[1].endswith("Task queue depth is 7 (and 5 more like it in the last 60 s)")
+
+
+def test_waitress_queue_warnings_are_held_to_one_a_minute() -> None:
+    logs.configure(level="INFO", fmt="text")
+    logs.configure(level="INFO", fmt="text")  # configuring twice adds no second filter
+    queue = logging.getLogger("waitress.queue")
+    limits = [f for f in queue.filters if isinstance(f, logs.AtMostEvery)]
+    assert [f.seconds for f in limits] == [logs.QUEUE_DEPTH_EVERY]
