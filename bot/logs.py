@@ -81,36 +81,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-class AtMostEvery(logging.Filter):
-    """Lets one record through every ``seconds``; the next one through says how many it held.
+class AtMostEvery:
+    """Stands in for ``logger`` where it warns once per request: one warning goes through
+    every ``seconds``, and the next one through says how many were held back.
 
-    For a logger that speaks once per request under load (waitress's "Task queue depth is
-    N"): formatting and writing that line for every request made an overloaded server slower
-    still, and buried every other line.
+    For waitress's "Task queue depth is N", said as each request queues under load: building,
+    formatting and writing that line every time made an overloaded server slower still, and
+    buried every other line. A held warning costs a clock read (no log record is made).
     """
 
-    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
+    def __init__(
+        self, logger: logging.Logger, seconds: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.logger = logger
         self.seconds = seconds
         self.clock = clock
         self._lock = threading.Lock()
         self._next = float("-inf")
         self._held = 0
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def warning(self, message: str, *args: object) -> None:
+        """``logger.warning``, unless one went through less than ``seconds`` ago."""
         now = self.clock()
         with self._lock:
             if now < self._next:
                 self._held += 1
-                return False
+                return
             held, self._held, self._next = self._held, 0, now + self.seconds
         if held:
-            record.msg = f"{record.msg} (and {held} more like it in the last {self.seconds:g} s)"
-        return True
-
-
-#: waitress warns of a deep task queue as each request is queued: once a minute is enough.
-QUEUE_DEPTH_EVERY = 60.0
+            message += f" (and {held} more like it in the last {self.seconds:g} s)"
+        self.logger.warning(message, *args)
 
 
 def handler(fmt: str, *, stream: TextIO | None = None) -> logging.Handler:
@@ -123,9 +123,6 @@ def handler(fmt: str, *, stream: TextIO | None = None) -> logging.Handler:
 
 def configure(*, level: str, fmt: str) -> None:
     """Send every logger's records to stderr at ``level`` in ``fmt`` (replacing our earlier one)."""
-    queue = logging.getLogger("waitress.queue")
-    if not any(isinstance(f, AtMostEvery) for f in queue.filters):
-        queue.addFilter(AtMostEvery(QUEUE_DEPTH_EVERY))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "certdesk", False):  # ours from an earlier call

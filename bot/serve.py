@@ -18,6 +18,7 @@ from bot import app as application
 from bot.app import Certdesk
 from bot.config import Settings
 from bot.edge import MAX_BODY
+from bot.logs import AtMostEvery
 from bot.migrating import migrate_apart
 from bot.scheduler import ScheduledJobs, release_claims_of_this_process
 from bot.socket_mode import SocketLink
@@ -59,9 +60,21 @@ class HttpServer:
         self.certdesk.services.background.shutdown()
 
 
+#: waitress warns of a deep task queue as each request queues: once a minute is enough.
+QUEUE_DEPTH_EVERY = 60.0
+
+
+def http_server(wsgi: Any, *, host: str, port: int) -> MultiSocketServer | BaseWSGIServer:
+    """waitress serving ``wsgi`` as certdesk is served: 8 threads, LIMITS, sparse warnings."""
+    server = create_server(wsgi, host=host, port=port, threads=8, **LIMITS)
+    dispatcher = server.task_dispatcher
+    dispatcher.queue_logger = AtMostEvery(dispatcher.queue_logger, QUEUE_DEPTH_EVERY)
+    return server
+
+
 def start_http(certdesk: Certdesk, *, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
     """Serve certdesk over HTTP with waitress on a background thread."""
-    server = create_server(wsgi_for(certdesk), host=host, port=port, threads=8, **LIMITS)
+    server = http_server(wsgi_for(certdesk), host=host, port=port)
     thread = threading.Thread(target=server.run, name="certdesk-http", daemon=True)
     thread.start()
     return HttpServer(certdesk=certdesk, server=server, thread=thread)
@@ -88,9 +101,7 @@ def serve(
         jobs.start()
     try:
         wsgi = wsgi_for(certdesk)
-        server = create_server(
-            wsgi if link is None else link.wrap(wsgi), host=host, port=port, threads=8, **LIMITS
-        )
+        server = http_server(wsgi if link is None else link.wrap(wsgi), host=host, port=port)
         shutdown = GracefulShutdown(server, grace=grace)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, shutdown.on_signal)

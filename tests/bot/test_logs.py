@@ -134,26 +134,34 @@ def test_a_line_said_per_request_is_said_once_a_minute_with_how_many_were_held()
     handler = logs.handler("text", stream=out)
     logger = logging.getLogger("certdesk.test_logs.every")
     logger.addHandler(handler)
-    logger.addFilter(logs.AtMostEvery(60, clock=lambda: now[0]))
+    sparse = logs.AtMostEvery(logger, 60, clock=lambda: now[0])
     try:
         for depth in range(1, 6):  # five in one second: the first is said
-            logger.warning("Task queue depth is %d", depth)
+            sparse.warning("Task queue depth is %d", depth)
             now[0] += 0.2
         now[0] = 159.0
-        logger.warning("Task queue depth is %d", 6)  # still within the minute: held
+        sparse.warning("Task queue depth is %d", 6)  # still within the minute: held
         now[0] = 161.0
-        logger.warning("Task queue depth is %d", 7)  # a minute on: said, with the count
+        sparse.warning("Task queue depth is %d", 7)  # a minute on: said, with the count
+        now[0] = 300.0
+        sparse.warning("Task queue depth is %d", 8)  # nothing held since: no count
     finally:
         logger.removeHandler(handler)
     lines = out.getvalue().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].endswith("Task queue depth is 1")
     assert lines[1].endswith("Task queue depth is 7 (and 5 more like it in the last 60 s)")
+    assert lines[2].endswith("Task queue depth is 8")
 
 
-def test_waitress_queue_warnings_are_held_to_one_a_minute() -> None:
-    logs.configure(level="INFO", fmt="text")
-    logs.configure(level="INFO", fmt="text")  # configuring twice adds no second filter
-    queue = logging.getLogger("waitress.queue")
-    limits = [f for f in queue.filters if isinstance(f, logs.AtMostEvery)]
-    assert [f.seconds for f in limits] == [logs.QUEUE_DEPTH_EVERY]
+def test_waitress_warns_of_its_queue_at_most_once_a_minute() -> None:
+    from bot.serve import QUEUE_DEPTH_EVERY, http_server
+
+    server = http_server(lambda environ, start_response: [], host="127.0.0.1", port=0)
+    try:
+        sparse = server.task_dispatcher.queue_logger
+        assert isinstance(sparse, logs.AtMostEvery) and sparse.seconds == QUEUE_DEPTH_EVERY
+        assert sparse.logger is logging.getLogger("waitress.queue")
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
