@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.csr_method import certdesk_holds_key
@@ -206,15 +207,17 @@ def _page_orders(
 ) -> tuple[dict[int, _Found], int]:
     """A page's orders by id, and the count the statement carried (0 for no orders)."""
     edges: dict[str, Any] = {"before": before, "after": after, "limit": limit, "cap": cap}
+    found: dict[int, _Found] = {}
     if _in_one_row(connection, wanted):
-        page = json.loads(_run(connection, "page", wanted, **edges).scalar_one())
-        found = {row[0]: (row, [tuple(n) for n in row[_NAMES]], row[-2]) for row in page}
+        page = json.loads(_page_json(connection, wanted, **edges))
+        for row in page:
+            found[row[0]] = (row, [(position, name) for position, name in row[_NAMES]], row[-2])
         return found, page[0][-1] if page else 0
-    found = {}
     total = 0
     # A row per name (or one with no name): the order's columns, the name and its position,
     # the order's count of names, the list's count.
-    for row in _run(connection, "rows", wanted, **edges):
+    rows: Any = _run(connection, "rows", wanted, **edges)
+    for row in rows:
         total = row[-1]
         order = found.setdefault(row[0], (row, [], row[-2]))
         if row[_NAME] is not None:
@@ -320,7 +323,7 @@ def _run(
     limit: int = 1,
     cap: int | None = None,
 ) -> Result[Any]:
-    """Run the statement for ``kind`` ("rows", "page", "ids" or "count") for ``wanted``.
+    """Run the statement for ``kind`` ("rows", "ids" or "count") for ``wanted``.
 
     A domain or `expiring` filter computes its bounds in Python, so those are built afresh;
     every other shape is built once, and on SQLite also compiled once.
@@ -328,17 +331,69 @@ def _run(
     if not _built_once(wanted):
         built = _build(kind, wanted, before=before, after=after, limit=limit, cap=cap)
         return connection.execute(built)
-    shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
-    params: dict[str, Any] = {"team": wanted.team_id, "user": wanted.user_id}
-    if before is not None:
-        params["before"] = before
-    if after is not None:
-        params["after"] = after
     if connection.dialect.name != "sqlite":
         # PostgreSQL's SQL carries casts (`:team::VARCHAR`) that SQL text cannot take.
+        shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
+        params = _values(wanted, before=before, after=after)
         return connection.execute(_shaped(kind, *shape, limit=limit, cap=cap), params)
+    sql, params = _sqlite_sql(
+        connection, kind, wanted, before=before, after=after, limit=limit, cap=cap
+    )
+    return connection.exec_driver_sql(sql, params)  # sqlite3 takes :names
+
+
+def _page_json(
+    connection: Connection,
+    wanted: OrderFilter,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    cap: int | None,
+) -> str:
+    """The one row of ``_page_in_one_row`` (SQLite, a shape built once), read on the
+    driver's own cursor: SQLAlchemy's result set-up cost as much as SQLite's work."""
+    sql, params = _sqlite_sql(
+        connection, "page", wanted, before=before, after=after, limit=limit, cap=cap
+    )
+    driver: Any = connection.connection.driver_connection
+    try:
+        cursor = driver.execute(sql, params)
+        try:
+            return str(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+    except connection.dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy would raise it (a locked file: OperationalError, told in words).
+        raise DBAPIError.instance(
+            sql, params, error, connection.dialect.loaded_dbapi.Error
+        ) from error
+
+
+def _sqlite_sql(
+    connection: Connection,
+    kind: str,
+    wanted: OrderFilter,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    cap: int | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL text of a shape built once, compiled for SQLite, and its parameters."""
+    shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
     sql, fixed = _prepared(type(connection.dialect), kind, *shape, limit=limit, cap=cap)
-    return connection.exec_driver_sql(sql, {**fixed, **params})  # sqlite3 takes :names
+    return sql, {**fixed, **_values(wanted, before=before, after=after)}
+
+
+def _values(wanted: OrderFilter, *, before: int | None, after: int | None) -> dict[str, Any]:
+    """The values of the parameters standing in for ``wanted``'s (see _TEAM and others)."""
+    values: dict[str, Any] = {"team": wanted.team_id, "user": wanted.user_id}
+    if before is not None:
+        values["before"] = before
+    if after is not None:
+        values["after"] = after
+    return values
 
 
 _PREPARED: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}

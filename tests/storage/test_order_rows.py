@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import workflow
 from bot.csr_method import CSRMethod
-from storage import db
+from storage import db, order_rows
 from storage.models import Order, OrderDomain, PrivateKey, Watcher
 from storage.order_pages import OrderFilter, StateGroup, count_orders, orders_page
 from storage.order_rows import from_order, rows_page
@@ -133,9 +135,28 @@ def test_the_first_page_is_one_statement(engine: Engine, session: Session) -> No
         statements.append(statement)
 
     rows_page(session, FILTERS["own and watched"], cap=1000)  # the connection is checked out
+    # On SQLite the page is read on the driver's own cursor: its trace sees every statement.
+    driver: Any = session.connection().connection.driver_connection
+    sqlite = engine.dialect.name == "sqlite"
     event.listen(engine, "before_cursor_execute", seen)
+    if sqlite:
+        driver.set_trace_callback(statements.append)
     try:
         page = rows_page(session, FILTERS["own and watched"], cap=1000)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+        if sqlite:
+            driver.set_trace_callback(None)
     assert page.orders and len(statements) == 1, statements
+    if sqlite:  # and in one row
+        assert statements[0].startswith("SELECT json_group_array(")
+
+
+def test_a_failed_read_on_the_drivers_cursor_is_sqlalchemys_error(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite reads a page on the driver's own cursor")
+    monkeypatch.setattr(order_rows, "_prepared", lambda *_, **__: ("SELECT nope FROM nowhere", {}))
+    with pytest.raises(OperationalError):  # what handlers tell as "the database is away"
+        rows_page(session, FILTERS["own and watched"], cap=1000)
