@@ -200,3 +200,18 @@ def test_many_workspaces_always_go_through_bolt(emulator: Emulator, start_certde
         SLACK_CLIENT_SECRET=emulator.installs.client_secret,
     )
     assert quick.for_app(running.http.certdesk.app) is None
+
+
+def test_the_edge_encodes_only_what_bolt_would_send_as_is() -> None:
+    from slack_bolt.context.ack import Ack
+    from slack_sdk.models.blocks import SectionBlock
+
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "é <!channel> \u2028"}}]
+    fields = {"text": "CD-0001 ✓", "blocks": blocks, "response_type": "ephemeral"}
+    encoded = quick.acked_json(fields)
+    assert encoded is not None
+    assert json.loads(encoded) == json.loads(Ack()(**fields).body)
+    # Bolt converts model objects, answers a bare text as plain text, and shapes modal acks.
+    assert quick.acked_json({**fields, "blocks": [SectionBlock(text="hi")]}) is None
+    assert quick.acked_json({"text": "plain"}) is None
+    assert quick.acked_json({"response_action": "errors", "errors": {"a": "b"}}) is None
