@@ -102,12 +102,14 @@ def answer_in_time(
 def reads_in_time(services: Services) -> bool:
     """Whether a request's reads answer in time on their own, so they need no hand-off.
 
-    True on a SQLite file: its reads cannot hang the way a server's can (no network, no
-    server to freeze); in WAL mode a reader never waits for a writer, and any other wait
-    ends at the busy timeout (storage.db.REQUEST: 2 s) with an error the person is told in
-    words. A PostgreSQL server can stop answering mid-statement: always hand off.
+    True on a SQLite file whose busy timeout (CERTDESK_DB_TIMEOUT) ends within
+    ANSWER_WITHIN: its reads cannot hang the way a server's can (no network, no server to
+    freeze); in WAL mode a reader never waits for a writer, and any other wait ends at the
+    busy timeout with an error the person is told in words. A PostgreSQL server can stop
+    answering mid-statement: always hand off.
     """
-    return services.engine.dialect.name == "sqlite"
+    busy = services.settings.db_timeout.total_seconds()  # 0: SQLite's 30 s (storage.db)
+    return services.engine.dialect.name == "sqlite" and 0 < busy <= ANSWER_WITHIN
 
 
 def keep_open(errors: dict[str, str]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -56,12 +58,17 @@ def test_reads_answer_on_the_request_thread(
         assert expected in (answer.json() or {})["text"], text
 
 
-def test_only_a_sqlite_file_skips_the_hand_off(certdesk: Running) -> None:
-    assert replies.reads_in_time(certdesk.services)
+def test_only_a_sqlite_file_with_a_short_busy_timeout_skips_the_hand_off(
+    certdesk: Running,
+) -> None:
+    services = certdesk.services
+    assert replies.reads_in_time(services)
+    for longer in (timedelta(seconds=10), timedelta(0)):  # 0: SQLite waits 30 s
+        slow = replace(services, settings=replace(services.settings, db_timeout=longer))
+        assert not replies.reads_in_time(slow), longer
     server = db.make_engine("postgresql://certdesk@127.0.0.1:9/certdesk")  # never connected
     try:
-        services = type("Services", (), {"engine": server})()
-        assert not replies.reads_in_time(services)  # type: ignore[arg-type]
+        assert not replies.reads_in_time(replace(services, engine=server))
     finally:
         server.dispose()
 
