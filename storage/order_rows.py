@@ -1,9 +1,10 @@
-"""A list's page as plain rows: only the columns a list shows, in two statements plus a count.
+"""A list's page as plain rows: only the columns a list shows, in one statement a page.
 
 ``storage.order_pages`` chooses which orders a page holds; loading them as ``Order`` objects
 with their relationships (domains, watchers, the sealed key) cost six statements and most of
 a `/cert list`. Here one statement reads the page's orders (the columns a list card shows and
-whether a key can be downloaded) and one reads the first few domain names of each.
+whether a key can be downloaded), the first few domain names of each and the list's count:
+on PostgreSQL a row per name, on SQLite the whole page in one row of JSON (see _in_one_row).
 
 Building these statements costs more than running them (SQLAlchemy walks the unions and
 subqueries each time), so the usual shapes are built once with bound parameters and reused.
