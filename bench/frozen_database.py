@@ -20,7 +20,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 # The repository first (tests/ has a bot/ folder of its own), then tests/ for its support.
@@ -42,7 +44,7 @@ from storage import db  # noqa: E402
 TOKEN, SECRET, USER, TEAM = "xoxb-bench", "bench-secret", "UBENCH", "T0001"
 
 
-def timed(call) -> tuple[float, object]:  # noqa: ANN001
+def timed(call: Callable[[], int]) -> tuple[float, int]:
     start = time.perf_counter()
     result = call()
     return time.perf_counter() - start, result
@@ -63,7 +65,7 @@ def cert(base: str, words: str) -> int:
         | {"trigger_id": "1.2.3", "channel_id": "D1", "response_url": "http://127.0.0.1:9/"}
     )
     ts = str(int(time.time()))
-    signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+    signature = str(SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body))
     host, port = base.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.request(
@@ -89,7 +91,7 @@ def edge_cost(requests: int) -> list[float]:
     costs = []
     for _ in range(requests):
         ts = str(int(time.time()))
-        environ = {
+        environ: dict[str, Any] = {
             "REQUEST_METHOD": "POST",
             "CONTENT_LENGTH": str(len(body)),
             "CONTENT_TYPE": "application/x-www-form-urlencoded",
@@ -133,7 +135,7 @@ def main() -> None:
             cert(base, "list")  # a pooled connection, as in a running service
             slack = SlackSide(emu, request_url=f"{base}/slack/events", signing_secret=SECRET)
             slack.slash_command(USER, "new")  # the new-order modal, open while frozen
-            new_order = {
+            new_order: dict[str, object] = {
                 ids.PRODUCT: "dv",
                 ids.DOMAIN_TYPE: "single",
                 ids.DOMAIN_COUNT: "1",

@@ -14,6 +14,7 @@ repository root:
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import statistics
 import tempfile
@@ -112,7 +113,7 @@ def measure(kind: str, sizes: list[int], *, runs: int, before_runs: int) -> None
             print(f"{kind}: seeded {size:,} orders in {time.perf_counter() - begun:.1f} s")
         for size, services in stores.items():
             statements, loaded = _reads(
-                services, lambda s=services: home_tab(s, ADMIN, team_id=team)
+                services, functools.partial(home_tab, services, ADMIN, team_id=team)
             )
             print(f"  {size:>7,} orders: {statements} statements, {loaded} orders read per Home")
         steps: dict[str, tuple[Callable[[Services], object], int]] = {

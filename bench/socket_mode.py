@@ -86,7 +86,7 @@ def main() -> None:
                 for _ in range(args.drops):
                     before = hub.hellos
                     start = time.perf_counter()
-                    hub.drop(how)  # type: ignore[arg-type]
+                    hub.drop(how)
                     hub.wait_for_link(newer_than=before, timeout=120)
                     greeted.append(time.perf_counter() - start)
                     over_socket.slash_command(USER, "help")
