@@ -152,11 +152,10 @@ def test_the_first_page_is_one_statement(engine: Engine, session: Session) -> No
         assert statements[0].startswith("SELECT json_group_array(")
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # its own cursor: SQLite
 def test_a_failed_read_on_the_drivers_cursor_is_sqlalchemys_error(
-    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+    session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite reads a page on the driver's own cursor")
     monkeypatch.setattr(order_rows, "_prepared", lambda *_, **__: ("SELECT nope FROM nowhere", {}))
     with pytest.raises(OperationalError):  # what handlers tell as "the database is away"
         rows_page(session, FILTERS["own and watched"], cap=1000)
