@@ -83,7 +83,7 @@ class JsonFormatter(logging.Formatter):
 
 class AtMostEvery:
     """Stands in for ``logger`` where it warns once per request: one warning goes through
-    every ``seconds``, and the next one through says how many were held back.
+    every ``seconds``, and the next one through says how many were held back since.
 
     For waitress's "Task queue depth is N", said as each request queues under load: building,
     formatting and writing that line every time made an overloaded server slower still, and
@@ -109,7 +109,7 @@ class AtMostEvery:
                 return
             held, self._held, self._next = self._held, 0, now + self.seconds
         if held:
-            message += f" (and {held} more like it in the last {self.seconds:g} s)"
+            message += f" (and {held} more like it since the last one)"
         self.logger.warning(message, *args)
 
 

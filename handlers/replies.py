@@ -59,21 +59,12 @@ class Reply:
         self.kwargs = kwargs
 
 
-def in_time(
-    work: Callable[[], Any], *, seconds: float = ANSWER_WITHIN, inline: bool = False
-) -> bool:
+def in_time(work: Callable[[], Any], *, seconds: float = ANSWER_WITHIN) -> bool:
     """Run ``work`` (already ``guarded``); False when it has not finished within ``seconds``.
 
     Late work goes on and its effects stand (a modal it opens, a DM), but its answer to the
     request is dropped: the person has been told to try again.
-
-    ``inline`` work runs on the request's own thread, for work whose waits are bounded well
-    within ``seconds`` anyway (see ``reads_in_time``): the hand-off to the pool and back was
-    a fifth of a `/cert list`.
     """
-    if inline:
-        work()
-        return True
     # The request's context (its workspace, its log fields) goes with the work to the pool.
     context = contextvars.copy_context()
     try:
@@ -91,25 +82,9 @@ def ack_in_time(
     ack(**answer_in_time(reply, work, **late))
 
 
-def answer_in_time(
-    reply: Reply, work: Callable[[], Any], *, inline: bool = False, **late: Any
-) -> dict[str, Any]:
-    """What ``work`` (already guarded) gave ``reply`` if it finished in time, else ``late``
-    (``inline``: see ``in_time``)."""
-    return reply.kwargs if in_time(work, inline=inline) else late
-
-
-def reads_in_time(services: Services) -> bool:
-    """Whether a request's reads answer in time on their own, so they need no hand-off.
-
-    True on a SQLite file whose busy timeout (CERTDESK_DB_TIMEOUT) ends within
-    ANSWER_WITHIN: its reads cannot hang the way a server's can (no network, no server to
-    freeze); in WAL mode a reader never waits for a writer, and any other wait ends at the
-    busy timeout with an error the person is told in words. A PostgreSQL server can stop
-    answering mid-statement: always hand off.
-    """
-    busy = services.settings.db_timeout.total_seconds()  # 0: SQLite's 30 s (storage.db)
-    return services.engine.dialect.name == "sqlite" and 0 < busy <= ANSWER_WITHIN
+def answer_in_time(reply: Reply, work: Callable[[], Any], **late: Any) -> dict[str, Any]:
+    """What ``work`` (already guarded) gave ``reply`` if it finished in time, else ``late``."""
+    return reply.kwargs if in_time(work) else late
 
 
 def keep_open(errors: dict[str, str]) -> dict[str, Any]:

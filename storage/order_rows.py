@@ -4,7 +4,8 @@
 with their relationships (domains, watchers, the sealed key) cost six statements and most of
 a `/cert list`. Here one statement reads the page's orders (the columns a list card shows and
 whether a key can be downloaded), the first few domain names of each and the list's count:
-on PostgreSQL a row per name, on SQLite the whole page in one row of JSON (see _in_one_row).
+a row per name, or on SQLite (but for a domain or `expiring` filter) the whole page in one
+row of JSON (see _in_one_row).
 
 Building these statements costs more than running them (SQLAlchemy walks the unions and
 subqueries each time), so the usual shapes are built once with bound parameters and reused.
@@ -227,7 +228,8 @@ def _page_orders(
 
 
 def _in_one_row(connection: Connection, wanted: OrderFilter) -> bool:
-    """Whether ``_run`` reads a page's rows as one JSON row (SQLite, shapes built once).
+    """Whether a page is read as one row of JSON (``_page_json``; SQLite, for the shapes
+    built once) rather than a row per name (``_run``).
 
     Python's sqlite3 lets go of the GIL at every row it steps to. Under load each let-go
     hands the GIL to another thread and waits to get it back: for a page's 10 to 50 rows
@@ -365,9 +367,18 @@ def _page_json(
         finally:
             cursor.close()
     except connection.dialect.loaded_dbapi.Error as error:
-        # As SQLAlchemy would raise it (a locked file: OperationalError, told in words).
+        # As SQLAlchemy would raise it (a locked file: OperationalError, told in words), and
+        # a connection that is gone leaves the pool as SQLAlchemy would have it leave.
+        gone = connection.dialect.is_disconnect(error, driver, None)
+        if gone:
+            connection.invalidate(error)
         raise DBAPIError.instance(
-            sql, params, error, connection.dialect.loaded_dbapi.Error
+            sql,
+            params,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            connection_invalidated=gone,
+            dialect=connection.dialect,
         ) from error
 
 

@@ -17,13 +17,11 @@ from bot.views.common import esc, section_dict, to_dicts
 from handlers import approval
 from handlers.new_order import open_new_order
 from handlers.opening import OrderCommands
-from handlers.replies import SLOW, Reply, answer_in_time, dm, guarded, later, reads_in_time
+from handlers.replies import SLOW, Reply, answer_in_time, dm, guarded, later
 from handlers.values import team_id as acting_team
 
 #: Words that do work (the database, Slack); any other word is answered with the help.
 _WORKING = frozenset({"new", "approvals", "admin", "list", "status"})
-#: Words that only read the database (and call no Slack API).
-_READING = frozenset({"approvals", "list", "status"})
 
 
 def _words(command: dict[str, Any]) -> tuple[str, str]:
@@ -102,11 +100,7 @@ class Commands:
                     )
 
         return answer_in_time(
-            reply,
-            lambda: guarded(tell, run),
-            inline=word in _READING and reads_in_time(services),
-            text=SLOW,
-            response_type="ephemeral",
+            reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral"
         )
 
 

@@ -150,7 +150,7 @@ def test_a_line_said_per_request_is_said_once_a_minute_with_how_many_were_held()
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
     assert lines[0].endswith("Task queue depth is 1")
-    assert lines[1].endswith("Task queue depth is 7 (and 5 more like it in the last 60 s)")
+    assert lines[1].endswith("Task queue depth is 7 (and 5 more like it since the last one)")
     assert lines[2].endswith("Task queue depth is 8")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot import workflow
@@ -159,3 +159,14 @@ def test_a_failed_read_on_the_drivers_cursor_is_sqlalchemys_error(
     monkeypatch.setattr(order_rows, "_prepared", lambda *_, **__: ("SELECT nope FROM nowhere", {}))
     with pytest.raises(OperationalError):  # what handlers tell as "the database is away"
         rows_page(session, FILTERS["own and watched"], cap=1000)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_connection_gone_under_the_drivers_cursor_leaves_the_pool(
+    engine: Engine, session: Session
+) -> None:
+    connection = session.connection()
+    connection.connection.driver_connection.close()  # type: ignore[union-attr]
+    with pytest.raises(DBAPIError) as raised:
+        rows_page(session, FILTERS["own and watched"], cap=1000)
+    assert raised.value.connection_invalidated and connection.invalidated
