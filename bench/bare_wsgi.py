@@ -23,9 +23,9 @@ def main() -> None:
     """Serve ``app`` with the server settings `certdesk serve` uses for this many workers."""
     port, workers = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 1
     if workers == 1:
-        from waitress import serve
+        from bot.serve import http_server  # the same threads, limits and sparse warnings
 
-        serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
+        http_server(app, host="127.0.0.1", port=port).run()
         return
     from gunicorn.app.base import BaseApplication
 

@@ -295,13 +295,10 @@ def list_page(
     if paging:
         blocks.append(actions_dict(paging, block_id="list_paging"))
     text = f"{count} order(s){what}: " + ", ".join(
-        f"{o.ref} ({_DESCRIBED[o.state]})" for o in orders[:MAX_LISTED]
+        f"{o.ref} ({workflow.describe(o.state)})" for o in orders[:MAX_LISTED]
     )
     return text, blocks
 
-
-#: Each state's words by its stored value (``workflow.describe`` without the enum look-up).
-_DESCRIBED = {state.value: workflow.describe(state) for state in workflow.State}
 
 #: What an empty `/cert list` says.
 NO_ORDERS = "You have no certificate orders yet. Register one with `/cert new`."
