@@ -18,7 +18,9 @@ from sqlalchemy import make_url
 
 from bot import keys_rotation, private_files
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.crypto.custody import Sealed
+from bot.crypto.tokens import BOT_TOKENS, INSTALLATION_TOKENS, SEALED_PREFIX
+from bot.errors import ConfigError, CustodyError
 
 
 class NotSQLite(ConfigError):
@@ -31,7 +33,7 @@ class Backup:
 
     path: Path
     orders: int
-    sealed: dict[str, int]  # master key id → rows sealed under it
+    sealed: dict[str, int]  # master key id → values sealed under it (keys, secrets, tokens)
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -85,13 +87,31 @@ def _copy(source: Path, target: Path) -> tuple[int, dict[str, int]]:
             "SELECT key_id, count(*) FROM private_keys WHERE ciphertext IS NOT NULL "
             "GROUP BY key_id UNION ALL SELECT key_id, count(*) FROM sealed_secrets GROUP BY key_id"
         ).fetchall()
+        tokens = copy.execute(_SEALED_TOKENS, {"sealed": f"{SEALED_PREFIX}%"}).fetchall()
     finally:
         copy.close()
         live.close()
     sealed: dict[str, int] = {}
-    for kid, count in rows:
+    token_keys = [kid for (text,) in tokens if (kid := _token_key_id(text)) is not None]
+    for kid, count in [*rows, *((kid, 1) for kid in token_keys)]:
         sealed[kid] = sealed.get(kid, 0) + count
     return int(orders), sealed
+
+
+# Workspace tokens sealed at rest (slack-sdk's installation tables): the backup needs their
+# master key as much as the private keys'.
+_SEALED_TOKENS = " UNION ALL ".join(
+    [f"SELECT {c} FROM slack_installations WHERE {c} LIKE :sealed" for c in INSTALLATION_TOKENS]
+    + [f"SELECT {c} FROM slack_bots WHERE {c} LIKE :sealed" for c in BOT_TOKENS]
+)
+
+
+def _token_key_id(text: str) -> str | None:
+    """The master key id a sealed token names (None for a damaged one: no key opens it)."""
+    try:
+        return Sealed.from_text(text).key_id
+    except CustodyError:
+        return None
 
 
 def where_the_keys_are(settings: Settings) -> str:
@@ -125,8 +145,9 @@ def summary(settings: Settings, done: Backup) -> str:
         keys = set()
     sealed = sum(done.sealed.values())
     lines = [
-        f"Wrote {done.path} (mode 0600): {done.orders} order(s), {sealed} sealed key(s) "
-        f"under master key(s) {', '.join(sorted(done.sealed)) or '(none)'}.",
+        f"Wrote {done.path} (mode 0600): {done.orders} order(s), {sealed} sealed secret(s) "
+        f"(private keys, workspace tokens) under master key(s) "
+        f"{', '.join(sorted(done.sealed)) or '(none)'}.",
         f"The backup cannot open those keys on its own: keep the master key from "
         f"{where_the_keys_are(settings)} backed up apart from it. To restore, put this file "
         f"at CERTDESK_DATA_DIR/certdesk.sqlite3 and the master key beside it (or in "

@@ -74,7 +74,7 @@ def test_restore_drill(
     assert written[0] > 0, "the store was written to during the backup"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     told = result.stdout
-    assert "1 order(s), 1 sealed key(s)" in told
+    assert "1 order(s), 1 sealed secret(s)" in told
     assert f"master key(s) {desk.services.custody.current_key_id}." in told
     assert str(data / "master.key") in told and "apart from it" in told
     assert not list(target.parent.glob("*-wal")) and not list(target.parent.glob("*.partial"))
