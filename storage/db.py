@@ -6,6 +6,7 @@ import ast
 import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 from storage import deadline
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: one migrating process is then the operator's care
+    fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Tables in certdesk's database that storage.models does not describe: APScheduler's jobs,
@@ -134,9 +140,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (nothing to do, and no Alembic, when it is there)."""
     if revision == "head" and current_revision(engine) == head_revision():
         return
-    from alembic import command
+    with _migrating_alone(engine):
+        # Another process may have migrated while this one waited for the lock.
+        if revision == "head" and current_revision(engine) == head_revision():
+            return
+        from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextlib.contextmanager
+def _migrating_alone(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, one process migrates it at a time (a lock file beside it).
+
+    `serve` and `worker` started together on a new store both found it empty and both ran
+    the first migration: the second failed on "table already exists". SQLite's own lock does
+    not prevent it, as each reads the schema's version before it writes. PostgreSQL's
+    operator runs `certdesk db upgrade` once; no lock there.
+    """
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or fcntl is None:
+        yield
+        return
+    lock = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+    finally:
+        os.close(lock)
 
 
 @functools.cache
