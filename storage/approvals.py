@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from bot import workflow
 from storage.models import ApprovalMessage, ApprovalRequest, Order
 from storage.queries import ORDER_DETAILS
 
@@ -70,22 +71,30 @@ def messages_of(session: Session, request_id: int) -> Sequence[ApprovalMessage]:
     ).all()
 
 
+def undecided(teams: Sequence[str] | None = None) -> Select[ApprovalRequest]:
+    """Undecided requests whose order still waits for approval (of ``teams`` only, if given),
+    oldest first."""
+    stmt = (
+        select(ApprovalRequest)
+        .join(Order, Order.id == ApprovalRequest.order_id)
+        .where(
+            ApprovalRequest.decided_at.is_(None), Order.state == workflow.State.AWAITING_APPROVAL
+        )
+        .order_by(ApprovalRequest.requested_at, ApprovalRequest.id)
+    )
+    return stmt if teams is None else stmt.where(Order.team_id.in_(list(teams)))
+
+
 def waiting_for(
     session: Session, *, user_id: str, everyone: bool, team_id: str | None = None
 ) -> list[tuple[Order, ApprovalRequest]]:
     """Undecided requests ``user_id`` may decide (``everyone``: all of them, for admins), each
     with its order (of ``team_id`` only, if given), oldest first: one query, not one per order."""
     query = (
-        select(Order, ApprovalRequest)
-        .join(Order, Order.id == ApprovalRequest.order_id)
-        .where(ApprovalRequest.decided_at.is_(None), Order.state == "awaiting_approval")
-        .options(*ORDER_DETAILS)
-        .order_by(ApprovalRequest.requested_at)
+        undecided(None if team_id is None else [team_id]).add_columns(Order).options(*ORDER_DETAILS)
     )
-    if team_id is not None:
-        query = query.where(Order.team_id == team_id)
     return [
         (order, request)
-        for order, request in session.execute(query).all()
+        for request, order in session.execute(query).all()
         if everyone or user_id in (request.approvers or [])
     ]

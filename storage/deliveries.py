@@ -238,10 +238,10 @@ def forget_before(session: Session, cutoff: datetime, *, limit: int = 1000) -> i
     return len(ids)
 
 
-def pending_of(session: Session, order_id: int) -> list[Delivery]:
-    """The order's rows not yet sent, oldest first."""
-    query = select(Delivery).where(Delivery.order_id == order_id, Delivery.status == PENDING)
-    return list(session.scalars(query.order_by(Delivery.id)))
+def any_pending(session: Session, order_id: int) -> bool:
+    """Whether the order has a row not yet sent (nothing loaded: payloads can be files)."""
+    pending = exists().where(Delivery.order_id == order_id, Delivery.status == PENDING)
+    return bool(session.scalar(select(pending)))
 
 
 def of_order(session: Session, order_id: int) -> list[Delivery]:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select, union, union_all
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot import workflow
+from storage import approvals
 from storage.models import ApprovalRequest, Order, Watcher
 
 S = workflow.State
@@ -114,34 +115,12 @@ def group_count_statement(scope: HomeScope, states: Sequence[str], *, cap: int) 
     return select(func.count()).select_from(merged.limit(cap).subquery())
 
 
-def load_orders(session: Session, ids: Sequence[int]) -> list[Order]:
-    """The orders with these ids and what a Home entry shows of them, newest first."""
-    if not ids:
-        return []
-    stmt = (
-        select(Order)
-        .where(Order.id.in_(list(ids)))
-        .options(selectinload(Order.domains), selectinload(Order.watchers))
-        .order_by(Order.id.desc())
-    )
-    return list(session.scalars(stmt))
-
-
 def waiting_approvals(
     session: Session, *, teams: Sequence[str] | None, user_id: str, everyone: bool, limit: int
 ) -> tuple[list[ApprovalRequest], int]:
     """The oldest ``limit`` undecided requests ``user_id`` may decide (``everyone``: admins),
     within ``teams`` (None: any), and how many there are in all."""
-    stmt = (
-        select(ApprovalRequest)
-        .join(Order, Order.id == ApprovalRequest.order_id)
-        .where(
-            ApprovalRequest.decided_at.is_(None), Order.state == workflow.State.AWAITING_APPROVAL
-        )
-        .order_by(ApprovalRequest.requested_at, ApprovalRequest.id)
-    )
-    if teams is not None:
-        stmt = stmt.where(Order.team_id.in_(list(teams)))
+    stmt = approvals.undecided(teams)
     if everyone:
         counted = select(func.count()).select_from(stmt.order_by(None).subquery())
         return list(session.scalars(stmt.limit(limit))), int(session.scalar(counted) or 0)

@@ -101,7 +101,7 @@ def orders_page(
         high = (max(ids) if ids else before - 1) if before is not None else None
         newer = high if high is not None and _ids(session, wanted, after=high, limit=1) else None
     ids.sort(reverse=True)
-    return OrderPage(orders=_load(session, ids), older=older, newer=newer)
+    return OrderPage(orders=load_orders(session, ids), older=older, newer=newer)
 
 
 def count_orders(session: Session, wanted: OrderFilter, *, cap: int | None = None) -> int:
@@ -162,12 +162,13 @@ def _ids(
     return list(session.scalars(stmt))
 
 
-def _load(session: Session, ids: list[int]) -> list[Order]:
+def load_orders(session: Session, ids: Sequence[int]) -> list[Order]:
+    """The orders with these ids and what a list or Home entry shows of them, newest first."""
     if not ids:
         return []
     stmt = (
         select(Order)
-        .where(Order.id.in_(ids))
+        .where(Order.id.in_(list(ids)))
         .options(selectinload(Order.domains), selectinload(Order.watchers))
         .order_by(Order.id.desc())
     )

@@ -22,7 +22,6 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     ClauseElement,
     Connection,
-    Dialect,
     Executable,
     Integer,
     Result,
@@ -34,6 +33,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -134,11 +134,11 @@ _COLUMNS = (
     _KEY_SEALED,
 )
 
-# Where a page's row holds what follows _COLUMNS: a name and its position (_rows_statement),
-# or all the names shown (_page_in_one_row); the last two are the order's count of names and
-# the list's count.
+# Where a page's row holds what follows _COLUMNS (key_sealed last of them): a name and its
+# position (_rows_statement), or all the names shown as [position, name] (_page_in_one_row);
+# the last two are the order's count of names and the list's count.
+_KEY_SEALED_AT = len(_COLUMNS) - 1
 _NAME, _POSITION = len(_COLUMNS), len(_COLUMNS) + 1
-_NAMES = len(_COLUMNS)
 
 
 def rows_page(
@@ -180,9 +180,10 @@ def rows_page(
 
 
 def _listed(columns: Sequence[Any], names: list[tuple[int, str]], names_total: int) -> ListedOrder:
-    # The first columns are _COLUMNS in order; key_sealed is 0/1 on SQLite.
+    # The first columns are _COLUMNS in order, key_sealed last of them (0/1 on SQLite).
     shown = tuple(name for _, name in sorted(names))
-    return ListedOrder._make((*columns[:10], bool(columns[10]), shown, names_total or 0))
+    sealed = columns[_KEY_SEALED_AT]
+    return ListedOrder._make((*columns[:_KEY_SEALED_AT], bool(sealed), shown, names_total or 0))
 
 
 def count_rows(
@@ -213,7 +214,7 @@ def _page_orders(
     if _in_one_row(connection, wanted):
         page = json.loads(_page_json(connection, wanted, **edges))
         for row in page:
-            found[row[0]] = (row, [(position, name) for position, name in row[_NAMES]], row[-2])
+            found[row[0]] = (row, [(position, name) for position, name in row[_NAME]], row[-2])
         return found, page[0][-1] if page else 0
     total = 0
     # A row per name (or one with no name): the order's columns, the name and its position,
@@ -336,7 +337,7 @@ def _run(
         return connection.execute(built)
     if connection.dialect.name != "sqlite":
         # PostgreSQL's SQL carries casts (`:team::VARCHAR`) that SQL text cannot take.
-        shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
+        shape = _shape(wanted, before=before, after=after)
         params = _values(wanted, before=before, after=after)
         return connection.execute(_shaped(kind, *shape, limit=limit, cap=cap), params)
     sql, params = _sqlite_sql(
@@ -393,9 +394,16 @@ def _sqlite_sql(
     cap: int | None,
 ) -> tuple[str, dict[str, Any]]:
     """The SQL text of a shape built once, compiled for SQLite, and its parameters."""
-    shape = (wanted.all_orders, wanted.group, before is not None, after is not None)
-    sql, fixed = _prepared(type(connection.dialect), kind, *shape, limit=limit, cap=cap)
+    shape = _shape(wanted, before=before, after=after)
+    sql, fixed = _prepared(kind, *shape, limit=limit, cap=cap)
     return sql, {**fixed, **_values(wanted, before=before, after=after)}
+
+
+def _shape(
+    wanted: OrderFilter, *, before: int | None, after: int | None
+) -> tuple[bool, StateGroup | None, bool, bool]:
+    """What picks a statement built once for ``wanted`` (its values are parameters)."""
+    return wanted.all_orders, wanted.group, before is not None, after is not None
 
 
 def _values(wanted: OrderFilter, *, before: int | None, after: int | None) -> dict[str, Any]:
@@ -408,11 +416,8 @@ def _values(wanted: OrderFilter, *, before: int | None, after: int | None) -> di
     return values
 
 
-_PREPARED: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
-
-
+@functools.cache
 def _prepared(
-    dialect: type[Dialect],
     kind: str,
     all_orders: bool,
     group: StateGroup | None,
@@ -422,22 +427,19 @@ def _prepared(
     limit: int,
     cap: int | None,
 ) -> tuple[str, dict[str, Any]]:
-    """The shape's statement compiled once for ``dialect``, as SQL with named parameters,
+    """The shape's statement compiled once for SQLite, as SQL with named parameters,
     and the values of the parameters the statement itself fixes (its LIMITs).
 
     Executing a statement object costs SQLAlchemy a compile-cache look-up and result set-up
     that, for these unions, took longer than SQLite's own work; the driver's SQL skips both.
     """
-    key = (dialect, kind, all_orders, group, has_before, has_after, limit, cap)
-    if key not in _PREPARED:  # a race only compiles the same thing twice
-        shaped = _shaped(kind, all_orders, group, has_before, has_after, limit=limit, cap=cap)
-        named = cast(Any, dialect)(paramstyle="named")
-        compiled = cast(ClauseElement, shaped).compile(
-            dialect=named, compile_kwargs={"render_postcompile": True}
-        )
-        fixed = {name: value for name, value in compiled.params.items() if value is not None}
-        _PREPARED[key] = (str(compiled), fixed)
-    return _PREPARED[key]
+    shaped = _shaped(kind, all_orders, group, has_before, has_after, limit=limit, cap=cap)
+    named = sqlite.dialect(paramstyle="named")
+    compiled = cast(ClauseElement, shaped).compile(
+        dialect=named, compile_kwargs={"render_postcompile": True}
+    )
+    fixed = {name: value for name, value in compiled.params.items() if value is not None}
+    return str(compiled), fixed
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.workflow import IN_FLIGHT
+from storage import deliveries
 from storage.models import Delivery, Order, Reminder, UTCDateTime
 
 
@@ -37,5 +38,5 @@ def oldest_due(session: Session, *, now: datetime) -> dict[str, datetime | None]
             Reminder.due_at, Reminder.sent_at.is_(None), Reminder.cancelled_at.is_(None)
         ),
         "polls": oldest(Order.next_poll_at, Order.state.in_([s.value for s in IN_FLIGHT])),
-        "deliveries": oldest(Delivery.due_at, Delivery.status == "pending"),
+        "deliveries": oldest(Delivery.due_at, Delivery.status == deliveries.PENDING),
     }

@@ -111,7 +111,7 @@ def announce(services: Services, order_id: int, *, homes: bool = True) -> bool:
         requester, watchers = people_of(services, order_id)
         refresh_homes(services, [requester, *watchers])
     with services.sessions.begin() as session:
-        return not deliveries.pending_of(session, order_id)
+        return not deliveries.any_pending(session, order_id)
 
 
 def deliver_owed(services: Services, *, now: datetime) -> int:

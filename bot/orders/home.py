@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import teams as serving
 from bot.errors import SlackError
 from bot.services import Services
-from storage import home_pages, queries
+from storage import home_pages, order_pages, queries
 from storage.home_pages import HOME_GROUPS, GroupCount, HomeScope
 from storage.models import Order, format_ref, utcnow
 
@@ -98,7 +98,7 @@ def _read_orders(session: Session, scope: HomeScope, shown: int) -> HomeOrders:
         counts[key] = home_pages.count_group(session, scope, states)
         if counts[key].total and len(ids) < shown:
             ids += home_pages.group_ids(session, scope, states, limit=shown - len(ids))
-    return HomeOrders(orders=home_pages.load_orders(session, ids), counts=counts)
+    return HomeOrders(orders=order_pages.load_orders(session, ids), counts=counts)
 
 
 def first_delivery(services: Services, event_id: str) -> bool:
