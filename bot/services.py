@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,12 +45,18 @@ class Services:
         with self.sessions.begin() as session:
             return self.settings.admins | workspaces.admins_of(session, team_id)
 
-    def notify_channel(self, team_id: str | None = None) -> str | None:
-        """The workspace's channel (OAuth, set by its admins), else CERTDESK_NOTIFY_CHANNEL."""
+    def notify_channel(
+        self, team_id: str | None = None, *, session: Session | None = None
+    ) -> str | None:
+        """The workspace's channel (OAuth, set by its admins), else CERTDESK_NOTIFY_CHANNEL.
+
+        ``session``: read in the caller's open transaction rather than on a connection of
+        its own (a change that owes a channel line holds its transaction meanwhile).
+        """
         team_id = team_id or teams.current()
         if self.settings.oauth and team_id is not None:
-            with self.sessions.begin() as session:
-                channel, _ = workspaces.settings_of(session, team_id)
+            with contextlib.nullcontext(session) if session else self.sessions.begin() as reading:
+                channel, _ = workspaces.settings_of(reading, team_id)
             if channel:
                 return channel
         return self.settings.notify_channel

@@ -18,7 +18,7 @@ from bot.orders import transitions
 from bot.orders.announcements import announce
 from bot.orders.sender import APPROVAL_ASKED, REQUEST_ID
 from bot.orders.submission import send_to_ca
-from bot.orders.telling import owe_people, owe_person, refresh_homes
+from bot.orders.telling import owe_each, owe_people, refresh_homes
 from bot.products import needs_organization
 from bot.services import Services
 from storage import approvals as requests
@@ -136,10 +136,8 @@ def ask(
     )
     # An earlier request's DMs Slack has not taken yet ask about what is no longer asked.
     deliveries.drop_pending(session, order.id, what=APPROVAL_ASKED, why="no longer wanted")
-    for approver in approvers:
-        # The sender drops the DM if this request is decided or replaced before it goes out.
-        about = {REQUEST_ID: request.id}
-        owe_person(session, services, order, approver, asked, now=now, about=about)
+    # The sender drops a DM if this request is decided or replaced before it goes out.
+    owe_each(session, services, order, approvers, asked, now=now, about={REQUEST_ID: request.id})
     schedule = services.settings.reminder_schedule
     reminder_slots.start_approval(
         session,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import events, teams
 from bot.errors import SlackError
-from bot.orders.telling import as_message, owe_person
+from bot.orders.telling import as_message, owe_each
 from bot.ports import Tag
 from bot.services import Services
 from storage import approvals, deliveries, queries
@@ -244,6 +244,5 @@ def report_unreachable_channel(
             session, order_id=None, actor="system", action="notify_channel_refused",
             channel=channel, error=code,
         )  # fmt: skip
-        for admin in admins:
-            owe_person(session, services, None, admin, event, now=now)
+        owe_each(session, services, None, admins, event, now=now)
     send_due(services, now=now, order_ids=[None])

@@ -64,7 +64,7 @@ def owe_people(
         if watcher != order.requester_id:
             _owe_dm(session, order, what, round_, watcher, notice.watchers or notice.main, now=now)
     if channel:
-        owe_channel(session, services, order, event, now=now)
+        _owe_line(session, services, order, what, round_, notice.channel)
 
 
 def owe_person(
@@ -79,11 +79,23 @@ def owe_person(
 ) -> None:
     """Owe one person the event's main message (``order``: what it is about, if any;
     ``about``: facts the sender checks before sending, kept beside the message)."""
-    notice = services.presenter.notice(event)
-    _owe_dm(
-        session, order, event_name(event), _round(now), user_id, notice.main, now=now,
-        about=about,
-    )  # fmt: skip
+    owe_each(session, services, order, [user_id], event, now=now, about=about)
+
+
+def owe_each(
+    session: Session,
+    services: Services,
+    order: Order | None,
+    user_ids: Sequence[str],
+    event: object,
+    *,
+    now: datetime,
+    about: dict[str, Any] | None = None,
+) -> None:
+    """``owe_person`` for each of ``user_ids``, the message worded once."""
+    message, what, round_ = services.presenter.notice(event).main, event_name(event), _round(now)
+    for user_id in user_ids:
+        _owe_dm(session, order, what, round_, user_id, message, now=now, about=about)
 
 
 def owe_channel(
@@ -91,13 +103,24 @@ def owe_channel(
 ) -> None:
     """Owe the event's channel line to the workspace's notify channel, if both exist."""
     line = services.presenter.notice(event).channel
-    channel = services.notify_channel(order.team_id)
+    _owe_line(session, services, order, event_name(event), _round(now), line)
+
+
+def _owe_line(
+    session: Session,
+    services: Services,
+    order: Order,
+    what: str,
+    round_: str,
+    line: Message | None,
+) -> None:
+    # The channel is read in the change's own transaction, not on a connection of its own.
+    channel = services.notify_channel(order.team_id, session=session) if line else None
     if line is None or not channel:
         return
-    what = event_name(event)
     deliveries.add(
         session,
-        key=f"o{order.id}:{what}:{_round(now)}:channel:{channel}",
+        key=f"o{order.id}:{what}:{round_}:channel:{channel}",
         what=what,
         medium="channel",
         payload=as_payload(line),
