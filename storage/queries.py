@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,6 +15,7 @@ from storage.models import (
     Order,
     Organization,
     ProcessedEvent,
+    utcnow,
 )
 
 #: What get_order loads with an order (and any read that hands out whole orders likewise).
@@ -82,10 +83,14 @@ def record_file(session: Session, *, order_id: int, **columns: Any) -> Delivered
     return delivered
 
 
-def record_event(session: Session, event_id: str, *, keep_since: datetime) -> bool:
+#: Events API ids are kept this long: Slack retries an event for about an hour at most.
+KEEP_EVENT_IDS = timedelta(days=1)
+
+
+def record_event(session: Session, event_id: str) -> bool:
     """Record an Events API delivery in the caller's transaction (so it counts as handled
     only if the work beside it commits); False when it was recorded before (a retry). Ids
-    recorded before ``keep_since`` are forgotten. A concurrent retry's commit raises
+    older than KEEP_EVENT_IDS are forgotten. A concurrent retry's commit raises
     IntegrityError for the loser."""
     if not event_id:
         return True
@@ -93,7 +98,7 @@ def record_event(session: Session, event_id: str, *, keep_since: datetime) -> bo
         return False
     session.add(ProcessedEvent(event_id=event_id))
     session.flush()
-    forget_events_before(session, keep_since)
+    forget_events_before(session, utcnow() - KEEP_EVENT_IDS)
     return True
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +15,10 @@ from bot.errors import SlackError
 from bot.services import Services
 from storage import home_pages, order_pages, queries
 from storage.home_pages import HOME_GROUPS, GroupCount, HomeScope
-from storage.models import Order, format_ref, utcnow
+from storage.models import Order, format_ref
 
 logger = logging.getLogger(__name__)
 
-#: Slack retries an event for about an hour at most; ids older than a day can go.
-_KEEP_EVENT_IDS = timedelta(days=1)
 #: At most this many orders on the Home, what needs the person first. The view fits them in
 #: Slack's 100 blocks beside the approvals, each group's heading and its "more" line.
 SHOWN = 30
@@ -105,11 +102,6 @@ def first_delivery(services: Services, event_id: str) -> bool:
     """Record an Events API delivery; False when ``event_id`` was handled before (a retry)."""
     try:
         with services.sessions.begin() as session:
-            return queries.record_event(session, event_id, keep_since=event_ids_since())
+            return queries.record_event(session, event_id)
     except IntegrityError:
         return False
-
-
-def event_ids_since() -> datetime:
-    """Event ids recorded before this are forgotten: Slack stopped retrying them long ago."""
-    return utcnow() - _KEEP_EVENT_IDS

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import teams
 from bot.orders.admins import first_admin
-from bot.orders.home import event_ids_since
 from bot.services import Services
 from storage import queries, workspaces
 
@@ -35,7 +34,7 @@ def uninstalled(services: Services, team_id: str, *, why: str, event_id: str = "
     """
     try:
         with services.sessions.begin() as session:
-            if not queries.record_event(session, event_id, keep_since=event_ids_since()):
+            if not queries.record_event(session, event_id):
                 return
             workspaces.uninstalled(session, team_id)
     except IntegrityError:
