@@ -53,7 +53,6 @@ class QuickCommands:
         self.command = command
         #: Set once Bolt has authorized a request with the bot token (single workspace).
         self.authorized = False
-        self._static: Answer | None = None
 
     def note_authorized(
         self,
@@ -73,15 +72,7 @@ class QuickCommands:
         if self.commands.needs_client(body):
             return None
         request_context.bind(body, team=extract_team_id(body) or extract_enterprise_id(body))
-        if not self.commands.is_static(body):
-            return self._answer(body)
-        if self._static is None:  # the help: rendered to bytes once (if it rendered)
-            answer = self._answer(body)
-            if not answer[0].startswith("200"):
-                return answer
-            self._static = answer
-        status, headers, content = self._static
-        return status, list(headers), content  # a server may add to the list it is given
+        return self._answer(body)
 
     def _answer(self, body: dict[str, Any]) -> Answer:
         try:

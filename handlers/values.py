@@ -84,6 +84,13 @@ def view_seen(view: object) -> str | None:
     return seen if isinstance(seen, str) and len(seen) == SEEN_DIGEST else None
 
 
+def view_kept(view: object) -> str | None:
+    """The digest of the kept names a submitted Complete modal showed (its private_metadata's
+    ``kept``), or None when it showed none."""
+    kept = _metadata(view).get("kept")
+    return kept if isinstance(kept, str) and 0 < len(kept) <= 64 else None
+
+
 def view_order_id(view: object) -> int:
     """The order a submitted modal belongs to, from the ``order_id`` in its private_metadata."""
     number = _metadata(view).get("order_id")

@@ -94,8 +94,7 @@ def state_words(order: Shown) -> str:
     try:
         return _STATE_WORDS[order.state]  # a State or its value: both find it
     except KeyError:
-        state = workflow.State(order.state)  # ValueError naming an unknown state
-        return f"{STATE_EMOJI[state]} {workflow.describe(state)}"
+        raise ValueError(f"{order.state!r} is not an order state") from None
 
 
 _STATE_WORDS: dict[str, str] = {

@@ -79,16 +79,6 @@ def metadata(order_id: int, *, kept: Listed | None = None) -> str:
     return json.dumps(found)
 
 
-def kept_digest(metadata_json: object) -> str | None:
-    """The digest of the kept names a submitted Complete modal showed, if it showed any."""
-    try:
-        found = json.loads(metadata_json) if isinstance(metadata_json, str) else None
-    except ValueError:
-        return None
-    digest = found.get("kept") if isinstance(found, dict) else None
-    return digest if isinstance(digest, str) and 0 < len(digest) <= 64 else None
-
-
 def complete_modal(
     order: Order,
     values: Mapping[str, Any],

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot import events
 from bot.ca.base import Validation
 from bot.views import ids
-from bot.views.common import button, context, esc, section
+from bot.views.common import button, context, esc, names_words, section
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ def _mailboxes(boxes: Sequence[str], *, bold: bool = False) -> str:
 
 
 def _names(domains: Sequence[str]) -> str:
-    shown = ", ".join(f"`{esc(d)}`" for d in domains[:5])
-    return shown + (f" and {len(domains) - 5} more" if len(domains) > 5 else "") or "the domains"
+    return names_words(domains[:5], len(domains)) if domains else "the domains"
 
 
 def record_lines(validation: Validation) -> str:

@@ -37,11 +37,6 @@ class Commands:
         self.services = services
         self.order_commands = order_commands
 
-    def is_static(self, command: dict[str, Any]) -> bool:
-        """Whether the answer never changes (`/cert help`, or `/cert` alone)."""
-        word, _ = _words(command)
-        return word in ("", "help")
-
     def needs_client(self, command: dict[str, Any]) -> bool:
         """Whether answering calls Slack's Web API (a modal opens), so only Bolt can."""
         word, _ = _words(command)

@@ -13,7 +13,7 @@ from bot.orders import approval, complete
 from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
-from bot.views.complete import CAOffer, complete_modal, confirm_view, kept_digest
+from bot.views.complete import CAOffer, complete_modal, confirm_view
 from bot.views.keys import notice_modal
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import (
@@ -27,7 +27,7 @@ from handlers.replies import (
     later,
 )
 from handlers.values import user_id as acting_user
-from handlers.values import view_order_id, view_values
+from handlers.values import view_kept, view_order_id, view_values
 from storage.models import Order
 
 #: Said by DM when a closed Complete modal could not be kept as a draft.
@@ -103,7 +103,7 @@ def register(app: App, services: Services) -> OrderCommands:
                     order_id,
                     user_id=user_id,
                     raw=view_values(view),
-                    kept_shown=kept_digest(view.get("private_metadata")),
+                    kept_shown=view_kept(view),
                 )
             except FieldErrors as exc:
                 reply(**keep_open(field_errors(view, exc.errors)))
@@ -136,7 +136,7 @@ def register(app: App, services: Services) -> OrderCommands:
                 return  # a stale or someone else's modal: there is nothing of theirs to keep
 
         # Saved after the ack: nobody waits on a closed modal; only a lost draft is told.
-        raw, kept = view_values(view), kept_digest(view.get("private_metadata"))
+        raw, kept = view_values(view), view_kept(view)
         later(services, body, save)
 
     @app.view(ids.CONFIRM_SUBMIT)
