@@ -13,12 +13,30 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 #: How long a claim holds: longer than any one Slack or CA call with its retries, so a live
 #: worker never loses a claim it is using.
 LEASE = timedelta(minutes=5)
+
+
+def due_statement(
+    model: Any,
+    due: InstrumentedAttribute[Any],
+    *,
+    now: datetime,
+    where: Sequence[ColumnElement[bool]] = (),
+    limit: int = 50,
+) -> Select[Any]:
+    """The rows ``claim_due`` would claim (the ids and due times), locked as it reads them."""
+    return (
+        select(model.id, due)
+        .where(due.is_not(None), due <= now, *where)
+        .order_by(due)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def claim_due(
@@ -42,13 +60,10 @@ def claim_due(
         # fails its own write instead of undoing the claim.
         values["version"] = model.version + 1
     with sessions.begin() as session:
-        rows = session.execute(
-            select(model.id, due, *([model] if skip else []))
-            .where(due.is_not(None), due <= now, *where)
-            .order_by(due)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        found = due_statement(model, due, now=now, where=where, limit=limit)
+        if skip:
+            found = found.add_columns(model)
+        rows = session.execute(found).all()
         claimed = []
         for row in rows:
             if skip and skip(row[2]):

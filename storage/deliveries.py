@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.claims import claim_due
@@ -70,6 +70,19 @@ def claim(
     """Claim up to ``limit`` due pending rows (of ``order_ids`` only, if given; None in it
     stands for rows about no order, such as a report to the admins), none while an earlier
     row of its order to the same person by the same medium is still pending."""
+    return claim_due(
+        sessions,
+        Delivery,
+        Delivery.due_at,
+        now=now,
+        where=due_where(order_ids),
+        lease=lease,
+        limit=limit,
+    )
+
+
+def due_where(order_ids: Sequence[int | None] | None = None) -> list[ColumnElement[bool]]:
+    """What ``claim`` asks of a due row besides its time (see ``claim``)."""
     earlier = aliased(Delivery)
     where: list[ColumnElement[bool]] = [
         Delivery.status == PENDING,
@@ -91,9 +104,7 @@ def claim(
         if None in order_ids:
             about.append(Delivery.order_id.is_(None))
         where.append(or_(*about) if about else Delivery.id.is_(None))
-    return claim_due(
-        sessions, Delivery, Delivery.due_at, now=now, where=where, lease=lease, limit=limit
-    )
+    return where
 
 
 @dataclass(frozen=True)
@@ -223,16 +234,20 @@ def drop_pending(session: Session, order_id: int, *, what: str, why: str) -> int
     return int(done.rowcount)  # type: ignore[attr-defined]
 
 
-def forget_before(session: Session, cutoff: datetime, *, limit: int = 1000) -> int:
-    """Delete up to ``limit`` rows owed before ``cutoff`` that are done with (sent or given
-    up), oldest first; how many. Their keys are never owed again (each names its moment)."""
-    old = (
+def done_before(cutoff: datetime, *, limit: int) -> Select[Any]:
+    """The ids ``forget_before`` deletes: rows done with, owed before ``cutoff``, oldest first."""
+    return (
         select(Delivery.id)
         .where(Delivery.created_at < cutoff, Delivery.status != PENDING)
         .order_by(Delivery.created_at)
         .limit(limit)
     )
-    ids = list(session.scalars(old))
+
+
+def forget_before(session: Session, cutoff: datetime, *, limit: int = 1000) -> int:
+    """Delete up to ``limit`` rows owed before ``cutoff`` that are done with (sent or given
+    up), oldest first; how many. Their keys are never owed again (each names its moment)."""
+    ids = list(session.scalars(done_before(cutoff, limit=limit)))
     if ids:
         session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
     return len(ids)

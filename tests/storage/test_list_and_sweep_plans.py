@@ -7,8 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, Select, exists, or_, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, Select, or_, select, text
 from support.plans import full_scans, indexes_used, plan
 from support.postgres import empty_database
 
@@ -20,7 +19,7 @@ from bot.devtools.seed_orders import (
     seed_sent_deliveries,
     seed_sent_reminders,
 )
-from storage import db
+from storage import claims, db, deliveries
 from storage.models import DeliveredFile, Delivery, Order, Reminder
 from storage.order_pages import OrderFilter, StateGroup, count_statement, page_ids_statement
 
@@ -110,7 +109,6 @@ def test_list_pages_and_counts_read_their_indexes(
         connection.rollback()  # ends SET LOCAL: later tests' plans are the planner's own
 
 
-_EARLIER = aliased(Delivery)
 # The sweeps' statements as bot/orders/ writes them today (polling.py, reminding/claims.py,
 # renewal.py, key_files.py, redelivery.py), each with the index that serves it.
 SWEEPS: dict[str, tuple[Select, str]] = {
@@ -152,29 +150,13 @@ SWEEPS: dict[str, tuple[Select, str]] = {
         .order_by(DeliveredFile.delete_after),
         "ix_delivered_files_pending_delete",
     ),
+    # The outbox's own statements (storage.deliveries), as the sender and the clean-up run them.
     "outbox": (
-        select(Delivery.id, Delivery.due_at)
-        .where(
-            Delivery.due_at.is_not(None),
-            Delivery.due_at <= NOW,
-            Delivery.status == "pending",
-            ~exists().where(
-                _EARLIER.order_id == Delivery.order_id,
-                _EARLIER.id < Delivery.id,
-                _EARLIER.status == "pending",
-                _EARLIER.medium == Delivery.medium,
-                _EARLIER.user_id.is_not_distinct_from(Delivery.user_id),
-            ),
-        )
-        .order_by(Delivery.due_at)
-        .limit(50),
+        claims.due_statement(Delivery, Delivery.due_at, now=NOW, where=deliveries.due_where()),
         "ix_deliveries_pending_due",
     ),
     "outbox clean-up": (
-        select(Delivery.id)
-        .where(Delivery.created_at < NOW - timedelta(days=90), Delivery.status != "pending")
-        .order_by(Delivery.created_at)
-        .limit(1000),
+        deliveries.done_before(NOW - timedelta(days=90), limit=1000),
         "ix_deliveries_created_at",
     ),
 }
