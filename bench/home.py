@@ -14,7 +14,6 @@ repository root:
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import statistics
 import tempfile
@@ -23,9 +22,8 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bench.stores import empty_store
@@ -38,6 +36,7 @@ from bot.services import Services
 from bot.views.home import home_view
 from storage import db
 from storage.models import Order
+from tests.support.home_store import reads
 
 TOKEN, SECRET = "xoxb-bench", "bench-secret"
 ADMIN = "U0BENCHADMIN"
@@ -80,26 +79,6 @@ def _before(services: Services, team_id: str) -> object:
         return home_view(orders, user_id=ADMIN, admin=True).to_dict()
 
 
-def _reads(services: Services, build: Callable[[], object]) -> tuple[int, int]:
-    """Statements sent and orders loaded while building one Home."""
-    counted = [0, 0]
-
-    def on_execute(*_args: Any) -> None:
-        counted[0] += 1
-
-    def on_load(*_args: Any) -> None:
-        counted[1] += 1
-
-    event.listen(services.engine, "before_cursor_execute", on_execute)
-    event.listen(Order, "load", on_load)
-    try:
-        build()
-    finally:
-        event.remove(services.engine, "before_cursor_execute", on_execute)
-        event.remove(Order, "load", on_load)
-    return counted[0], counted[1]
-
-
 def measure(kind: str, sizes: list[int], *, runs: int, before_runs: int) -> None:
     """Print medians and p99 per step and size, and the ratio of largest to smallest."""
     with ExitStack() as stack:
@@ -112,10 +91,12 @@ def measure(kind: str, sizes: list[int], *, runs: int, before_runs: int) -> None
             stores[size] = _open_store(kind, size, stack=stack, emu=emu)
             print(f"{kind}: seeded {size:,} orders in {time.perf_counter() - begun:.1f} s")
         for size, services in stores.items():
-            statements, loaded = _reads(
-                services, functools.partial(home_tab, services, ADMIN, team_id=team)
+            with reads(services.engine) as counted:
+                home_tab(services, ADMIN, team_id=team)
+            print(
+                f"  {size:>7,} orders: {counted.statements} statements, "
+                f"{counted.orders_loaded} orders read per Home"
             )
-            print(f"  {size:>7,} orders: {statements} statements, {loaded} orders read per Home")
         steps: dict[str, tuple[Callable[[Services], object], int]] = {
             "build (read + render)": (lambda s: home_tab(s, ADMIN, team_id=team), runs),
             "build + views.publish": (lambda s: refresh_home(s, ADMIN, team_id=team), runs // 4),

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
+from support.signed import signed_environ
 
 from bot.edge import SlackEdge
 from bot.payload_shape import shape_problem
@@ -41,23 +41,8 @@ class Recorder:
         return [b""]
 
 
-def environ(body: bytes, *, ts: str | None = None, sign: bool = True, **extra: Any) -> dict:
-    ts = str(int(time.time())) if ts is None else ts
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "PATH_INFO": "/slack/events",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "HTTP_X_SLACK_REQUEST_TIMESTAMP": ts,
-    }
-    if sign:
-        env["HTTP_X_SLACK_SIGNATURE"] = SignatureVerifier(SECRET).generate_signature(
-            timestamp=ts, body=body.decode("utf-8", "replace")
-        )
-    env.update(extra)
-    return env
+def environ(body: bytes, **given: Any) -> dict:
+    return signed_environ(body, secret=SECRET, **given)
 
 
 def call(edge: SlackEdge, env: dict) -> str:

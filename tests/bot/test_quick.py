@@ -5,7 +5,6 @@ listener."""
 from __future__ import annotations
 
 import contextvars
-import io
 import json
 import time
 from typing import Any
@@ -13,9 +12,9 @@ from urllib.parse import urlencode
 
 import pytest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
 from support.app_fixtures import ADMIN, ALICE, BOB, SECRET, TEAM, Running
 from support.journeys import register
+from support.signed import signed_environ
 
 from bot import quick
 from bot.edge import SlackEdge
@@ -25,20 +24,7 @@ from bot.web import make_wsgi_app
 
 def signed(form: dict[str, str]) -> dict[str, Any]:
     """A WSGI environ for a slash command signed as Slack signs it."""
-    body = urlencode(form).encode()
-    ts = str(int(time.time()))
-    return {
-        "REQUEST_METHOD": "POST",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "PATH_INFO": "/slack/events",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "HTTP_X_SLACK_REQUEST_TIMESTAMP": ts,
-        "HTTP_X_SLACK_SIGNATURE": SignatureVerifier(SECRET).generate_signature(
-            timestamp=ts, body=body.decode()
-        ),
-    }
+    return signed_environ(urlencode(form).encode(), secret=SECRET)
 
 
 def command(user: str, text: str, **extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, insert, text
 
+from bot.devtools.seed_orders import analyze, select_max_id
 from storage.models import Order, OrderDomain, Watcher, utcnow
 
 
@@ -24,9 +25,9 @@ def add_orders(
 ) -> list[int]:
     """Insert one order per state (in that order, so later ones are newer); their ids."""
     now = utcnow()
+    first = select_max_id(engine) + 1
+    ids = list(range(first, first + len(states)))
     with engine.begin() as connection:
-        first = int(connection.scalar(text("SELECT coalesce(max(id), 0) FROM orders")) or 0) + 1
-        ids = list(range(first, first + len(states)))
         rows = [
             dict(
                 id=order_id,
@@ -63,7 +64,7 @@ def add_orders(
             connection.execute(
                 text("SELECT setval(pg_get_serial_sequence('orders', 'id'), max(id)) FROM orders")
             )
-        connection.execute(text("ANALYZE"))
+    analyze(engine)
     return ids
 
 
