@@ -148,9 +148,11 @@ def build_services(
     sessions = db.session_factory(engine)
     custody = build_custody(settings, sessions=sessions)
     if migrate:
-        # The one process of an embedded store: nothing older reads the tokens. With replicas
-        # the operator seals them once every replica runs this release (`certdesk keys
-        # seal-tokens`): an older replica would read a sealed token as the token itself.
+        # An embedded store is served from one host, by this release only: nothing older
+        # reads the tokens, so each process starting on it seals any left plain (a read of one
+        # row per workspace when there are none). With replicas the operator seals them once
+        # every replica runs this release (`certdesk keys seal-tokens`): an older replica
+        # would read a sealed token as the token itself.
         sealed, _ = keys_rotation.seal_tokens(sessions, custody, plain_only=True)
         if sealed:
             logger.info("sealed %d workspace token(s) stored before tokens were sealed", sealed)
