@@ -14,13 +14,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bot import keys_rotation, private_files
 from bot.config import Settings
-from bot.crypto.custody import Sealed
-from bot.crypto.tokens import BOT_TOKENS, INSTALLATION_TOKENS, SEALED_PREFIX
-from bot.errors import ConfigError, CustodyError
+from bot.errors import ConfigError
+from storage import sealed as sealed_rows
 
 
 class NotSQLite(ConfigError):
@@ -83,35 +84,20 @@ def _copy(source: Path, target: Path) -> tuple[int, dict[str, int]]:
         if check != "ok":
             raise ConfigError(f"the copy failed SQLite's integrity check: {check}")
         (orders,) = copy.execute("SELECT count(*) FROM orders").fetchone()
-        rows = copy.execute(
-            "SELECT key_id, count(*) FROM private_keys WHERE ciphertext IS NOT NULL "
-            "GROUP BY key_id UNION ALL SELECT key_id, count(*) FROM sealed_secrets GROUP BY key_id"
-        ).fetchall()
-        tokens = copy.execute(_SEALED_TOKENS, {"sealed": f"{SEALED_PREFIX}%"}).fetchall()
     finally:
         copy.close()
         live.close()
-    sealed: dict[str, int] = {}
-    token_keys = [kid for (text,) in tokens if (kid := _token_key_id(text)) is not None]
-    for kid, count in [*rows, *((kid, 1) for kid in token_keys)]:
-        sealed[kid] = sealed.get(kid, 0) + count
-    return int(orders), sealed
+    return int(orders), _sealed_in(target)
 
 
-# Workspace tokens sealed at rest (slack-sdk's installation tables): the backup needs their
-# master key as much as the private keys'.
-_SEALED_TOKENS = " UNION ALL ".join(
-    [f"SELECT {c} FROM slack_installations WHERE {c} LIKE :sealed" for c in INSTALLATION_TOKENS]
-    + [f"SELECT {c} FROM slack_bots WHERE {c} LIKE :sealed" for c in BOT_TOKENS]
-)
-
-
-def _token_key_id(text: str) -> str | None:
-    """The master key id a sealed token names (None for a damaged one: no key opens it)."""
+def _sealed_in(copy: Path) -> dict[str, int]:
+    """What the copy holds sealed, by master key (as start-up counts its own store)."""
+    engine = create_engine(f"sqlite:///{copy}", poolclass=NullPool)
     try:
-        return Sealed.from_text(text).key_id
-    except CustodyError:
-        return None
+        with Session(engine) as session:
+            return dict(sealed_rows.master_key_use(session))
+    finally:
+        engine.dispose()
 
 
 def where_the_keys_are(settings: Settings) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.crypto.tokens import SEALED_PREFIX
+from bot.crypto.tokens import sealed_key_id
 from storage import workspaces
 from storage.models import PrivateKey, SealedSecret
 
@@ -34,7 +34,7 @@ def sealed_secrets(session: Session) -> Iterator[SealedSecret]:
 
 
 def master_key_use(session: Session) -> Counter[str]:
-    """How many sealed values each master key id protects."""
+    """How many sealed values each master key id protects (a damaged token: none)."""
     counts: Counter[str] = Counter()
     # Counted by the database (this runs at every start-up): one row per key id, not per key.
     keys = select(PrivateKey.key_id, func.count()).where(PrivateKey.ciphertext.is_not(None))
@@ -44,6 +44,6 @@ def master_key_use(session: Session) -> Counter[str]:
             counts[kid] += int(n)
     for tokens in workspaces.token_rows(session):
         for value in tokens.values.values():
-            if value.startswith(SEALED_PREFIX):  # ``v1.<key id>.<nonce>.<ciphertext>``
-                counts[value.split(".")[1]] += 1
+            if (token_kid := sealed_key_id(value)) is not None:
+                counts[token_kid] += 1
     return counts

@@ -11,6 +11,7 @@ from sqlalchemy import Select, column, delete, func, select, table, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
+from bot.crypto.tokens import BOT_TOKENS, INSTALLATION_TOKENS
 from storage.models import (
     AuditEvent,
     CARecord,
@@ -107,10 +108,7 @@ def team_of_order(session: Session, order_id: int) -> str | None:
 
 #: slack-sdk's tables holding a workspace's tokens (created by migration 0006_installations),
 #: with their token columns.
-TOKEN_COLUMNS = {
-    "slack_bots": ("bot_token", "bot_refresh_token"),
-    "slack_installations": ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"),
-}
+TOKEN_COLUMNS = {"slack_bots": BOT_TOKENS, "slack_installations": INSTALLATION_TOKENS}
 _TOKEN_TABLES = tuple(TOKEN_COLUMNS)
 
 

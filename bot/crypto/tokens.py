@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from bot.crypto.custody import Custody, Sealed
+from bot.errors import CustodyError
 
 #: The token fields of an installation; a bot has the first two.
 INSTALLATION_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 BOT_TOKENS = INSTALLATION_TOKENS[:2]
 #: How a sealed value starts (``Sealed.to_text``); no Slack token starts so.
 SEALED_PREFIX = "v1."
+
+
+def sealed_key_id(value: str) -> str | None:
+    """The master key id a stored token value is sealed under; None for a token stored plain
+    (before sealing) or a damaged value (no key opens it)."""
+    if not value.startswith(SEALED_PREFIX):
+        return None
+    try:
+        return Sealed.from_text(value).key_id
+    except CustodyError:
+        return None
 
 
 def token_context(enterprise_id: str | None, team_id: str | None, field: str) -> bytes:
