@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from support.ca_flow import submitted_order
 from support.fakes import FakeDesk
 from support.outbox import pending, rows, tell
@@ -13,8 +15,9 @@ from support.outbox import pending, rows, tell
 from bot import events
 from bot.errors import SlackError
 from bot.orders.announcements import deliver_owed
-from bot.orders.telling import tell_person
+from bot.orders.telling import owe_people, tell_person
 from bot.orders.watchers import set_watchers, tell_watchers
+from storage import queries
 from storage.models import utcnow
 
 ALICE, BOB, CAROL = "UALICE", "UBOB", "UCAROL"
@@ -150,3 +153,37 @@ def test_a_watchers_welcome_waits_out_an_outage(fake_desk: FakeDesk) -> None:
     assert deliver_owed(services, now=utcnow() + timedelta(hours=1)) == 1
     (welcome,) = fake_desk.notifier.dms_to(BOB)
     assert "added you as a watcher" in welcome.text
+
+
+def test_owing_a_change_reads_the_workspace_channel_in_the_changes_own_transaction(
+    fake_desk: FakeDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With many workspaces the channel is the workspace's own setting: read on the change's
+    connection, not a second one taken from the pool while the change holds its first."""
+    services = fake_desk.services
+    order_id = submitted_order(services, "UALICE", send=False)
+    monkeypatch.setattr(
+        services,
+        "settings",
+        replace(services.settings, slack_client_id="client", slack_client_secret="secret"),
+    )
+    held = {"now": 0, "most": 0}
+
+    def out(*_: object) -> None:
+        held["now"] += 1
+        held["most"] = max(held["most"], held["now"])
+
+    def back(*_: object) -> None:
+        held["now"] -= 1
+
+    event.listen(services.engine, "checkout", out)
+    event.listen(services.engine, "checkin", back)
+    try:
+        with services.sessions.begin() as session:
+            order = queries.get_order(session, order_id)
+            held["most"] = held["now"]
+            owe_people(session, services, order, failed(order_id), now=utcnow())
+    finally:
+        event.remove(services.engine, "checkout", out)
+        event.remove(services.engine, "checkin", back)
+    assert services.settings.oauth and held["most"] == 1
