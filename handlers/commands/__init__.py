@@ -17,11 +17,22 @@ from bot.views.common import esc, section_dict, to_dicts
 from handlers import approval
 from handlers.new_order import open_new_order
 from handlers.opening import OrderCommands
-from handlers.replies import SLOW, Reply, answer_in_time, dm, guarded, later
+from handlers.replies import (
+    REQUEST_POOL,
+    SLOW,
+    SQLITE_READS,
+    Reply,
+    answer_in_time,
+    dm,
+    guarded,
+    later,
+)
 from handlers.values import team_id as acting_team
 
 #: Words that do work (the database, Slack); any other word is answered with the help.
 _WORKING = frozenset({"new", "approvals", "admin", "list", "status"})
+#: Words that only read the store (on SQLite they run on replies.SQLITE_READS).
+_READING = frozenset({"approvals", "list", "status"})
 
 
 def _words(command: dict[str, Any]) -> tuple[str, str]:
@@ -94,8 +105,13 @@ class Commands:
                         reply=reply, client=client, command=command, order_id=order_id
                     )
 
+        reads_sqlite = word in _READING and services.engine.dialect.name == "sqlite"
         return answer_in_time(
-            reply, lambda: guarded(tell, run), text=SLOW, response_type="ephemeral"
+            reply,
+            lambda: guarded(tell, run),
+            pool=SQLITE_READS if reads_sqlite else REQUEST_POOL,
+            text=SLOW,
+            response_type="ephemeral",
         )
 
 
