@@ -97,5 +97,8 @@ def next_state(state: State | str, event: Event | str) -> State:
 
 
 def describe(state: State | str) -> str:
-    """Plain words for a state, as shown to people."""
-    return _WORDS[State(state)]
+    """Plain words for a state, as shown to people (a State or its value)."""
+    try:
+        return _WORDS[state]  # a StrEnum hashes as its value: both find it
+    except KeyError:
+        raise ValueError(f"{state!r} is not an order state") from None

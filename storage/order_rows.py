@@ -14,11 +14,11 @@ subqueries each time), so the usual shapes are built once with bound parameters 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
+import orjson
 from sqlalchemy import (
     ClauseElement,
     Connection,
@@ -175,15 +175,16 @@ def rows_page(
         older = low if _any(connection, wanted, before=low) else None
     if not ids and (before is not None or after is not None):
         total = count_rows(connection, wanted, cap=cap)  # no row carried the count
-    shown = [_listed(*found[i]) for i in sorted(ids, reverse=True)]
+    shown = [found[i] for i in sorted(ids, reverse=True)]
     return RowsPage(orders=shown, older=older, newer=newer, total=total)
 
 
-def _listed(columns: Sequence[Any], names: list[tuple[int, str]], names_total: int) -> ListedOrder:
-    # The first columns are _COLUMNS in order, key_sealed last of them (0/1 on SQLite).
+def _listed(columns: Sequence[Any], names: Sequence[Sequence[Any]], total: int) -> ListedOrder:
+    """An order from its _COLUMNS (key_sealed last of them: 0/1 on SQLite) and its first
+    names as (position, name), of ``total`` names."""
     shown = tuple(name for _, name in sorted(names))
     sealed = columns[_KEY_SEALED_AT]
-    return ListedOrder._make((*columns[:_KEY_SEALED_AT], bool(sealed), shown, names_total or 0))
+    return ListedOrder._make((*columns[:_KEY_SEALED_AT], bool(sealed), shown, total or 0))
 
 
 def count_rows(
@@ -194,11 +195,6 @@ def count_rows(
     return int(_run(connection, "count", wanted, cap=cap).scalar() or 0)
 
 
-#: One order of a page: its _COLUMNS (and more), its first names with their positions, and
-#: how many names it has.
-_Found = tuple[Sequence[Any], list[tuple[int, str]], int]
-
-
 def _page_orders(
     connection: Connection,
     wanted: OrderFilter,
@@ -207,25 +203,23 @@ def _page_orders(
     after: int | None,
     limit: int,
     cap: int | None,
-) -> tuple[dict[int, _Found], int]:
+) -> tuple[dict[int, ListedOrder], int]:
     """A page's orders by id, and the count the statement carried (0 for no orders)."""
     edges: dict[str, Any] = {"before": before, "after": after, "limit": limit, "cap": cap}
-    found: dict[int, _Found] = {}
     if _in_one_row(connection, wanted):
-        page = json.loads(_page_json(connection, wanted, **edges))
-        for row in page:
-            found[row[0]] = (row, [(position, name) for position, name in row[_NAME]], row[-2])
+        page = orjson.loads(_page_json(connection, wanted, **edges))
+        found = {row[0]: _listed(row, row[_NAME], row[-2]) for row in page}
         return found, page[0][-1] if page else 0
     total = 0
     # A row per name (or one with no name): the order's columns, the name and its position,
     # the order's count of names, the list's count.
-    rows: Any = _run(connection, "rows", wanted, **edges)
-    for row in rows:
+    rows: dict[int, tuple[Any, list[tuple[int, str]]]] = {}
+    for row in _run(connection, "rows", wanted, **edges):
         total = row[-1]
-        order = found.setdefault(row[0], (row, [], row[-2]))
+        names = rows.setdefault(row[0], (row, []))[1]
         if row[_NAME] is not None:
-            order[1].append((row[_POSITION], row[_NAME]))
-    return found, total
+            names.append((row[_POSITION], row[_NAME]))
+    return {id_: _listed(row, names, row[-2]) for id_, (row, names) in rows.items()}, total
 
 
 def _in_one_row(connection: Connection, wanted: OrderFilter) -> bool:
