@@ -72,7 +72,7 @@ IN_FLIGHT = frozenset({State.SUBMITTED, State.AWAITING_VERIFICATION})
 #: States that end an order.
 FINAL = frozenset({State.EXPIRED, State.REVOKED, State.CANCELLED})
 
-_WORDS = {
+_WORDS: dict[str, str] = {
     State.PURCHASED: "being prepared",
     State.AWAITING_APPROVAL: "waiting for approval",
     State.SUBMITTED: "under review by the CA",

@@ -253,12 +253,6 @@ def forget_before(session: Session, cutoff: datetime, *, limit: int = 1000) -> i
     return len(ids)
 
 
-def any_pending(session: Session, order_id: int) -> bool:
-    """Whether the order has a row not yet sent (nothing loaded: payloads can be files)."""
-    pending = exists().where(Delivery.order_id == order_id, Delivery.status == PENDING)
-    return bool(session.scalar(select(pending)))
-
-
 def of_order(session: Session, order_id: int) -> list[Delivery]:
     """Every row of an order, oldest first."""
     query = select(Delivery).where(Delivery.order_id == order_id)

@@ -179,7 +179,7 @@ def rows_page(
     return RowsPage(orders=shown, older=older, newer=newer, total=total)
 
 
-def _listed(columns: Sequence[Any], names: Sequence[Sequence[Any]], total: int) -> ListedOrder:
+def _listed(columns: Sequence[Any], names: Sequence[Any], total: int) -> ListedOrder:
     """An order from its _COLUMNS (key_sealed last of them: 0/1 on SQLite) and its first
     names as (position, name), of ``total`` names."""
     shown = tuple(name for _, name in sorted(names))

@@ -97,11 +97,9 @@ def owe_expiry(session: Session, services: Services, order: Order, *, now: datet
     owe_people(session, services, order, event, now=now)
 
 
-def announce(services: Services, order_id: int, *, homes: bool = True) -> bool:
-    """Send what the order owes its people now, then refresh their Home tabs.
-
-    Returns whether nothing of the order is left owed (the sweep sends the rest).
-    """
+def announce(services: Services, order_id: int, *, homes: bool = True) -> None:
+    """Send what the order owes its people now, then refresh their Home tabs (what Slack
+    refuses now stays owed: the sweep sends it)."""
     try:
         sender.send_due(services, now=utcnow(), order_ids=[order_id])
     except Exception:
@@ -110,8 +108,6 @@ def announce(services: Services, order_id: int, *, homes: bool = True) -> bool:
     if homes:
         requester, watchers = people_of(services, order_id)
         refresh_homes(services, [requester, *watchers])
-    with services.sessions.begin() as session:
-        return not deliveries.any_pending(session, order_id)
 
 
 def deliver_owed(services: Services, *, now: datetime) -> int:
