@@ -24,7 +24,8 @@ def tell(services: Services, order_id: int, event: object, *, channel_only: bool
             owe_channel(session, services, order, event, now=utcnow())
         else:
             owe_people(session, services, order, event, now=utcnow())
-    return announce(services, order_id)
+    announce(services, order_id)
+    return not any(r.status == deliveries.PENDING for r in rows(services, order_id))
 
 
 def rows(services: Services, order_id: int | None = None) -> list[Delivery]:
