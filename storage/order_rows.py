@@ -80,26 +80,6 @@ class ListedOrder(NamedTuple):
         return certdesk_holds_key(self.csr_method) and self.key_sealed
 
 
-def from_order(order: Order) -> ListedOrder:
-    """The row a list would read for an order already loaded (its domains and key too)."""
-    key = order.private_key
-    return ListedOrder(
-        id=order.id,
-        requester_id=order.requester_id,
-        state=order.state,
-        product=order.product,
-        domain_type=order.domain_type,
-        domain_count=order.domain_count,
-        validity_days=order.validity_days,
-        purchase_ref=order.purchase_ref,
-        failure_reason=order.failure_reason,
-        csr_method=order.csr_method,
-        key_sealed=key is not None and key.ciphertext is not None and key.purged_at is None,
-        names=tuple(d.display for d in order.domains[:NAMES_SHOWN]),
-        names_total=len(order.domains),
-    )
-
-
 @dataclass(frozen=True)
 class RowsPage:
     """One page of listed orders, newest first, and the cursors to the pages beside it."""

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
+from support.listed import listed
 
 from bot import workflow
 from bot.csr_method import CSRMethod
 from storage import db, order_rows
 from storage.models import Order, OrderDomain, PrivateKey, Watcher
 from storage.order_pages import OrderFilter, StateGroup, count_orders, orders_page
-from storage.order_rows import from_order, rows_page
+from storage.order_rows import rows_page
 
 S = workflow.State
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ def test_every_page_both_ways_is_the_page_of_whole_orders(session: Session, name
     assert rows_page(session, wanted, limit=4, cap=3).total == min(3, rows.total)
     seen = []
     while True:  # older pages, then back to the newest
-        assert [from_order(o) for o in whole.orders] == list(rows.orders)
+        assert [listed(o) for o in whole.orders] == list(rows.orders)
         assert (rows.older, rows.newer) == (whole.older, whole.newer)
         seen += [o.id for o in rows.orders]
         if rows.older is None:
@@ -101,7 +102,7 @@ def test_every_page_both_ways_is_the_page_of_whole_orders(session: Session, name
     while rows.newer is not None:
         whole = orders_page(session, wanted, after=whole.newer, limit=4)
         rows = rows_page(session, wanted, after=rows.newer, limit=4, cap=1000)
-        assert [from_order(o) for o in whole.orders] == list(rows.orders)
+        assert [listed(o) for o in whole.orders] == list(rows.orders)
         assert (rows.older, rows.newer) == (whole.older, whole.newer)
     newest = [max(seen)] if seen else []  # "nobody's" lists nothing
     assert [o.id for o in rows.orders[:1]] == newest, "back at the top: the newest order first"

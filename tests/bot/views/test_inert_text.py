@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.listed import listed
 from support.markup import live_markup as find_live
 
 from bot import events
@@ -26,7 +27,6 @@ from bot.views import complete, home, new_order, orders
 from bot.views.common import to_dicts
 from bot.views.messages import Messages
 from storage.models import Contact, Order, OrderDomain, Watcher
-from storage.order_rows import from_order
 
 REQUESTER, ACTOR, WATCHER = "UREQUESTER1", "UACTOR0001", "UWATCHER01"
 HOSTILE = [
@@ -164,10 +164,10 @@ def test_every_event_message_keeps_hostile_text_inert(value: str) -> None:
 @given(value=hostile)
 def test_order_views_and_the_home_tab_keep_hostile_text_inert(value: str) -> None:
     order = order_with(value)
-    card = orders.list_card(from_order(order), can_act=True, viewer=REQUESTER)
+    card = orders.list_card(listed(order), can_act=True, viewer=REQUESTER)
     status = orders.order_status(order, can_act=True, viewer=WATCHER)
-    listed = orders.list_page(
-        [from_order(order)],
+    page = orders.list_page(
+        [listed(order)],
         total=1,
         words=value,
         older=1,
@@ -177,7 +177,7 @@ def test_order_views_and_the_home_tab_keep_hostile_text_inert(value: str) -> Non
         capped=False,
     )
     tab = home.home_view([order], user_id=ACTOR, admin=True).to_dict()
-    for rendered in (card, status, listed):
+    for rendered in (card, status, page):
         blocks = rendered[1] if isinstance(rendered, tuple) else rendered
         text = rendered[0] if isinstance(rendered, tuple) else ""
         rendered_dict = {"text": text or "-", "blocks": to_dicts(blocks)}

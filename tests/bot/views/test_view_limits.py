@@ -15,6 +15,7 @@ import pytest
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from support.blockkit_limits import Surface, problems
+from support.listed import listed
 
 from bot import events, workflow
 from bot.application_form import Application, fit_in_box
@@ -41,7 +42,6 @@ from bot.views.revocation import revoke_modal
 from bot.views.verification import escalation, expiry_reminder, out_of_date, verification_reminder
 from bot.views.watchers import watchers_modal
 from storage.models import Contact, Order, OrderDomain, Organization, Watcher
-from storage.order_rows import from_order
 
 S = workflow.State
 OWNER = "U0123456789A"
@@ -182,7 +182,7 @@ def _listed(found: list[Order]) -> Built:
     """`/cert list` at its largest: a full page, a long filter, both paging buttons."""
     return _message(
         list_page(
-            [from_order(order) for order in found],
+            [listed(order) for order in found],
             total=100_000,
             words="all waiting " + "x" * 180 + ".example.com",
             older=1,
