@@ -52,9 +52,10 @@ REQUEST_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certdesk-pr
 #: work under the GIL, so more threads cannot run two at once; each read they ran side by
 #: side only handed the GIL to another thread and waited to get it back (two context switches
 #: each time sqlite3 let go of it). On one thread a served `/cert list` switched threads 11
-#: times instead of 37 and served 1.3x the requests (README "Performance"). A read stalled
-#: on its disk holds this thread: the reads queued behind it are answered in words in time
-#: like it, and those whose answer was already given are dropped, not run late.
+#: times instead of 37 and served 1.3x the requests (README "Performance"). In WAL mode
+#: (storage.db sets it) these reads never wait for a writer. A read stalled on its disk
+#: holds this thread: the reads queued behind it are answered in words in time like it, and
+#: those whose answer was already given are dropped, not run late.
 SQLITE_READS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="certdesk-reads")
 
 

@@ -77,9 +77,10 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
         kwargs.setdefault("pool_timeout", timeouts.checkout or None)
     if sqlite_file:
         _private_sqlite_file(url)
-        # Room for the request pool's threads, the background pool and the scheduler: an
-        # overflow connection is opened (PRAGMAs, WAL) and closed again on every use.
-        kwargs.setdefault("pool_size", 12)
+        # Room for every thread that reads or writes: the request pool's 8, the reads thread,
+        # the background pool's 4 and the scheduler's 4. An overflow connection is opened
+        # (PRAGMAs, WAL) and closed again on every use.
+        kwargs.setdefault("pool_size", 17)
     # A server's connection can die between uses; a SQLite file's cannot, and the ping would
     # be one more statement on every checkout.
     engine = create_engine(url, pool_pre_ping=not sqlite_file, **kwargs)

@@ -100,14 +100,18 @@ def list_card(order: ListedOrder, *, can_act: bool, viewer: str) -> list[dict[st
         text += f"\nWhy it failed: {esc(order.failure_reason)}"
     key = viewer == order.requester_id and order.key_downloadable
     value = str(order.id)
-    buttons = [{**button, "value": value} for button in _button_dicts(order.state, can_act, key)]
+    buttons = [
+        {**button, "text": {**button["text"]}, "value": value}
+        for button in _button_dicts(order.state, can_act, key)
+    ]
     return [section_dict(text), actions_dict(buttons, block_id=f"order_{order.id}")]
 
 
 @functools.cache
 def _button_dicts(state_value: str, can_act: bool, key: bool) -> tuple[dict[str, Any], ...]:
-    """next_actions as button dicts, each to be copied with the order's id as its value (a
-    list shows ten cards on every answer: building each button afresh was a fifth of it)."""
+    """next_actions as button dicts, to be copied (never changed: they are shared) with the
+    order's id as their value (a list shows ten cards on every answer: building each button
+    afresh was a fifth of it)."""
     return tuple(
         button_dict(label, action_id, "", style=style)
         for label, action_id, style in _actions(state_value, can_act, key)

@@ -51,7 +51,7 @@ def test_a_read_stalled_below_the_busy_timeout_is_answered_in_words_in_time(
     certdesk: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A disk that stops answering holds a read with no lock to time out: the request's
-    thread still answers on time, while the stalled read waits in the request pool."""
+    thread still answers on time, while the stalled read waits on the reads thread."""
     ref = register(certdesk, ALICE)
     released = threading.Event()
     read = lookup.list_page

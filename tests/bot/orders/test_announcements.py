@@ -137,6 +137,7 @@ def test_a_submission_is_announced_once_when_announced_twice(fake_desk: FakeDesk
     announce(fake_desk.services, order.order_id)
     assert owed(fake_desk, order.order_id) == []
     announce(fake_desk.services, order.order_id)
+    assert owed(fake_desk, order.order_id) == []
     assert submission_told(fake_desk) == (1, 1)
     (csr,) = fake_desk.notifier.uploads_to(ALICE)
     assert csr.filename == f"cd-{order.order_id:04d}.csr.pem"
