@@ -21,6 +21,7 @@ CERTDESK = Path(sys.executable).with_name("certdesk")
 #: A fixed master key, so every process opens the keys the others sealed.
 MASTER_KEY = "00" * 32
 LEADS = "scheduler lock taken"
+LETS_GO = "scheduler lock let go"
 
 
 def environment(env: dict[str, str]) -> dict[str, str]:
@@ -72,7 +73,7 @@ class Proc:
     def leads(self) -> bool:
         """Whether the current start has taken the scheduler lock (and not let it go)."""
         text = self.output()
-        return text.rfind(LEADS) > text.rfind("scheduler lock let go")
+        return text.rfind(LEADS) > text.rfind(LETS_GO)
 
     def kill(self) -> None:
         """kill -9 and reap."""
