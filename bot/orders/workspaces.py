@@ -29,14 +29,17 @@ def uninstalled(services: Services, team_id: str, *, why: str, event_id: str = "
 
     Its orders, keys and audit stay, but sweeps skip them and its tokens are deleted;
     installing again resumes everything. ``event_id`` is recorded in the transaction that
-    pauses the workspace: a retry of a delivery already handled changes nothing (not even
-    after a reinstall), and one whose pause failed is handled again.
+    pauses the workspace: a delivery whose pause failed is handled again when Slack retries
+    it; a retry of one already handled deletes the tokens again while the workspace is still
+    paused (in case deleting them failed the first time), and changes nothing after a
+    reinstall.
     """
     try:
         with services.sessions.begin() as session:
-            if not queries.record_event(session, event_id):
-                return
-            workspaces.uninstalled(session, team_id)
+            if queries.record_event(session, event_id):
+                workspaces.uninstalled(session, team_id)
+            elif workspaces.is_active(session, team_id):
+                return  # handled, and installed again since: its new tokens stay
     except IntegrityError:
         return  # a concurrent retry of the same delivery paused it
     services.notifier.forget_workspace(team_id)

@@ -11,7 +11,11 @@ from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
-    """Listen for app_uninstalled and tokens_revoked (registered only with many workspaces)."""
+    """Listen for app_uninstalled and tokens_revoked (registered only with many workspaces).
+
+    Unlike other listeners these touch the database before their answer: the pause is done
+    first, so that when it fails Slack sees an error and sends the event again.
+    """
 
     @app.event("app_uninstalled")
     def app_uninstalled(body: dict[str, Any]) -> None:

@@ -422,3 +422,26 @@ def test_an_uninstall_whose_pause_failed_is_handled_when_slack_retries_it(
     install(certdesk, team=TEAM_A, user=ANN)
     uninstalled(certdesk.services, TEAM_A, why="app_uninstalled", event_id="EvRETRY")  # too late
     assert active(), "a retry of a delivery already handled does not pause a reinstall"
+
+
+def test_a_retried_uninstall_deletes_the_tokens_a_failed_delete_left_behind(
+    oauth: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pause is recorded with the delivery, the token delete comes after: when that
+    delete fails, Slack's retry of the same delivery deletes them while still paused."""
+    certdesk = oauth
+    install(certdesk, team=TEAM_A, user=ANN)
+    notifier = certdesk.services.notifier
+    store = notifier.store  # type: ignore[attr-defined]
+    forget = notifier.forget_workspace
+
+    def fails(team_id: str) -> None:
+        raise OperationalError("DELETE FROM slack_bots", {}, Exception("database went away"))
+
+    monkeypatch.setattr(notifier, "forget_workspace", fails)
+    with pytest.raises(OperationalError):
+        uninstalled(certdesk.services, TEAM_A, why="app_uninstalled", event_id="EvFORGET")
+    assert store.find_installation(enterprise_id=None, team_id=TEAM_A) is not None, "left"
+    monkeypatch.setattr(notifier, "forget_workspace", forget)
+    uninstalled(certdesk.services, TEAM_A, why="app_uninstalled", event_id="EvFORGET")  # retry
+    assert store.find_installation(enterprise_id=None, team_id=TEAM_A) is None
