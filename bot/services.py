@@ -55,7 +55,8 @@ class Services:
         """
         team_id = team_id or teams.current()
         if self.settings.oauth and team_id is not None:
-            with contextlib.nullcontext(session) if session else self.sessions.begin() as reading:
+            within = self.sessions.begin() if session is None else contextlib.nullcontext(session)
+            with within as reading:
                 channel, _ = workspaces.settings_of(reading, team_id)
             if channel:
                 return channel

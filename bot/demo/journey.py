@@ -162,7 +162,9 @@ def simulated_journey(n: Narrator) -> None:
     )
     confirm(n)
 
-    n.title("A large order: Alice attaches 250 names as a file; a bad line is pointed out")
+    n.title(
+        f"A large order: Alice attaches {MAX_DOMAINS} names as a file; a bad line is pointed out"
+    )
     large = register(n, product="dv", domain_type="multi", count=MAX_DOMAINS)
     n.command(ALICE, f"complete {large}")
     names = [f"app{i:03d}.example.com" for i in range(MAX_DOMAINS)]
@@ -170,7 +172,9 @@ def simulated_journey(n: Narrator) -> None:
     typo = [*names[:6], "app006..example.com", *names[7:]]
     n.submit(ALICE, {**form, ids.DOMAINS_FILE: _names_file(typo)})
     n.submit(ALICE, {**form, ids.DOMAINS_FILE: _names_file(names)})
-    n.note("the confirmation lists all 250 names, in sections Slack accepts; Alice submits")
+    n.note(
+        f"the confirmation lists all {MAX_DOMAINS} names, in sections Slack accepts; Alice submits"
+    )
     n.submit(ALICE, {}, say="presses [Submit for review]")
     n.show_dms(ALICE)
 

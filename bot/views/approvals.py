@@ -69,7 +69,7 @@ def request_blocks(event: events.ApprovalAsked) -> list[Block]:
     return [
         section(f":raised_hand: *{event.ref}* needs your approval before it goes to the CA."),
         section(application_lines(event.application, requester=event.requester)[:3000]),
-        context(f"Application digest (SHA-256): `{event.application.digest[:16]}…`"),
+        context(f"Application digest (SHA-256): `{event.application.digest[:SEEN_DIGEST]}…`"),
         approval_buttons(
             event.order_id, block_id=f"approval_{event.order_id}", digest=event.application.digest
         ),

@@ -62,7 +62,7 @@ def _mailboxes(boxes: Sequence[str], *, bold: bool = False) -> str:
 
 
 def _names(domains: Sequence[str]) -> str:
-    return names_words(domains[:5], len(domains)) if domains else "the domains"
+    return names_words(domains, len(domains)) if domains else "the domains"
 
 
 def record_lines(validation: Validation) -> str:
