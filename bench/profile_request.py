@@ -26,7 +26,7 @@ from bot import app as application
 from bot.config import Settings
 from bot.devtools.seed_orders import seed
 from bot.emulator import Emulator
-from bot.web import make_wsgi_app
+from bot.web import wsgi_for
 
 TOKEN, SECRET = "xoxb-bench", "bench-secret"
 OWNER, ADMIN = "U0SEEDOWN", "U0BENCHADMIN"
@@ -80,7 +80,7 @@ def main() -> None:
         services = certdesk.services
         if args.orders:
             seed(services.engine, orders=args.orders, own=30, watched=0, team_id=emu.team_id)
-        wsgi = make_wsgi_app(certdesk.app, services, pages=services.ca.pages())
+        wsgi = wsgi_for(certdesk)
         request = servers.slash_command(
             secret=SECRET, team_id=emu.team_id, user_id=args.user, text=args.text
         )

@@ -62,9 +62,18 @@ def order_and_seen(value: object) -> tuple[int, str | None]:
     (``<order id>:<digest prefix>``); NotFound with a sentence when it is neither."""
     text = value if isinstance(value, str) else ""
     number, _, seen = text.partition(":")
-    if seen and not (len(seen) == SEEN_DIGEST and all(c in "0123456789abcdef" for c in seen)):
+    if seen and not _is_seen_digest(seen):
         raise NotFound(NO_ORDER.format(what="button"))
     return order_id(number), seen or None
+
+
+def _is_seen_digest(value: object) -> bool:
+    """Whether ``value`` is the prefix of an application digest that a button or modal shows."""
+    return (
+        isinstance(value, str)
+        and len(value) == SEEN_DIGEST
+        and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def _metadata(view: object) -> dict[str, Any]:
@@ -81,7 +90,7 @@ def view_seen(view: object) -> str | None:
     """The application digest a reason modal was opened for (its private_metadata's
     ``seen``), or None when it was opened from a button that showed none."""
     seen = _metadata(view).get("seen")
-    return seen if isinstance(seen, str) and len(seen) == SEEN_DIGEST else None
+    return seen if _is_seen_digest(seen) else None
 
 
 def view_kept(view: object) -> str | None:

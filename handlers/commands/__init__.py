@@ -47,6 +47,8 @@ class Commands:
     def __init__(self, services: Services, order_commands: OrderCommands) -> None:
         self.services = services
         self.order_commands = order_commands
+        #: Reads of a SQLite file go to their own thread (replies.SQLITE_READS).
+        self._reads = SQLITE_READS if services.engine.dialect.name == "sqlite" else REQUEST_POOL
 
     def needs_client(self, command: dict[str, Any]) -> bool:
         """Whether answering calls Slack's Web API (a modal opens), so only Bolt can."""
@@ -105,11 +107,10 @@ class Commands:
                         reply=reply, client=client, command=command, order_id=order_id
                     )
 
-        reads_sqlite = word in _READING and services.engine.dialect.name == "sqlite"
         return answer_in_time(
             reply,
             lambda: guarded(tell, run),
-            pool=SQLITE_READS if reads_sqlite else REQUEST_POOL,
+            pool=self._reads if word in _READING else REQUEST_POOL,
             text=SLOW,
             response_type="ephemeral",
         )

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.emulator import Emulator, SocketSlackSide, run_wsgi_in_thread
 from bot.errors import ConfigError
 from bot.socket_mode import SocketLink
-from bot.web import make_wsgi_app
+from bot.web import wsgi_for
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def socket_certdesk(emulator: Emulator, tmp_path: Path) -> Iterator[tuple[Socket
     )
     certdesk = create(settings)
     link = SocketLink.open(certdesk)
-    inner = make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
+    inner = wsgi_for(certdesk)
     http = run_wsgi_in_thread(link.wrap(inner))
     yield link, http.url
     http.stop()

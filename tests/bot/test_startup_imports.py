@@ -34,14 +34,14 @@ from bot.config import Settings
 from bot.migrating import migrate_apart
 from bot.app import create
 from bot.scheduler import ScheduledJobs
-from bot.web import make_wsgi_app
+from bot.web import wsgi_for
 
 settings = Settings.load()
 migrate_apart(settings)
 certdesk = create(settings, verify_token=False)
 jobs = ScheduledJobs(certdesk.services)
 jobs.start()
-make_wsgi_app(certdesk.app, certdesk.services, pages=certdesk.services.ca.pages())
+wsgi_for(certdesk)
 jobs.stop()
 certdesk.services.background.shutdown()
 heavy = json.loads(sys.argv[1])
