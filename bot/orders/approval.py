@@ -236,17 +236,14 @@ def _decide(
         request = requests.open_request(session, order_id)
         decision = "approved" if approved else "rejected"
         override = role is Role.OVERRIDE
-        if (
-            order is None
-            or request is None
-            or order.state != workflow.State.AWAITING_APPROVAL
-            or not requests.decide(
-                session, request.id, decision=decision, by=user_id, at=now, reason=reason,
-                override=override,
-            )
-        ):  # fmt: skip
+        if order is None or request is None or order.state != workflow.State.AWAITING_APPROVAL:
             raise AlreadyDecided(_late(session, order_id))
         _require_seen(order.ref, request, seen)  # the application may have changed since
+        if not requests.decide(
+            session, request.id, decision=decision, by=user_id, at=now, reason=reason,
+            override=override,
+        ):  # fmt: skip
+            raise AlreadyDecided(_late(session, order_id))
         if not approved:
             order.failure_reason = f"Not approved: {reason}"
         transitions.apply(
