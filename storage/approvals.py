@@ -96,5 +96,10 @@ def waiting_for(
     return [
         (order, request)
         for request, order in session.execute(query).all()
-        if everyone or user_id in (request.approvers or [])
+        if everyone or may_decide(request, user_id)
     ]
+
+
+def may_decide(request: ApprovalRequest, user_id: str) -> bool:
+    """Whether ``user_id`` is one of the request's approvers (admins may decide any)."""
+    return user_id in (request.approvers or [])

@@ -155,7 +155,7 @@ def rows_page(
         older = low if _any(connection, wanted, before=low) else None
     if not ids and (before is not None or after is not None):
         total = count_rows(connection, wanted, cap=cap)  # no row carried the count
-    shown = [found[i] for i in sorted(ids, reverse=True)]
+    shown = [found[i] for i in (ids if after is None else reversed(ids))]  # newest first
     return RowsPage(orders=shown, older=older, newer=newer, total=total)
 
 
@@ -187,7 +187,8 @@ def _page_orders(
     """A page's orders by id, and the count the statement carried (0 for no orders)."""
     edges: dict[str, Any] = {"before": before, "after": after, "limit": limit, "cap": cap}
     if _in_one_row(connection, wanted):
-        page = orjson.loads(_page_json(connection, wanted, **edges))
+        sql, params = _sqlite_sql(connection, "page", wanted, **edges)
+        page = orjson.loads(_page_json(connection, sql, params))
         found = {row[0]: _listed(row, row[_NAME], row[-2]) for row in page}
         return found, page[0][-1] if page else 0
     total = 0
@@ -320,20 +321,10 @@ def _run(
     return connection.exec_driver_sql(sql, params)  # sqlite3 takes :names
 
 
-def _page_json(
-    connection: Connection,
-    wanted: OrderFilter,
-    *,
-    before: int | None,
-    after: int | None,
-    limit: int,
-    cap: int | None,
-) -> str:
-    """The one row of ``_page_in_one_row`` (SQLite, a shape built once), read on the
-    driver's own cursor: SQLAlchemy's result set-up cost as much as SQLite's work."""
-    sql, params = _sqlite_sql(
-        connection, "page", wanted, before=before, after=after, limit=limit, cap=cap
-    )
+def _page_json(connection: Connection, sql: str, params: dict[str, Any]) -> str:
+    """The one row of ``_page_in_one_row`` (SQLite, a shape built once, as ``_sqlite_sql``
+    gives it), read on the driver's own cursor: SQLAlchemy's result set-up cost as much as
+    SQLite's work."""
     driver: Any = connection.connection.driver_connection
     try:
         cursor = driver.execute(sql, params)

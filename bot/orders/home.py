@@ -39,9 +39,9 @@ def home_orders(
 ) -> HomeOrders:
     """The orders on the user's Home (owned or watched; every order for admins): per group
     only the ones shown, group by group while room is left, and a capped count of each."""
+    admin = services.is_admin(user_id)  # (with many workspaces, a read of its own)
     with services.sessions.begin() as session:
-        scope = _scope(session, user_id, team_id, admin=services.is_admin(user_id))
-        return _read_orders(session, scope, shown)
+        return _read_orders(session, _scope(session, user_id, team_id, admin=admin), shown)
 
 
 def refresh_home(services: Services, user_id: str, *, team_id: str | None = None) -> None:
