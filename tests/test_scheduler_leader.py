@@ -71,7 +71,7 @@ def test_one_worker_leads_and_the_lock_passes_on_kill_and_on_freeze(
         wait_for(other.leads, timeout=TTL * 10, what="the standby to take over from a frozen one")
         handover = time.monotonic() - frozen
         assert holders(engine) == 1
-        thawed_from = len(first.output())
+        thawed_from, other_from = len(first.output()), len(other.output())
         first.process.send_signal(signal.SIGCONT)
         # Awake again, it finds its heartbeat stale and its session gone, and stops leading.
         wait_for(
@@ -82,6 +82,7 @@ def test_one_worker_leads_and_the_lock_passes_on_kill_and_on_freeze(
         # One of them holds the lock: the other, unless on a loaded machine the other's own
         # heartbeat went stale meanwhile and the lock rightly moved back.
         holder = wait_for(lambda: leader(workers), timeout=TTL * 10, what="a leader after it")
+        assert holder is other or LETS_GO in other.output()[other_from:], "moved without cause"
         assert holders(engine) == 1
         standby = workers[1 - workers.index(holder)]
 
