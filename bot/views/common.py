@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from bot import workflow
 from bot.application_form import DEFAULT_KEY_ALGORITHM, KEY_ALGORITHM_NAMES
@@ -47,6 +48,11 @@ def esc(text: object) -> str:
     them back into the characters the person typed.
     """
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def notice_modal(title: str, text: str) -> View:
+    """A modal that only says something."""
+    return View(type="modal", title=plain(title), close=plain("Close"), blocks=[section(text)])
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:

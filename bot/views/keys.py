@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 
 from bot.key_download import MIN_PASSPHRASE, PEM_ENCRYPTED, PEM_PLAIN, PFX, formats_for
 from bot.views import ids
-from bot.views.common import button, context, esc, plain, section
+from bot.views.common import button, context, esc, notice_modal, plain, section
 from storage.models import Order
 
 FORMAT_LABELS = {
@@ -164,11 +164,6 @@ def purge_modal(order: Order) -> View:
         close=plain("Keep it"),
         blocks=blocks,
     )
-
-
-def notice_modal(title: str, text: str) -> View:
-    """A modal that only says something."""
-    return View(type="modal", title=plain(title), close=plain("Close"), blocks=[section(text)])
 
 
 def preparing_modal(ref: str) -> View:

@@ -10,7 +10,7 @@ from bot.orders.cancel import cancel_and_tell, check_cancellable
 from bot.services import Services
 from bot.views import ids
 from bot.views.cancel import cancel_modal
-from bot.views.keys import notice_modal
+from bot.views.common import notice_modal
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import SLOW, Reply, ack_in_time, after_ack, guarded
 from handlers.values import user_id as acting_user

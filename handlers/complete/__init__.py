@@ -13,8 +13,8 @@ from bot.orders import approval, complete
 from bot.orders.submission import send_to_ca
 from bot.services import Services
 from bot.views import ids
+from bot.views.common import notice_modal
 from bot.views.complete import CAOffer, complete_modal, confirm_view
-from bot.views.keys import notice_modal
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import (
     DATABASE_AWAY,

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from bot.orders.revocation import REASONS, check_revocable, reason_code, revoke_and_tell
 from bot.services import Services
 from bot.views import ids
-from bot.views.keys import notice_modal
+from bot.views.common import notice_modal
 from bot.views.revocation import revoke_modal
 from handlers.opening import OrderCommands, open_order_modal
 from handlers.replies import SLOW, Reply, ack_in_time, after_ack, guarded
