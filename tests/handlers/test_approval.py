@@ -304,6 +304,13 @@ def test_a_request_slack_held_up_is_dropped_once_the_application_changed(
     assert load_order(desk.services, order_id).state != "awaiting_approval"
 
 
+def first_button_value(message: object) -> str:
+    """The value of a message's first button (an approval request's Approve)."""
+    blocks = getattr(message, "blocks", None) or []
+    values = (e["value"] for b in blocks if b.get("type") == "actions" for e in b["elements"])
+    return str(next(values))
+
+
 def test_approve_on_a_request_whose_application_changed_since_decides_nothing(
     start_certdesk: Callable[..., Running],
 ) -> None:
@@ -313,9 +320,7 @@ def test_approve_on_a_request_whose_application_changed_since_decides_nothing(
     desk = start_certdesk(CERTDESK_APPROVAL="all", CERTDESK_APPROVERS=BOB)
     ref, order_id = submitted_for_approval(desk)
     old = request_dm(desk, BOB, ref)
-    old_value = next(
-        e["value"] for b in old.blocks if b.get("type") == "actions" for e in b["elements"]
-    )
+    old_value = first_button_value(old)
     assert old_value.startswith(f"{order_id}:"), "the request's buttons name what it showed"
     desk.emulator.fail_next("chat.update", status=500, times=3)  # "Withdrawn" never shows
     open_complete(desk, ALICE, ref)
@@ -329,8 +334,6 @@ def test_approve_on_a_request_whose_application_changed_since_decides_nothing(
     told = [m.text for m in desk.emulator.dms_to(BOB) if "changed after that request" in m.text]
     assert told, [m.text for m in desk.emulator.dms_to(BOB)]
     newest = request_dm(desk, BOB, ref)
-    new_value = next(
-        e["value"] for b in newest.blocks if b.get("type") == "actions" for e in b["elements"]
-    )
+    new_value = first_button_value(newest)
     desk.click(BOB, ids.APPROVE, value=new_value, message=newest)
     assert load_order(desk.services, order_id).state != "awaiting_approval", "the new one works"
