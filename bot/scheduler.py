@@ -38,6 +38,9 @@ from storage.reminder_claims import release_owned
 
 logger = logging.getLogger(__name__)
 
+#: How often the worker's main thread wakes to run a signal handler another thread received.
+SIGNAL_CHECK_SECONDS = 0.5
+
 #: The job store's table, beside certdesk's own (not managed by Alembic).
 JOBS_TABLE = "apscheduler_jobs"
 
@@ -210,7 +213,11 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
     logger.info("certdesk worker: running")
     clean = False
     try:
-        stop.wait()
+        # Not a bare wait(): a signal the kernel hands to another thread only marks it pending,
+        # and the main thread runs its handler when it next runs Python code, which a wait
+        # without a timeout never lets it do.
+        while not stop.wait(SIGNAL_CHECK_SECONDS):
+            pass
     finally:
         clean = scheduled.stop()
         try:

@@ -4,6 +4,8 @@ back what it held. Real processes from the `certdesk` console script."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from support.app_fixtures import ALICE, BOB, SECRET, certdesk_env, wait_for
 from support.reminder_worker import bare_slots, reminder_ids_posted, waiting_order
-from support.replicas import MASTER_KEY, Proc, certdesk, healthy, register_and_submit
+from support.replicas import MASTER_KEY, Proc, certdesk, environment, healthy, register_and_submit
 
 from bot.app import build_services
 from bot.config import Settings
@@ -137,3 +139,39 @@ def test_worker_hands_back_its_claims_and_the_lock_within_its_grace(
     posted = reminder_ids_posted(emulator.messages())
     assert sorted(posted) == sorted(ids), "each reminder exactly once"
     services.engine.dispose()
+
+
+#: A worker whose SIGTERM the kernel hands to one of its other threads (any thread may take a
+#: signal sent to the process; which one is the kernel's choice).
+SIGTERM_ON_ANOTHER_THREAD = """
+import logging, signal, sys, threading, time
+from bot.config import Settings
+from bot.scheduler import run_worker
+
+def signal_from_this_thread():
+    time.sleep(1)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+logging.basicConfig(level="INFO")
+threading.Thread(target=signal_from_this_thread, daemon=True).start()
+sys.exit(0 if run_worker(Settings.load()) else 3)
+"""
+
+
+def test_worker_stops_when_sigterm_lands_on_another_thread(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    env = certdesk_env(emulator, tmp_path / "data", CERTDESK_SHUTDOWN_GRACE="1s")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SIGTERM_ON_ANOTHER_THREAD],
+            env=environment(env),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the worker was still running 19 s after its SIGTERM") from None
+    assert done.returncode == 0, done.stderr
+    assert "SIGTERM received" in done.stderr and "worker: stopped" in done.stderr

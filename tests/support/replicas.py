@@ -27,7 +27,8 @@ LETS_GO = "scheduler lock let go"
 def environment(env: dict[str, str]) -> dict[str, str]:
     """The parent's environment without certdesk's or Slack's variables, then ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CERTDESK_", "SLACK_"))}
-    return {**clean, **env}
+    # A process that hangs is stopped with SIGABRT, which then prints every thread's stack.
+    return {**clean, "PYTHONFAULTHANDLER": "1", **env}
 
 
 def certdesk(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -82,16 +83,19 @@ class Proc:
         self.process.wait(timeout=10)
 
     def terminate(self, timeout: float = 30) -> int:
-        """SIGTERM; the exit status (the process is killed if it overstays ``timeout``)."""
+        """SIGTERM; the exit status. A process that overstays ``timeout`` is aborted, and the
+        test fails with its log, which ends with every thread's stack."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.process.send_signal(signal.SIGABRT)
             self.process.wait()
-            raise
+            raise AssertionError(
+                f"{self.name} still running {timeout} s after SIGTERM:\n{self.output()}"
+            ) from None
 
     def alive(self) -> bool:
         """Whether the current start is still running."""
