@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from bot import workflow
 from storage.models import ApprovalMessage, ApprovalRequest, Order
-from storage.queries import ORDER_DETAILS
 
 
 def open_request(session: Session, order_id: int) -> ApprovalRequest | None:
@@ -87,16 +86,23 @@ def undecided(teams: Sequence[str] | None = None) -> Select[ApprovalRequest]:
 
 def waiting_for(
     session: Session, *, user_id: str, everyone: bool, team_id: str | None = None
-) -> list[tuple[Order, ApprovalRequest]]:
-    """Undecided requests ``user_id`` may decide (``everyone``: all of them, for admins), each
-    with its order (of ``team_id`` only, if given), oldest first: one query, not one per order."""
-    query = (
-        undecided(None if team_id is None else [team_id]).add_columns(Order).options(*ORDER_DETAILS)
+) -> list[tuple[int, str, datetime]]:
+    """Undecided requests ``user_id`` may decide (``everyone``: all of them, for admins), of
+    ``team_id``'s orders only if given, oldest first: (order id, requester, asked at).
+
+    One query of a few columns: who may decide is a JSON list, so the open requests are read
+    and filtered here (a queue, not the history), and no order is loaded whole.
+    """
+    query = undecided(None if team_id is None else [team_id]).with_only_columns(
+        ApprovalRequest.order_id,
+        Order.requester_id,
+        ApprovalRequest.requested_at,
+        ApprovalRequest.approvers,
     )
     return [
-        (order, request)
-        for request, order in session.execute(query).all()
-        if everyone or may_decide(request, user_id)
+        (order_id, requester_id, asked)
+        for order_id, requester_id, asked, approvers in session.execute(query)
+        if everyone or user_id in (approvers or [])
     ]
 
 

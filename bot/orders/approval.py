@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -319,8 +320,9 @@ def close_ended(
     )
 
 
-def waiting_for(services: Services, *, user_id: str) -> Sequence[tuple[Order, ApprovalRequest]]:
-    """Orders waiting for ``user_id``'s decision (every waiting order, for admins), oldest first."""
+def waiting_for(services: Services, *, user_id: str) -> list[tuple[int, str, datetime]]:
+    """Orders waiting for ``user_id``'s decision (every waiting order, for admins), oldest
+    first: (order id, requester, asked at)."""
     admin = services.is_admin(user_id)
     with services.sessions.begin() as session:
         return requests.waiting_for(

@@ -98,5 +98,7 @@ def register(app: App, services: Services) -> None:
 def waiting_answer(services: Services, user_id: str) -> tuple[str, list[Block]]:
     """`/cert approvals`: what waits for ``user_id``'s decision (everything, for admins)."""
     found = approval.waiting_for(services, user_id=user_id)
-    items = [(o.ref, o.id, o.requester_id, r.requested_at) for o, r in found]
+    items = [
+        (format_ref(order_id), order_id, requester, asked) for order_id, requester, asked in found
+    ]
     return waiting_list(items, now=utcnow())
