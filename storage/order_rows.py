@@ -4,8 +4,9 @@
 with their relationships (domains, watchers, the sealed key) cost six statements and most of
 a `/cert list`. Here one statement reads the page's orders (the columns a list card shows and
 whether a key can be downloaded), the first few domain names of each and the list's count:
-a row per name, or on SQLite (but for a domain or `expiring` filter) the whole page in one
-row of JSON (see _in_one_row).
+on SQLite the whole page in one row of JSON (_page_in_one_row), on PostgreSQL a row per name
+(_rows_statement). Either way each order's first names are read in order from the index on
+(order, position), so an order of 250 names costs what its first five do.
 
 Building these statements costs more than running them (SQLAlchemy walks the unions and
 subqueries each time), so the usual shapes are built once with bound parameters and reused.
@@ -27,11 +28,11 @@ from sqlalchemy import (
     Result,
     Select,
     String,
-    and_,
     bindparam,
     exists,
     func,
     select,
+    true,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
@@ -186,9 +187,13 @@ def _page_orders(
 ) -> tuple[dict[int, ListedOrder], int]:
     """A page's orders by id, and the count the statement carried (0 for no orders)."""
     edges: dict[str, Any] = {"before": before, "after": after, "limit": limit, "cap": cap}
-    if _in_one_row(connection, wanted):
-        sql, params = _sqlite_sql(connection, "page", wanted, **edges)
-        page = orjson.loads(_page_json(connection, sql, params))
+    if connection.dialect.name == "sqlite":
+        if _built_once(wanted):
+            sql, params = _sqlite_sql(connection, "page", wanted, **edges)
+            packed = _page_json(connection, sql, params)
+        else:
+            packed = _run(connection, "page", wanted, **edges).scalar_one()
+        page = orjson.loads(packed)
         found = {row[0]: _listed(row, row[_NAME], row[-2]) for row in page}
         return found, page[0][-1] if page else 0
     total = 0
@@ -203,18 +208,6 @@ def _page_orders(
     return {id_: _listed(row, names, row[-2]) for id_, (row, names) in rows.items()}, total
 
 
-def _in_one_row(connection: Connection, wanted: OrderFilter) -> bool:
-    """Whether a page is read as one row of JSON (``_page_json``; SQLite, for the shapes
-    built once) rather than a row per name (``_run``).
-
-    Python's sqlite3 lets go of the GIL at every row it steps to. Under load each let-go
-    hands the GIL to another thread and waits to get it back: for a page's 10 to 50 rows
-    that cost more than reading them (a third of a `/cert list` served on 8 threads, most
-    of it in the kernel). SQLite's json_group_array packs the page into one row.
-    """
-    return connection.dialect.name == "sqlite" and _built_once(wanted)
-
-
 def _built_once(wanted: OrderFilter) -> bool:
     """Whether ``wanted``'s statements are built once (a domain or `expiring` filter's are
     not: they compute their bounds in Python)."""
@@ -225,7 +218,11 @@ def _page_in_one_row(ids: Select[Any], *, cap: int | None, wanted: OrderFilter) 
     """The page as one row (SQLite): a JSON array of its orders, each an array of _COLUMNS,
     its first names as [position, name], its count of names and the list's count.
 
-    Each order's names are read by its own index look-ups (correlated sub-selects): half the
+    Python's sqlite3 lets go of the GIL at every row it steps to. Under load each let-go
+    hands the GIL to another thread and waits to get it back: for a page's 10 to 50 rows
+    that cost more than reading them (a third of a `/cert list` served on 8 threads, most
+    of it in the kernel). SQLite's json_group_array packs the page into one row. Each
+    order's names are read by its own index look-ups (correlated sub-selects): half the
     time of ranking every name of the page with window functions.
     """
     page = ids.subquery("page")
@@ -246,7 +243,7 @@ def _page_in_one_row(ids: Select[Any], *, cap: int | None, wanted: OrderFilter) 
     counted = count_statement(wanted, cap=cap).scalar_subquery()
     one_order = func.json_array(*_COLUMNS, func.json(names), names_total, counted)
     return select(func.json_group_array(one_order)).select_from(
-        page.join(Order, Order.id == page.c.id)
+        page.join(Order, Order.id == page.c[0])
     )
 
 
@@ -257,27 +254,26 @@ def _any(connection: Connection, wanted: OrderFilter, **edge: int) -> bool:
 def _rows_statement(
     ids: Select[Any], *, newest_first: bool, cap: int | None, wanted: OrderFilter
 ) -> Executable:
-    """The page's orders, each with its first names (a row per name) and the list's count."""
-    ranked = (
-        select(
-            OrderDomain.order_id,
-            OrderDomain.display,
-            OrderDomain.position,
-            func.row_number()
-            .over(partition_by=OrderDomain.order_id, order_by=OrderDomain.position)
-            .label("rank"),
-            func.count().over(partition_by=OrderDomain.order_id).label("names_total"),
-        )
-        .where(OrderDomain.order_id.in_(ids))
-        .subquery()
+    """The page's orders, each with its first names (a row per name) and the list's count
+    (PostgreSQL: each order's first names are a LATERAL read of the index on its names in
+    order, so an order of 250 names costs what its first five do)."""
+    first = (
+        select(OrderDomain.display, OrderDomain.position)
+        .where(OrderDomain.order_id == Order.id)
+        .order_by(OrderDomain.position)
+        .limit(NAMES_SHOWN)
+        .lateral("first_names")
     )
+    names_total = (
+        select(func.count()).where(OrderDomain.order_id == Order.id).correlate(Order)
+    ).scalar_subquery()
     counted = count_statement(wanted, cap=cap).scalar_subquery().label("total")
     order = Order.id.desc() if newest_first else Order.id.asc()
     rows: Executable = (
-        select(*_COLUMNS, ranked.c.display, ranked.c.position, ranked.c.names_total, counted)
-        .outerjoin(ranked, and_(ranked.c.order_id == Order.id, ranked.c.rank <= NAMES_SHOWN))
+        select(*_COLUMNS, first.c.display, first.c.position, names_total, counted)
+        .outerjoin(first, true())
         .where(Order.id.in_(ids))
-        .order_by(order, ranked.c.position)
+        .order_by(order, first.c.position)
     )
     return rows
 

@@ -19,7 +19,7 @@ from bot.devtools.seed_orders import (
     seed_sent_deliveries,
     seed_sent_reminders,
 )
-from storage import claims, db, deliveries
+from storage import claims, db, deliveries, order_rows
 from storage.models import DeliveredFile, Delivery, Order, Reminder
 from storage.order_pages import OrderFilter, StateGroup, count_statement, page_ids_statement
 
@@ -178,3 +178,23 @@ def test_sweep_history_does_not_slow_the_reminder_sweep(store: tuple[Connection,
     assert connection.execute(stmt).first() is None
     counted = connection.scalar(select(Reminder.id).where(Reminder.sent_at.is_not(None)).limit(1))
     assert counted is not None and made.total == 16000
+
+
+def test_a_page_reads_each_orders_first_names_in_order_from_an_index(
+    store: tuple[Connection, Store],
+) -> None:
+    """Five names a card: read in the order typed, never all of an order's names sorted."""
+    connection, _ = store
+    postgres = connection.dialect.name == "postgresql"
+    for wanted, _ in LISTS.values():
+        stmt = order_rows._build(
+            "rows" if postgres else "page", wanted, before=None, after=None, limit=11, cap=1000
+        )
+        lines = plan(connection, stmt)
+        shown = "\n".join(lines)
+        assert "ix_order_domains_order_position" in indexes_used(lines), shown
+        if postgres:  # the index gives each order's names in order: nothing ranks them all
+            assert not any("WindowAgg" in line for line in lines), shown
+        else:  # the names' sub-select reads the index and sorts nothing
+            names = next(i for i, line in enumerate(lines) if "ix_order_domains_order" in line)
+            assert "TEMP B-TREE" not in lines[names + 1], shown
