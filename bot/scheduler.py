@@ -14,13 +14,11 @@ always holds exactly one set of jobs.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -33,6 +31,7 @@ from bot.app import build_services
 from bot.config import Settings
 from bot.leader import Leadership
 from bot.services import Services
+from bot.stop_signals import on_stop_signal
 from bot.sweep_metrics import watch_scheduler
 from storage.reminder_claims import release_owned
 
@@ -199,23 +198,16 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bo
     the reminder claims this process holds are handed back and the caller must exit at once.
     """
     stop = stop or threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("worker: %s received, stopping", signal.Signals(signum).name)
-        stop.set()
-
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        on_stop_signal(stop.set, who="worker")
     services = build_services(settings, jobs=True)
     scheduled = ScheduledJobs(services)
     scheduled.start()
     logger.info("certdesk worker: running")
     clean = False
     try:
-        # Not a bare wait(): a signal the kernel hands to another thread only marks it pending,
-        # and the main thread runs its handler when it next runs Python code, which a wait
-        # without a timeout never lets it do.
+        # Not a bare wait(): the main thread must run Python code now and then for a signal
+        # handler to run at all (bot.stop_signals).
         while not stop.wait(SIGNAL_CHECK_SECONDS):
             pass
     finally:

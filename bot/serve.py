@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 from waitress import create_server, wasyncore
@@ -22,6 +20,7 @@ from bot.logs import AtMostEvery
 from bot.migrating import migrate_apart
 from bot.scheduler import ScheduledJobs, release_claims_of_this_process
 from bot.socket_mode import SocketLink
+from bot.stop_signals import on_stop_signal
 from bot.web import wsgi_for
 
 logger = logging.getLogger(__name__)
@@ -104,8 +103,7 @@ def serve(
         server = http_server(wsgi if link is None else link.wrap(wsgi), host=host, port=port)
         shutdown = GracefulShutdown(server, grace=grace)
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, shutdown.on_signal)
-            signal.signal(signal.SIGINT, shutdown.on_signal)
+            on_stop_signal(shutdown.stop, who="certdesk")
         path = "/healthz" if link else "/slack/events"
         logger.info("certdesk: serving http://%s:%s%s", host, server.effective_port, path)
         server.run()
@@ -127,14 +125,6 @@ class GracefulShutdown:
     def __init__(self, server: BaseWSGIServer | MultiSocketServer, *, grace: float) -> None:
         self._server: Any = server
         self._grace = grace
-        self._started = False
-
-    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        """The signal handler: start stopping on a thread (a handler must not block)."""
-        logger.info("certdesk: %s received, stopping", signal.Signals(signum).name)
-        if not self._started:
-            self._started = True
-            threading.Thread(target=self.stop, name="certdesk-shutdown", daemon=True).start()
 
     def stop(self) -> None:
         """Stop listening, wait for requests in flight (bounded), then close every channel."""

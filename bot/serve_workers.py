@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from gunicorn.arbiter import Arbiter
 
 from bot.config import Settings
 from bot.migrating import upgrade_in_child
+from bot.stop_signals import on_stop_signal
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +156,7 @@ def run_scheduler_process() -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    on_stop_signal(stop.set, who="scheduler process")
     parent = os.getppid()
     # Orphaned (the arbiter was killed), a scheduler must not run on unsupervised.
     threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()

@@ -102,10 +102,10 @@ def waiting_for(
     return [
         (order_id, requester_id, asked)
         for order_id, requester_id, asked, approvers in session.execute(query)
-        if everyone or user_id in (approvers or [])
+        if everyone or may_decide(approvers, user_id)
     ]
 
 
-def may_decide(request: ApprovalRequest, user_id: str) -> bool:
-    """Whether ``user_id`` is one of the request's approvers (admins may decide any)."""
-    return user_id in (request.approvers or [])
+def may_decide(approvers: Sequence[str] | None, user_id: str) -> bool:
+    """Whether ``user_id`` is one of a request's ``approvers`` (admins may decide any)."""
+    return user_id in (approvers or [])

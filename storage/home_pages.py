@@ -125,7 +125,7 @@ def waiting_approvals(
         counted = select(func.count()).select_from(stmt.order_by(None).subquery())
         return list(session.scalars(stmt.limit(limit))), int(session.scalar(counted) or 0)
     # Who may decide is a JSON list: read the open requests (a queue, not the history).
-    mine = [r for r in session.scalars(stmt) if approvals.may_decide(r, user_id)]
+    mine = [r for r in session.scalars(stmt) if approvals.may_decide(r.approvers, user_id)]
     return mine[:limit], len(mine)
 
 

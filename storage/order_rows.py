@@ -222,8 +222,7 @@ def _page_in_one_row(ids: Select[Any], *, cap: int | None, wanted: OrderFilter) 
     hands the GIL to another thread and waits to get it back: for a page's 10 to 50 rows
     that cost more than reading them (a third of a `/cert list` served on 8 threads, most
     of it in the kernel). SQLite's json_group_array packs the page into one row. Each
-    order's names are read by its own index look-ups (correlated sub-selects): half the
-    time of ranking every name of the page with window functions.
+    order's first names are read by its own index look-ups (correlated sub-selects).
     """
     page = ids.subquery("page")
     first = (
@@ -254,9 +253,9 @@ def _any(connection: Connection, wanted: OrderFilter, **edge: int) -> bool:
 def _rows_statement(
     ids: Select[Any], *, newest_first: bool, cap: int | None, wanted: OrderFilter
 ) -> Executable:
-    """The page's orders, each with its first names (a row per name) and the list's count
-    (PostgreSQL: each order's first names are a LATERAL read of the index on its names in
-    order, so an order of 250 names costs what its first five do)."""
+    """The page's orders, each with its first names (a row per name), its count of names and
+    the list's count (PostgreSQL: each order's first names are a LATERAL read of the index on
+    its names in order, so an order of 250 names reads five names and counts the rest)."""
     first = (
         select(OrderDomain.display, OrderDomain.position)
         .where(OrderDomain.order_id == Order.id)
@@ -264,13 +263,19 @@ def _rows_statement(
         .limit(NAMES_SHOWN)
         .lateral("first_names")
     )
+    # Joined, not a sub-select in the columns: that would count an order's names once for
+    # each of its rows (five times).
     names_total = (
-        select(func.count()).where(OrderDomain.order_id == Order.id).correlate(Order)
-    ).scalar_subquery()
+        select(func.count().label("names_total"))
+        .where(OrderDomain.order_id == Order.id)
+        .lateral("names_count")
+    )
     counted = count_statement(wanted, cap=cap).scalar_subquery().label("total")
     order = Order.id.desc() if newest_first else Order.id.asc()
     rows: Executable = (
-        select(*_COLUMNS, first.c.display, first.c.position, names_total, counted)
+        select(*_COLUMNS, first.c.display, first.c.position, names_total.c.names_total, counted)
+        .select_from(Order)
+        .join(names_total, true())
         .outerjoin(first, true())
         .where(Order.id.in_(ids))
         .order_by(order, first.c.position)
@@ -298,7 +303,7 @@ def _run(
     limit: int = 1,
     cap: int | None = None,
 ) -> Result[Any]:
-    """Run the statement for ``kind`` ("rows", "ids" or "count") for ``wanted``.
+    """Run the statement for ``kind`` ("page", "rows", "ids" or "count") for ``wanted``.
 
     A domain or `expiring` filter computes its bounds in Python, so those are built afresh;
     every other shape is built once, and on SQLite also compiled once.

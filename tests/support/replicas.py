@@ -92,7 +92,11 @@ class Proc:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.send_signal(signal.SIGABRT)
-            self.process.wait()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # stopped (SIGSTOP), say: nothing left to show
+                self.process.kill()
+                self.process.wait()
             raise AssertionError(
                 f"{self.name} still running {timeout} s after SIGTERM:\n{self.output()}"
             ) from None
