@@ -71,13 +71,30 @@ class GatedExecutor(ThreadPoolExecutor):
     def __init__(self, gate: Callable[[], bool], max_workers: int = 4) -> None:
         super().__init__(max_workers=max_workers)
         self._gate = gate
+        self._closed = False
 
     def submit_job(self, job: Job, run_times: list) -> None:
-        """Run ``job`` unless this process has lost the scheduler lock (then skip this run)."""
-        if not self._gate():
-            logger.info("job %s skipped: this process no longer holds the scheduler lock", job.id)
-            return
-        super().submit_job(job, run_times)
+        """Run ``job`` unless this process has lost the scheduler lock (then skip this run)
+        or is stopping (APScheduler's thread may hand over one more job after the shutdown,
+        which the closed pool would refuse with an error)."""
+        assert self._lock is not None  # APScheduler's RLock, set when the scheduler starts
+        with self._lock:
+            if self._closed:
+                return
+            if not self._gate():
+                logger.info(
+                    "job %s skipped: this process no longer holds the scheduler lock", job.id
+                )
+                return
+            super().submit_job(job, run_times)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Take no more jobs, then shut the pool down (not under the lock: a job that ends
+        takes it to say so)."""
+        if self._lock is not None:
+            with self._lock:
+                self._closed = True
+        super().shutdown(wait)
 
     def busy(self) -> bool:
         """Whether a job submitted here is still running."""

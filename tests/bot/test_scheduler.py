@@ -8,15 +8,17 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import create_engine, inspect, text
 from support.app_fixtures import ALICE, Running, certdesk_env, wait_for
 from support.ca_flow import load_order, submitted_order
 
 from bot import jobs
-from bot.scheduler import JOBS_TABLE, start_scheduler, stop_scheduler
+from bot.scheduler import JOBS_TABLE, GatedExecutor, start_scheduler, stop_scheduler
 
 JOB_IDS = {
     "certdesk.poll_ca",
@@ -140,3 +142,19 @@ def test_certdesk_worker_runs_the_jobs_and_stops_cleanly_on_sigterm(
     assert process.returncode == 0, output
     assert "certdesk worker: stopped" in output
     assert "Traceback" not in output
+
+
+def test_a_job_handed_over_after_the_pool_closed_is_dropped_without_an_error() -> None:
+    """APScheduler's thread may look for due jobs once more after shutdown(wait=False): the
+    executor drops what it hands over then (the closed pool would raise and log a traceback)."""
+    ran: list[str] = []
+    executor = GatedExecutor(lambda: True, max_workers=1)
+    scheduler = BackgroundScheduler(executors={"default": executor})
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.add_job(lambda: ran.append("ran"), "interval", seconds=60, id="late")
+        executor.shutdown()
+        executor.submit_job(job, [datetime.now(UTC)])  # no RuntimeError from the closed pool
+    finally:
+        scheduler.shutdown(wait=False)
+    assert ran == [] and not executor.busy()

@@ -63,7 +63,7 @@ class SocketDesk:
 @pytest.fixture
 def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., SocketDesk]]:
     """Start `certdesk serve --socket` (extra CLI flags as arguments) against the emulator."""
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
 
     def start(*flags: str) -> SocketDesk:
         port = free_port()
@@ -79,10 +79,13 @@ def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
         del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none: nothing arrives over HTTP
         command = [sys.executable, "-m", "bot.cli", "serve", "--socket"]
         command += ["--host", "127.0.0.1", "--port", str(port), *flags]
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
-        )
-        started.append(process)
+        # To a file: a pipe read only at the end would fill up and stop the process.
+        log = tmp_path / f"serve.{len(started)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
+            )
+        started.append((process, log))
         desk = SocketDesk(
             url=f"http://127.0.0.1:{port}",
             data_dir=data_dir,
@@ -100,14 +103,18 @@ def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
                 return False
 
         wait_for(ready, timeout=30, what="certdesk serve --socket to be healthy")
-        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        assert process.poll() is None, log.read_text(errors="replace")
         return desk
 
     yield start
-    for process in started:
+    for process, log in started:
         process.terminate()
-        output, _ = process.communicate(timeout=10)
-        print(output.decode(errors="replace"))  # shown when the test failed
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print(log.read_text(errors="replace"))  # shown when the test failed
 
 
 def confirm_latest_link(desk: SocketDesk, ca_ref: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -41,11 +40,10 @@ def test_a_writer_holding_its_transaction_does_not_hold_back_a_list(certdesk: Ru
     ref = register(certdesk, ALICE)
     certdesk.slack.timeout = 3
     with writing(str(certdesk.services.engine.url.database)):
-        begun = time.monotonic()
         answer = certdesk.slack.slash_command(ALICE, "list")
-        took = time.monotonic() - begun
+    # The writer holds its transaction until after the answer: a reader that waited for it
+    # would have answered with a sentence, not the list.
     assert ref in (answer.json() or {})["text"]
-    assert took < 1.5, f"a WAL reader waited {took:.1f} s for a writer"
 
 
 @dataclass

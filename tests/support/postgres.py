@@ -42,7 +42,7 @@ def postgres_cluster() -> Iterator[str]:
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(root, user="postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", free_port()
+    data = root / "data"
     try:
         subprocess.run(
             [
@@ -60,22 +60,31 @@ def postgres_cluster() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-w",
-                "-l",
-                str(root / "log"),
-                "-o",
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        # The port is chosen just before it is bound, and chosen again if another process
+        # (the other test worker) took it meanwhile.
+        for _ in range(3):
+            port = free_port()
+            started = subprocess.run(
+                [
+                    *as_user,
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-w",
+                    "-l",
+                    str(root / "log"),
+                    "-o",
+                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "start",
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if started.returncode == 0:
+                break
+        else:
+            log = (root / "log").read_text(errors="replace") if (root / "log").exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start:\n{started.stderr}\n{log}")
         subprocess.run(
             [
                 *as_user,

@@ -32,9 +32,14 @@ def environment(env: dict[str, str]) -> dict[str, str]:
 
 
 def certdesk(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a short `certdesk` command to the end."""
+    """Run a short `certdesk` command to the end (at most two minutes)."""
     return subprocess.run(
-        [str(CERTDESK), *args], env=environment(env), cwd=cwd, capture_output=True, text=True
+        [str(CERTDESK), *args],
+        env=environment(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

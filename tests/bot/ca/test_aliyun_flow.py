@@ -24,7 +24,9 @@ DOMAINS = ("example.com", "www.example.com")
 
 @pytest.fixture
 def cas(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with standin(tmp_path, validation_delay=0.2, withdraw_refusal=0.3, cancel_delay=0.1) as s:
+    # Withdrawals are refused for 1.5 s after applying: long enough that a cancel right after
+    # applying is refused first even when the machine is busy.
+    with standin(tmp_path, validation_delay=0.2, withdraw_refusal=1.5, cancel_delay=0.1) as s:
         yield s
 
 
