@@ -81,8 +81,9 @@ class Leadership:
             return False
         return not self._postgres or time.monotonic() - self._last_beat < self._ttl * 2 / 3
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop leading (``on_lose`` first), let the lock go, and end the threads."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop leading (``on_lose`` first), let the lock go, and end the threads (each
+        waited for at most ``timeout`` seconds); whether both ended."""
         self._closing.set()
         holder, follower = self._threads or (None, None)
         if follower is not None:
@@ -90,6 +91,7 @@ class Leadership:
         self._stop.set()
         if holder is not None:
             holder.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
 
     def _follow(self) -> None:
         """Run the scheduler exactly while the lock is held."""
@@ -180,6 +182,8 @@ def _lock_engine(engine: Engine, *, ttl: float) -> Engine:
         engine.url,
         poolclass=NullPool,
         connect_args={
+            # A database that does not answer is tried again a heartbeat later.
+            "connect_timeout": idle,
             "keepalives": 1,
             "keepalives_idle": idle,
             "keepalives_interval": max(idle // 3, 1),

@@ -194,10 +194,11 @@ class ScheduledJobs:
     def stop(self) -> bool:
         """Stop the scheduler (bounded by the shutdown grace), then let the lock go.
 
-        Returns whether every running job finished in time.
+        Returns whether every running job finished in time (not if the scheduler's stop
+        itself overran: a job may still be running then).
         """
-        self.leadership.stop(timeout=self._grace + 10)
-        return self._finished
+        ended = self.leadership.stop(timeout=self._grace + 10)
+        return ended and self._finished
 
     def _gain(self) -> None:
         self._scheduler = start_scheduler(self._services, gate=self.leadership.leading)

@@ -8,6 +8,7 @@ serialises writers, and the compare-and-set is what makes both correct.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,12 @@ from bot import metrics
 from storage import workspaces
 from storage.claims import LEASE  # the one lease rule: longer than any Slack call's retries
 from storage.models import Reminder
+
+#: Owners (a process's claim prefix) whose claims were handed back: the process is exiting
+#: and takes no more of them. The lock is held across each claim and each hand-back, so a
+#: claim is either committed before its owner's hand-back (and handed back) or never taken.
+_handed_back: set[str] = set()
+_HANDING_BACK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,22 @@ def claim_next(
     skip: set[int],
     lease: timedelta = LEASE,
 ) -> Claim | None:
-    """Claim the most overdue claimable slot for ``lease`` (committed before returning), or None."""
+    """Claim the most overdue claimable slot for ``lease`` (committed before returning), or
+    None (also once ``worker_id``'s process has handed its claims back)."""
+    with _HANDING_BACK:
+        if any(worker_id.startswith(owner) for owner in _handed_back):
+            return None
+        return _claim_next(sessions, worker_id=worker_id, now=now, skip=skip, lease=lease)
+
+
+def _claim_next(
+    sessions: sessionmaker[Session],
+    *,
+    worker_id: str,
+    now: datetime,
+    skip: set[int],
+    lease: timedelta,
+) -> Claim | None:
     for _ in range(20):  # each miss means another worker won that row; look again
         with sessions.begin() as session:
             stmt = select(Reminder).where(*_claimable(now))
@@ -147,11 +169,13 @@ def drop(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> Non
 
 
 def release_owned(sessions: sessionmaker[Session], *, owner: str) -> int:
-    """Free every unsent slot whose claim starts with ``owner`` (a process about to exit).
+    """Free every unsent slot whose claim starts with ``owner`` (a process about to exit);
+    this process claims nothing for ``owner`` afterwards.
 
     The claim's token stays on the row, so the next claimant looks in Slack before posting.
     """
-    with sessions.begin() as session:
+    with _HANDING_BACK, sessions.begin() as session:
+        _handed_back.add(owner)
         freed = session.execute(
             update(Reminder)
             .where(

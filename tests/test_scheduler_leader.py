@@ -116,5 +116,5 @@ def test_on_sqlite_every_process_leads(tmp_path: Path) -> None:
     leadership.start()
     wait_for(lambda: events == ["gain"], what="the scheduler to start")
     assert leadership.leading()
-    leadership.stop(timeout=5)
+    assert leadership.stop(timeout=5), "both threads ended"
     assert events == ["gain", "lose"] and not leadership.leading()

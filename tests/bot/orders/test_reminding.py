@@ -23,7 +23,7 @@ from bot.services import Services
 from bot.views import ids
 from storage import queries
 from storage.models import Order, Reminder
-from storage.reminder_claims import LEASE, claim_next
+from storage.reminder_claims import LEASE, claim_next, release_owned
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, inside London working hours
 
@@ -154,6 +154,21 @@ def test_a_worker_that_died_after_slack_accepted_is_not_doubled(
     assert reminder_ids_posted(reminders_to(emulator, ALICE)) == [claim.id]
     row = next(r for r in rows(services, order_id) if r.id == claim.id)
     assert row.sent_at is not None and row.message_ts == posted
+
+
+def test_a_process_that_handed_its_claims_back_takes_no_more(
+    make_services: Callable[..., Services],
+) -> None:
+    services = make_services()
+    waiting_order(services, requester=ALICE, watchers=(BOB,), started=T0)
+    held = claim_next(services.sessions, worker_id="exiting:1:thread", now=T0, skip=set())
+    assert held is not None
+    # Exiting: its claims are handed back, and its sweep thread (still running) finds nothing.
+    assert release_owned(services.sessions, owner="exiting:1:") == 1
+    assert claim_next(services.sessions, worker_id="exiting:1:thread", now=T0, skip=set()) is None
+    # Everyone else goes on, the handed-back slot first.
+    taken = claim_next(services.sessions, worker_id="exiting:10:thread", now=T0, skip=set())
+    assert taken is not None and taken.id == held.id
 
 
 def test_escalation_tells_admins_and_the_channel_once(
