@@ -41,14 +41,17 @@ from storage.models import Delivery, Order, Reminder
 ORDERS = 20
 KILLS = 10
 PEOPLE = [f"UREQ{i:02d}" for i in range(ORDERS)]
-#: Step 0 when verification starts, step 1 ten seconds later (well past the longest delay a
-#: kill can cause: the lock TTL plus a claim lease), step 2 an hour later (never, here).
+#: Step 0 when verification starts, step 1 fifteen seconds later (well past the longest delay
+#: a kill can cause: the lock TTL plus a claim lease), step 2 an hour later (never, here).
+#: The lease is what a live sender may take for one send before another takes it over: on a
+#: busy machine a few seconds can pass, so it is 6 s, not the shortest that would do.
+SECOND_STEP = timedelta(seconds=15)
 TIMINGS = {
     "CERTDESK_POLL_INTERVAL": "1s",
     "CERTDESK_TICK": "1s",
     "CERTDESK_SIM_REVIEW_DELAY": "1s",
-    "CERTDESK_REMINDER_SCHEDULE": "10s,1h",
-    "CERTDESK_CLAIM_LEASE": "3s",
+    "CERTDESK_REMINDER_SCHEDULE": f"{SECOND_STEP.seconds}s,1h",
+    "CERTDESK_CLAIM_LEASE": "6s",
     "CERTDESK_LEADER_TTL": "3s",
     "CERTDESK_SHUTDOWN_GRACE": "5s",
 }
@@ -317,7 +320,7 @@ def test_kill_9_workers_while_20_orders_go_through(
     for key in late:  # a skipped second step is only one whose time passed before the first
         first, order = rows[key], final[key[0]]
         assert first.sent_at and order.verification_started_at
-        assert first.sent_at >= order.verification_started_at + timedelta(seconds=10), key
+        assert first.sent_at >= order.verification_started_at + SECOND_STEP, key
     assert all(o.state == "issued" for o in final.values())
     assert left == [], f"deliveries never sent: {left}"
     assert issued == Counter(dict.fromkeys(refs, 1)), "one issuance DM per order"
