@@ -48,7 +48,7 @@ def test_serve_finishes_requests_and_background_work_on_sigterm(
         # The submission's work after the ack makes an RSA-4096 key, sends the order to the CA,
         # DMs the requester and uploads the CSR; the upload is answered late, so SIGTERM
         # certainly lands while that work is under way.
-        emulator.slow_next("files.completeUploadExternal", seconds=2)
+        emulator.slow_next("files.completeUploadExternal", seconds=6)
         ref = register_and_submit(slack, emulator, ALICE, "shutdown.example.com", key="rsa4096")
         # And a request in flight: /cert new opens its modal before answering, slowly.
         emulator.slow_next("views.open", seconds=1.5)
