@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import create
 from bot.config import Settings
-from bot.devtools.ports import free_port
+from bot.devtools.ports import reserved_port
 from bot.emulator import Emulator, SlackSide
 from bot.emulator.slack_side import Response
 from bot.serve import HttpServer, start_http
@@ -96,15 +96,17 @@ def start_certdesk(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[...,
 
     def start(**extra: str) -> Running:
         data_dir = tmp_path / f"data{len(started)}"
-        # A port chosen up front, so the simulated CA's verification links point at it.
-        port = free_port()
-        extra.setdefault("CERTDESK_PUBLIC_URL", f"http://127.0.0.1:{port}")
-        settings = Settings.load(certdesk_env(emulator, data_dir, **extra))
-        if "DATABASE_URL" in extra:  # as the operator would: `certdesk db upgrade` first
-            engine = db.make_engine(settings.database_url)
-            db.upgrade(engine)
-            engine.dispose()
-        http = start_http(create(settings), port=port)
+        # A port chosen up front, so the simulated CA's verification links point at it, and
+        # held until the server binds it.
+        with reserved_port() as port:
+            extra.setdefault("CERTDESK_PUBLIC_URL", f"http://127.0.0.1:{port}")
+            settings = Settings.load(certdesk_env(emulator, data_dir, **extra))
+            if "DATABASE_URL" in extra:  # as the operator would: `certdesk db upgrade` first
+                engine = db.make_engine(settings.database_url)
+                db.upgrade(engine)
+                engine.dispose()
+            app = create(settings)
+        http = start_http(app, port=port)
         running = Running(
             http=http,
             emulator=emulator,
