@@ -6,6 +6,7 @@ objects; each run looks up this process's Services in the registry the scheduler
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -40,9 +41,18 @@ def current_services() -> Services | None:
         return _services
 
 
+#: A claim's token keeps the first 40 characters of its worker id (storage.reminder_claims),
+#: so an owner must be shorter: a long host name is cut, with a hash of it kept to tell
+#: hosts that share a prefix apart (pods of one deployment all run as process 1).
+_HOST_CHARS = 20
+
+
 def process_owner() -> str:
-    """How this process's claims begin: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}:"
+    """How this process's claims begin: host and process id (at most 29 characters)."""
+    host = socket.gethostname()
+    if len(host) > _HOST_CHARS:
+        host = f"{host[:11]}~{hashlib.sha256(host.encode()).hexdigest()[:8]}"
+    return f"{host}:{os.getpid()}:"
 
 
 def worker_id() -> str:

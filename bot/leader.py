@@ -182,8 +182,11 @@ def _lock_engine(engine: Engine, *, ttl: float) -> Engine:
         engine.url,
         poolclass=NullPool,
         connect_args={
-            # A database that does not answer is tried again a heartbeat later.
+            # A database that does not answer is tried again a heartbeat later, and one that
+            # stops answering mid-heartbeat (keepalives wait while data is unacknowledged)
+            # drops the connection after the TTL.
             "connect_timeout": idle,
+            "tcp_user_timeout": int(ttl * 1000),
             "keepalives": 1,
             "keepalives_idle": idle,
             "keepalives_interval": max(idle // 3, 1),

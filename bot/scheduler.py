@@ -159,11 +159,10 @@ def stop_scheduler(scheduler: BackgroundScheduler, *, timeout: float | None = No
 
     Returns whether every job finished; the stored jobs stay for the next start.
     """
-    executor = scheduler._lookup_executor("default")
     if scheduler.running:
         scheduler.shutdown(wait=False)
     deadline = None if timeout is None else time.monotonic() + timeout
-    while isinstance(executor, GatedExecutor) and executor.busy():
+    while _busy(scheduler):
         if deadline is not None and time.monotonic() >= deadline:
             logger.warning("scheduler stopped with a job still running after %.0f s", timeout)
             return False
@@ -179,7 +178,8 @@ class ScheduledJobs:
         self._services = services
         self._grace = services.settings.shutdown_grace.total_seconds()
         self._scheduler: BackgroundScheduler | None = None
-        self._finished = True
+        #: Schedulers stopped (the lock went) while a job still ran: it may run on.
+        self._overran: list[BackgroundScheduler] = []
         self.leadership = Leadership(
             services.engine,
             ttl=services.settings.leader_ttl,
@@ -198,26 +198,35 @@ class ScheduledJobs:
         itself overran: a job may still be running then).
         """
         ended = self.leadership.stop(timeout=self._grace + 10)
-        return ended and self._finished
+        return ended and not any(_busy(scheduler) for scheduler in self._overran)
 
     def _gain(self) -> None:
         self._scheduler = start_scheduler(self._services, gate=self.leadership.leading)
 
     def _lose(self) -> None:
         if self._scheduler is not None:
-            self._finished = stop_scheduler(self._scheduler, timeout=self._grace)
+            if not stop_scheduler(self._scheduler, timeout=self._grace):
+                self._overran.append(self._scheduler)
             self._scheduler = None
 
 
+def _busy(scheduler: BackgroundScheduler) -> bool:
+    """Whether a job ``scheduler`` started is still running."""
+    executor = scheduler._lookup_executor("default")
+    return isinstance(executor, GatedExecutor) and executor.busy()
+
+
 def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> bool:
-    """Run the scheduler alone until SIGTERM or SIGINT (or ``stop`` is set).
+    """Run the scheduler alone until SIGTERM or SIGINT, or, given ``stop``, until it is set
+    (then whoever gave it handles the signals).
 
     Returns whether it stopped cleanly; if a job was still running after the shutdown grace,
     the reminder claims this process holds are handed back and the caller must exit at once.
     """
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        on_stop_signal(stop.set, who="worker")
+    if stop is None:  # else whoever passed ``stop`` handles the signals
+        stop = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            on_stop_signal(stop.set, who="worker")
     services = build_services(settings, jobs=True)
     scheduled = ScheduledJobs(services)
     scheduled.start()

@@ -24,8 +24,12 @@ from storage.models import Reminder
 #: Owners (a process's claim prefix) whose claims were handed back: the process is exiting
 #: and takes no more of them. The lock is held across each claim and each hand-back, so a
 #: claim is either committed before its owner's hand-back (and handed back) or never taken.
+#: A hand-back waits for a claim under way at most HAND_BACK_WAIT seconds (a claim stuck on
+#: the database must not keep an exiting process); a claim that commits after it then gives
+#: its row back itself.
 _handed_back: set[str] = set()
 _HANDING_BACK = threading.Lock()
+HAND_BACK_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,18 @@ def claim_next(
     """Claim the most overdue claimable slot for ``lease`` (committed before returning), or
     None (also once ``worker_id``'s process has handed its claims back)."""
     with _HANDING_BACK:
-        if any(worker_id.startswith(owner) for owner in _handed_back):
+        if _was_handed_back(worker_id):
             return None
-        return _claim_next(sessions, worker_id=worker_id, now=now, skip=skip, lease=lease)
+        claim = _claim_next(sessions, worker_id=worker_id, now=now, skip=skip, lease=lease)
+    if claim is not None and _was_handed_back(worker_id):  # the hand-back did not wait for it
+        release(sessions, claim, due_at=claim.due_at, failed=False, maybe_posted=claim.maybe_posted)
+        return None
+    return claim
+
+
+def _was_handed_back(worker_id: str) -> bool:
+    # tuple(): a copy made at once, which a hand-back adding to the set cannot upset
+    return any(worker_id.startswith(owner) for owner in tuple(_handed_back))
 
 
 def _claim_next(
@@ -174,8 +187,17 @@ def release_owned(sessions: sessionmaker[Session], *, owner: str) -> int:
 
     The claim's token stays on the row, so the next claimant looks in Slack before posting.
     """
-    with _HANDING_BACK, sessions.begin() as session:
-        _handed_back.add(owner)
+    waited = _HANDING_BACK.acquire(timeout=HAND_BACK_WAIT)
+    _handed_back.add(owner)
+    try:
+        return _free_owned(sessions, owner)
+    finally:
+        if waited:
+            _HANDING_BACK.release()
+
+
+def _free_owned(sessions: sessionmaker[Session], owner: str) -> int:
+    with sessions.begin() as session:
         freed = session.execute(
             update(Reminder)
             .where(

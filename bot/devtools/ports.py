@@ -24,15 +24,23 @@ LOWEST = 20000
 _CHANCE = random.SystemRandom()
 
 
+#: Ports this process has given out: never given twice (two servers told one port).
+_given: set[int] = set()
+
+
 def free_port(*, udp_too: bool = False) -> int:
     """Return a port that is free on 127.0.0.1 now (TCP, and UDP when asked)."""
     below = _ephemeral_low()
     for _ in range(50):
         port = _CHANCE.randrange(LOWEST, below) if below > LOWEST + 1000 else 0
+        if port in _given:
+            continue
         try:
-            return _bindable(port, udp_too=udp_too)
+            port = _bindable(port, udp_too=udp_too)
         except OSError:
             continue
+        _given.add(port)
+        return port
     raise RuntimeError("no free local port found")
 
 
@@ -63,5 +71,12 @@ def reserved_port() -> Iterator[int]:
     a bound socket keeps it meanwhile.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
-        held.bind(("127.0.0.1", free_port()))
+        for _ in range(3):  # another server may bind it between the two
+            try:
+                held.bind(("127.0.0.1", free_port()))
+                break
+            except OSError:
+                continue
+        else:
+            raise RuntimeError("no free local port could be held")
         yield int(held.getsockname()[1])

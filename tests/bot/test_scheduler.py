@@ -158,3 +158,28 @@ def test_a_job_handed_over_after_the_pool_closed_is_dropped_without_an_error() -
     finally:
         scheduler.shutdown(wait=False)
     assert ran == [] and not executor.busy()
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ("worker-1", "worker-2"),
+        # Pods of one deployment: long names sharing a prefix, all running as process 1.
+        (
+            "certdesk-worker-7d9f8c6b5-abcde.eu-west-1.compute.internal",
+            "certdesk-worker-7d9f8c6b5-fghij.eu-west-1.compute.internal",
+        ),
+    ],
+)
+def test_a_process_owner_is_whole_in_its_claim_tokens_and_tells_hosts_apart(
+    monkeypatch: pytest.MonkeyPatch, hosts: tuple[str, str]
+) -> None:
+    owners = []
+    for host in hosts:
+        monkeypatch.setattr(jobs.socket, "gethostname", lambda host=host: host)
+        monkeypatch.setattr(jobs.os, "getpid", lambda: 1)
+        owners.append(jobs.process_owner())
+        # A claim's token keeps 40 characters of the worker id: the owner must be in them.
+        assert jobs.worker_id()[:40].startswith(owners[-1]), owners[-1]
+    assert owners[0] != owners[1]
+    assert not owners[0].startswith(owners[1]) and not owners[1].startswith(owners[0])

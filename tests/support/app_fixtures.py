@@ -97,7 +97,7 @@ def start_certdesk(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[...,
     def start(**extra: str) -> Running:
         data_dir = tmp_path / f"data{len(started)}"
         # A port chosen up front, so the simulated CA's verification links point at it, and
-        # held until the server binds it.
+        # held until just before the server binds it.
         with reserved_port() as port:
             extra.setdefault("CERTDESK_PUBLIC_URL", f"http://127.0.0.1:{port}")
             settings = Settings.load(certdesk_env(emulator, data_dir, **extra))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +23,7 @@ from bot.orders.reminding.sender import Sweep, deliver
 from bot.ports import Message
 from bot.services import Services
 from bot.views import ids
-from storage import queries
+from storage import queries, reminder_claims
 from storage.models import Order, Reminder
 from storage.reminder_claims import LEASE, claim_next, release_owned
 
@@ -169,6 +171,31 @@ def test_a_process_that_handed_its_claims_back_takes_no_more(
     # Everyone else goes on, the handed-back slot first.
     taken = claim_next(services.sessions, worker_id="exiting:10:thread", now=T0, skip=set())
     assert taken is not None and taken.id == held.id
+
+
+def test_a_hand_back_does_not_wait_long_for_a_claim_under_way_which_then_gives_its_row_back(
+    make_services: Callable[..., Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = make_services()
+    waiting_order(services, requester=ALICE, started=T0)
+    monkeypatch.setattr(reminder_claims, "HAND_BACK_WAIT", 0.2)
+    claiming = reminder_claims._claim_next
+
+    def slow_claim(*args: Any, **kwargs: Any) -> reminder_claims.Claim | None:
+        # Stuck on the database: the exiting process hands back without waiting for it...
+        handing_back = threading.Thread(
+            target=lambda: reminder_claims.release_owned(services.sessions, owner="stuck:1:")
+        )
+        handing_back.start()
+        handing_back.join(timeout=5)
+        assert not handing_back.is_alive(), "the hand-back waited for the stuck claim"
+        return claiming(*args, **kwargs)  # ...and the claim commits after it
+
+    monkeypatch.setattr(reminder_claims, "_claim_next", slow_claim)
+    assert claim_next(services.sessions, worker_id="stuck:1:thread", now=T0, skip=set()) is None
+    monkeypatch.setattr(reminder_claims, "_claim_next", claiming)
+    # The row went back at once: another process takes it without waiting out a lease.
+    assert claim_next(services.sessions, worker_id="other:2:thread", now=T0, skip=set())
 
 
 def test_escalation_tells_admins_and_the_channel_once(
