@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,13 @@ from support.app_fixtures import ALICE, Running, certdesk_env, wait_for
 from support.ca_flow import load_order, submitted_order
 
 from bot import jobs
-from bot.scheduler import JOBS_TABLE, GatedExecutor, start_scheduler, stop_scheduler
+from bot.scheduler import (
+    JOBS_TABLE,
+    GatedExecutor,
+    ScheduledJobs,
+    start_scheduler,
+    stop_scheduler,
+)
 
 JOB_IDS = {
     "certdesk.poll_ca",
@@ -183,3 +190,30 @@ def test_a_process_owner_is_whole_in_its_claim_tokens_and_tells_hosts_apart(
         assert jobs.worker_id()[:40].startswith(owners[-1]), owners[-1]
     assert owners[0] != owners[1]
     assert not owners[0].startswith(owners[1]) and not owners[1].startswith(owners[0])
+
+
+def test_a_scheduler_stopped_with_a_job_running_counts_until_that_job_ends(
+    start_certdesk: Callable[..., Running],
+) -> None:
+    """The lock went while a job ran on, came back, and went again cleanly: the process's
+    stop is clean only once the first job has ended (its claims are handed back otherwise)."""
+    desk = start_certdesk(**FAST, CERTDESK_SHUTDOWN_GRACE="1s")
+    scheduled = ScheduledJobs(desk.services)
+    release = threading.Event()
+    scheduled.leadership.leading = lambda: True  # type: ignore[method-assign]  # held, here
+    scheduled._gain()  # as the follower thread does when the lock is taken
+    assert scheduled._scheduler is not None
+    scheduled._scheduler.add_jobstore("memory", alias="here")  # a job that is not stored
+    scheduled._scheduler.add_job(release.wait, id="slow", kwargs={"timeout": 30}, jobstore="here")
+    wait_for(lambda: _busy_job(scheduled), what="the slow job to start")
+    scheduled._lose()  # the lock went: the slow job overran the grace
+    scheduled._gain()
+    scheduled._lose()  # back, then gone again, this time with nothing running
+    assert scheduled.stop() is False, "the first job still runs"
+    release.set()
+    wait_for(lambda: scheduled.stop(), what="a clean stop once the job ended")
+
+
+def _busy_job(scheduled: ScheduledJobs) -> bool:
+    executor = scheduled._scheduler._lookup_executor("default") if scheduled._scheduler else None
+    return isinstance(executor, GatedExecutor) and executor.busy()
