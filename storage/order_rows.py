@@ -189,7 +189,7 @@ def _page_orders(
     edges: dict[str, Any] = {"before": before, "after": after, "limit": limit, "cap": cap}
     if connection.dialect.name == "sqlite":
         if _built_once(wanted):
-            sql, params = _sqlite_sql(connection, "page", wanted, **edges)
+            sql, params = _sqlite_sql("page", wanted, **edges)
             packed = _page_json(connection, sql, params)
         else:
             packed = _run(connection, "page", wanted, **edges).scalar_one()
@@ -316,9 +316,7 @@ def _run(
         shape = _shape(wanted, before=before, after=after)
         params = _values(wanted, before=before, after=after)
         return connection.execute(_shaped(kind, *shape, limit=limit, cap=cap), params)
-    sql, params = _sqlite_sql(
-        connection, kind, wanted, before=before, after=after, limit=limit, cap=cap
-    )
+    sql, params = _sqlite_sql(kind, wanted, before=before, after=after, limit=limit, cap=cap)
     return connection.exec_driver_sql(sql, params)  # sqlite3 takes :names
 
 
@@ -350,7 +348,6 @@ def _page_json(connection: Connection, sql: str, params: dict[str, Any]) -> str:
 
 
 def _sqlite_sql(
-    connection: Connection,
     kind: str,
     wanted: OrderFilter,
     *,
