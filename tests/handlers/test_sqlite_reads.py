@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +17,7 @@ import pytest
 from support.app_fixtures import ALICE, BOB, Running, wait_for
 from support.journeys import register
 
-from bot.orders import lookup
-from handlers import replies
+from bot.orders import approval, lookup
 
 AWAY = "database is not answering"
 
@@ -92,7 +91,6 @@ def test_reads_queued_behind_a_stalled_read_are_answered_in_words_and_never_run_
     """SQLite reads run on one thread (replies.SQLITE_READS): those queued behind a stalled
     read are answered in words in time like it, and are dropped rather than run once the
     stall ends (nobody waits for their answer any more)."""
-    assert replies.SQLITE_READS._max_workers == 1
     ref = register(certdesk, ALICE)
     certdesk.slack.timeout = 3
     with ThreadPoolExecutor(max_workers=1) as person:
@@ -108,3 +106,37 @@ def test_reads_queued_behind_a_stalled_read_are_answered_in_words_and_never_run_
     # The one thread takes work in turn: Bob's read would have run before this one.
     assert ref in (certdesk.slack.slash_command(ALICE, "list").json() or {})["text"]
     assert stall.asked == [ALICE, ALICE]
+
+
+def reading_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads `list`, `status` and `approvals` read on, as they read."""
+    threads: list[str] = []
+    for module, name in ((lookup, "list_page"), (lookup, "order_for"), (approval, "waiting_for")):
+        read = getattr(module, name)
+
+        def noted(*args: Any, read: Any = read, **kwargs: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return read(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, noted)
+    return threads
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_reading_words_read_on_the_reads_thread_only_on_a_sqlite_file(
+    start_certdesk: Callable[..., Running],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    store: str,
+) -> None:
+    """A server's reads can stop mid-statement and must not queue behind one another: on
+    PostgreSQL they stay on the request pool."""
+    extra = {"DATABASE_URL": request.getfixturevalue("fresh_postgres")} if store != "sqlite" else {}
+    desk = start_certdesk(**extra)
+    ref = register(desk, ALICE)
+    threads = reading_threads(monkeypatch)
+    for text, expected in (("list", ref), (f"status {ref}", ref), ("approvals", "")):
+        answer = desk.slack.slash_command(ALICE, text)
+        assert answer.status == 200 and expected in (answer.json() or {})["text"], text
+    prefix = "certdesk-reads" if store == "sqlite" else "certdesk-prompt"
+    assert len(threads) == 3 and all(t.startswith(prefix) for t in threads), threads
