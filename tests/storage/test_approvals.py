@@ -4,30 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
+from support.home_store import add_orders, reads
 
 from bot import workflow
 from storage import approvals, db
-from storage.models import ApprovalRequest, Order, OrderDomain
+from storage.models import ApprovalRequest
 
 ASKED = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 S = workflow.State
-
-
-def _order(team: str, requester: str, state: str) -> Order:
-    order = Order(
-        team_id=team,
-        requester_id=requester,
-        product="dv",
-        domain_type="multi",
-        domain_count=3,
-        validity_days=90,
-        state=state,
-    )
-    order.domains = [
-        OrderDomain(position=p, name=f"n{p}.example", display=f"n{p}.example") for p in range(3)
-    ]
-    return order
 
 
 def test_each_person_sees_what_waits_for_them_oldest_first_and_no_order_is_loaded(
@@ -42,17 +27,16 @@ def test_each_person_sees_what_waits_for_them_oldest_first_and_no_order_is_loade
         ("T1", ["UBOB"], S.CANCELLED, False),  # the order no longer waits
         ("T2", ["UBOB"], S.AWAITING_APPROVAL, False),  # another workspace
     ]
-    ids = []
+    ids = [
+        add_orders(engine, [state], team_id=team, requester_id=f"UREQ{n}")[0]
+        for n, (team, _, state, _) in enumerate(cases)
+    ]
     with sessions.begin() as session:
-        for n, (team, approvers, state, decided) in enumerate(cases):
-            order = _order(team, f"UREQ{n}", state)
-            session.add(order)
-            session.flush()
-            ids.append(order.id)
+        for n, (order_id, (_, approvers, _, decided)) in enumerate(zip(ids, cases, strict=True)):
             session.add(
                 ApprovalRequest(
-                    order_id=order.id,
-                    requested_by=order.requester_id,
+                    order_id=order_id,
+                    requested_by=f"UREQ{n}",
                     # Asked newest first, so "oldest first" is not the id order.
                     requested_at=ASKED - timedelta(hours=n),
                     digest="0" * 64,
@@ -60,9 +44,7 @@ def test_each_person_sees_what_waits_for_them_oldest_first_and_no_order_is_loade
                     decided_at=ASKED if decided else None,
                 )
             )
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    with sessions.begin() as session:
+    with reads(engine) as counted, sessions.begin() as session:
         bob = approvals.waiting_for(session, user_id="UBOB", everyone=False, team_id="T1")
         carol = approvals.waiting_for(session, user_id="UCAROL", everyone=False, team_id="T1")
         admin = approvals.waiting_for(session, user_id="UADMIN", everyone=True, team_id="T1")
@@ -73,5 +55,6 @@ def test_each_person_sees_what_waits_for_them_oldest_first_and_no_order_is_loade
     assert [row[0] for row in admin] == [ids[2], ids[1], ids[0]]
     assert [row[0] for row in anywhere] == [ids[5], ids[1], ids[0]]
     assert nobody == []
-    assert len(statements) == 5, "one statement each"
-    assert not any("order_domains" in sql or "watchers" in sql for sql in statements)
+    assert counted.statements == 5, "one statement each"
+    assert counted.orders_loaded == 0
+    assert not any("order_domains" in sql or "watchers" in sql for sql in counted.sql)
