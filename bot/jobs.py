@@ -41,9 +41,9 @@ def current_services() -> Services | None:
         return _services
 
 
-#: A claim's token keeps the first 40 characters of its worker id (storage.reminder_claims),
-#: so an owner must be shorter: a long host name is cut, with a hash of it kept to tell
-#: hosts that share a prefix apart (pods of one deployment all run as process 1).
+#: A claim's token keeps the first TOKEN_WORKER_CHARS (40) characters of its worker id, so an
+#: owner must be shorter: a long host name is cut, with a hash of it kept to tell hosts that
+#: share a prefix apart (pods of one deployment all run as process 1).
 _HOST_CHARS = 20
 
 

@@ -162,7 +162,7 @@ def stop_scheduler(scheduler: BackgroundScheduler, *, timeout: float | None = No
     if scheduler.running:
         scheduler.shutdown(wait=False)
     deadline = None if timeout is None else time.monotonic() + timeout
-    while _busy(scheduler):
+    while job_running(scheduler):
         if deadline is not None and time.monotonic() >= deadline:
             logger.warning("scheduler stopped with a job still running after %.0f s", timeout)
             return False
@@ -198,7 +198,7 @@ class ScheduledJobs:
         itself overran: a job may still be running then).
         """
         ended = self.leadership.stop(timeout=self._grace + 10)
-        return ended and not any(_busy(scheduler) for scheduler in self._overran)
+        return ended and not any(job_running(scheduler) for scheduler in self._overran)
 
     def _gain(self) -> None:
         self._scheduler = start_scheduler(self._services, gate=self.leadership.leading)
@@ -210,7 +210,7 @@ class ScheduledJobs:
             self._scheduler = None
 
 
-def _busy(scheduler: BackgroundScheduler) -> bool:
+def job_running(scheduler: BackgroundScheduler) -> bool:
     """Whether a job ``scheduler`` started is still running."""
     executor = scheduler._lookup_executor("default")
     return isinstance(executor, GatedExecutor) and executor.busy()

@@ -30,6 +30,9 @@ from storage.models import Reminder
 _handed_back: set[str] = set()
 _HANDING_BACK = threading.Lock()
 HAND_BACK_WAIT = 2.0
+#: How much of its worker id a claim's token keeps (then a random part): a process's owner
+#: prefix (bot.jobs.process_owner) must fit, or its hand-back would match nothing.
+TOKEN_WORKER_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def _claim_next(
             row = session.scalars(stmt.with_for_update(skip_locked=True)).first()
             if row is None:
                 return None
-            token = f"{worker_id[:40]}:{uuid.uuid4().hex[:12]}"
+            token = f"{worker_id[:TOKEN_WORKER_CHARS]}:{uuid.uuid4().hex[:12]}"
             won = session.execute(
                 update(Reminder)
                 .where(

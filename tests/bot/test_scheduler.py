@@ -23,9 +23,11 @@ from bot.scheduler import (
     JOBS_TABLE,
     GatedExecutor,
     ScheduledJobs,
+    job_running,
     start_scheduler,
     stop_scheduler,
 )
+from storage.reminder_claims import TOKEN_WORKER_CHARS
 
 JOB_IDS = {
     "certdesk.poll_ca",
@@ -186,8 +188,9 @@ def test_a_process_owner_is_whole_in_its_claim_tokens_and_tells_hosts_apart(
         monkeypatch.setattr(jobs.socket, "gethostname", lambda host=host: host)
         monkeypatch.setattr(jobs.os, "getpid", lambda: 1)
         owners.append(jobs.process_owner())
-        # A claim's token keeps 40 characters of the worker id: the owner must be in them.
-        assert jobs.worker_id()[:40].startswith(owners[-1]), owners[-1]
+        # A claim's token keeps the first characters of the worker id: the owner must fit.
+        kept = jobs.worker_id()[:TOKEN_WORKER_CHARS]
+        assert kept.startswith(owners[-1]), owners[-1]
     assert owners[0] != owners[1]
     assert not owners[0].startswith(owners[1]) and not owners[1].startswith(owners[0])
 
@@ -203,17 +206,13 @@ def test_a_scheduler_stopped_with_a_job_running_counts_until_that_job_ends(
     scheduled.leadership.leading = lambda: True  # type: ignore[method-assign]  # held, here
     scheduled._gain()  # as the follower thread does when the lock is taken
     assert scheduled._scheduler is not None
-    scheduled._scheduler.add_jobstore("memory", alias="here")  # a job that is not stored
-    scheduled._scheduler.add_job(release.wait, id="slow", kwargs={"timeout": 30}, jobstore="here")
-    wait_for(lambda: _busy_job(scheduled), what="the slow job to start")
+    first = scheduled._scheduler
+    first.add_jobstore("memory", alias="here")  # a job that is not stored
+    first.add_job(release.wait, id="slow", kwargs={"timeout": 30}, jobstore="here")
+    wait_for(lambda: job_running(first), what="the slow job to start")
     scheduled._lose()  # the lock went: the slow job overran the grace
     scheduled._gain()
     scheduled._lose()  # back, then gone again, this time with nothing running
     assert scheduled.stop() is False, "the first job still runs"
     release.set()
     wait_for(lambda: scheduled.stop(), what="a clean stop once the job ended")
-
-
-def _busy_job(scheduled: ScheduledJobs) -> bool:
-    executor = scheduled._scheduler._lookup_executor("default") if scheduled._scheduler else None
-    return isinstance(executor, GatedExecutor) and executor.busy()

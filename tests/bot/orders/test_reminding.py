@@ -158,8 +158,16 @@ def test_a_worker_that_died_after_slack_accepted_is_not_doubled(
     assert row.sent_at is not None and row.message_ts == posted
 
 
+@pytest.fixture
+def hand_backs(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """This test's own record of handed-back owners (the process's is kept until it exits)."""
+    fresh: set[str] = set()
+    monkeypatch.setattr(reminder_claims, "_handed_back", fresh)
+    return fresh
+
+
 def test_a_process_that_handed_its_claims_back_takes_no_more(
-    make_services: Callable[..., Services],
+    make_services: Callable[..., Services], hand_backs: set[str]
 ) -> None:
     services = make_services()
     waiting_order(services, requester=ALICE, watchers=(BOB,), started=T0)
@@ -167,6 +175,7 @@ def test_a_process_that_handed_its_claims_back_takes_no_more(
     assert held is not None
     # Exiting: its claims are handed back, and its sweep thread (still running) finds nothing.
     assert release_owned(services.sessions, owner="exiting:1:") == 1
+    assert hand_backs == {"exiting:1:"}
     assert claim_next(services.sessions, worker_id="exiting:1:thread", now=T0, skip=set()) is None
     # Everyone else goes on, the handed-back slot first.
     taken = claim_next(services.sessions, worker_id="exiting:10:thread", now=T0, skip=set())
@@ -174,7 +183,7 @@ def test_a_process_that_handed_its_claims_back_takes_no_more(
 
 
 def test_a_hand_back_does_not_wait_long_for_a_claim_under_way_which_then_gives_its_row_back(
-    make_services: Callable[..., Services], monkeypatch: pytest.MonkeyPatch
+    make_services: Callable[..., Services], monkeypatch: pytest.MonkeyPatch, hand_backs: set[str]
 ) -> None:
     services = make_services()
     waiting_order(services, requester=ALICE, started=T0)
