@@ -14,18 +14,18 @@ repository root:
 from __future__ import annotations
 
 import argparse
-import math
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bench.alternating import alternate, in_ms, ratio
 from bench.stores import empty_store
 from bot.app import build_services
 from bot.config import Settings
@@ -105,22 +105,16 @@ def measure(kind: str, sizes: list[int], *, runs: int, before_runs: int) -> None
         for name, (step, count) in steps.items():
             if count < 1:
                 continue
-            warm = min(10, count)
-            samples: dict[int, list[float]] = {size: [] for size in sizes}
-            for i in range(count + warm):
-                for size, services in stores.items():  # alternate: both see the same load
-                    begun = time.perf_counter()
-                    step(services)
-                    if i >= warm:
-                        samples[size].append(time.perf_counter() - begun)
-            cells = []
-            for size in sizes:
-                ordered = sorted(samples[size])
-                p99 = ordered[min(len(ordered), math.ceil(len(ordered) * 0.99)) - 1]
-                cells.append(f"{size:>7,}: {statistics.median(ordered) * 1000:8.2f} ms")
-                cells[-1] += f" (p99 {p99 * 1000:8.2f})"
-            ratio = statistics.median(samples[sizes[-1]]) / statistics.median(samples[sizes[0]])
-            print(f"  {name:<26} {'  '.join(cells)}  ratio {ratio:.2f}")
+            samples = alternate(
+                {size: partial(step, services) for size, services in stores.items()},
+                runs=count,
+                warm=min(10, count),
+            )
+            cells = [f"{size:>7,}: {in_ms(samples[size], width=8)}" for size in sizes]
+            print(
+                f"  {name:<26} {'  '.join(cells)}  "
+                f"ratio {ratio(samples[sizes[-1]], samples[sizes[0]]):.2f}"
+            )
 
 
 def main() -> None:

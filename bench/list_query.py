@@ -10,19 +10,16 @@ machine slows both alike, and prints the ratio. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import statistics
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.devtools.seed_orders import seed
+from bench.alternating import alternate, in_ms, ratio
+from bench.stores import seeded_engine
 from storage import db
 from storage.order_pages import OrderFilter, StateGroup, count_orders, orders_page
 
@@ -41,49 +38,35 @@ QUERIES: dict[str, Callable[[Session], object]] = {
 }
 
 
-@contextmanager
-def _store(kind: str, size: int, stack: ExitStack) -> Iterator[Engine]:
-    if kind == "sqlite":
-        tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        url = f"sqlite:///{Path(tmp) / 'certdesk.sqlite3'}"
-    else:
-        from tests.support.postgres import postgres_cluster
-
-        url = stack.enter_context(postgres_cluster())
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    seed(engine, orders=size, now=NOW)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def measure(kind: str, sizes: list[int], runs: int) -> None:
     """Print medians and p99 per query and size, and the ratio of largest to smallest."""
     with ExitStack() as stack:
         stores = {}
         for size in sizes:
             start = time.perf_counter()
-            stores[size] = db.session_factory(stack.enter_context(_store(kind, size, stack)))
+            engine = stack.enter_context(seeded_engine(kind, size, now=NOW))
+            stores[size] = db.session_factory(engine)
             print(f"{kind}: seeded {size:,} orders in {time.perf_counter() - start:.1f} s")
         for name, query in QUERIES.items():
-            samples: dict[int, list[float]] = {size: [] for size in sizes}
-            for i in range(runs + 20):
-                for size, sessions in stores.items():  # alternate: both see the same load
-                    with sessions() as session:
-                        begun = time.perf_counter()
-                        query(session)
-                        if i >= 20:
-                            samples[size].append(time.perf_counter() - begun)
-            cells = []
-            for size in sizes:
-                ordered = sorted(samples[size])
-                p99 = ordered[int(len(ordered) * 0.99) - 1]
-                cells.append(f"{size:>7,}: {statistics.median(ordered) * 1000:6.2f} ms")
-                cells[-1] += f" (p99 {p99 * 1000:6.2f})"
-            ratio = statistics.median(samples[sizes[-1]]) / statistics.median(samples[sizes[0]])
-            print(f"  {name:<24} {'  '.join(cells)}  ratio {ratio:.2f}")
+            samples = alternate(
+                {size: _in_session(sessions, query) for size, sessions in stores.items()},
+                runs=runs,
+            )
+            cells = [f"{size:>7,}: {in_ms(samples[size])}" for size in sizes]
+            print(
+                f"  {name:<24} {'  '.join(cells)}  "
+                f"ratio {ratio(samples[sizes[-1]], samples[sizes[0]]):.2f}"
+            )
+
+
+def _in_session(
+    sessions: sessionmaker[Session], query: Callable[[Session], object]
+) -> Callable[[], object]:
+    def run() -> object:
+        with sessions() as session:
+            return query(session)
+
+    return run
 
 
 def main() -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bot.devtools.seed_orders import seed
+from storage import db
 
 
 @contextmanager
@@ -17,3 +24,16 @@ def empty_store(kind: str, tmp: Path) -> Iterator[str]:
 
     with postgres_cluster() as url:
         yield empty_database(url)
+
+
+@contextmanager
+def seeded_engine(kind: str, size: int, *, now: datetime) -> Iterator[Engine]:
+    """An engine on a migrated store of ``kind`` seeded with ``size`` orders (seed_orders)."""
+    with tempfile.TemporaryDirectory() as tmp, empty_store(kind, Path(tmp)) as url:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        seed(engine, orders=size, now=now)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

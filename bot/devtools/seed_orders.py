@@ -71,7 +71,8 @@ def seed(
     mine = set(rng.sample(range(orders), min(own, orders)))
     watching = set(rng.sample(range(orders), min(watched, orders))) - mine
     for first in range(0, orders, batch):
-        rows, names, watchers = [], [], []
+        rows, watchers = [], []
+        names: list[dict[str, Any]] = []
         for i in range(first, min(first + batch, orders)):
             order_id = start + i
             state = rng.choice(states)
@@ -95,16 +96,7 @@ def seed(
                     poll_failures=0,
                 )
             )
-            for position, name in enumerate(_names(rng, i)):
-                names.append(
-                    dict(
-                        order_id=order_id,
-                        position=position,
-                        name=name,
-                        display=name,
-                        reversed_name=reversed_labels(name),
-                    )
-                )
+            names += (name_row(order_id, p, name) for p, name in enumerate(_names(rng, i)))
             if i in watching or rng.random() < 0.1:
                 watchers.append(
                     dict(
@@ -205,6 +197,17 @@ def _seed_history(
             connection.execute(insert(model), rows[first : first + 20000])
     analyze(engine)
     return len(rows)
+
+
+def name_row(order_id: int, position: int, name: str) -> dict[str, Any]:
+    """An order_domains row for a name typed as it is stored."""
+    return dict(
+        order_id=order_id,
+        position=position,
+        name=name,
+        display=name,
+        reversed_name=reversed_labels(name),
+    )
 
 
 def select_max_id(engine: Engine) -> int:
