@@ -25,7 +25,7 @@ def tell(services: Services, order_id: int, event: object, *, channel_only: bool
         else:
             owe_people(session, services, order, event, now=utcnow())
     announce(services, order_id)
-    return not any(r.status == deliveries.PENDING for r in rows(services, order_id))
+    return not pending(services, order_id)
 
 
 def rows(services: Services, order_id: int | None = None) -> list[Delivery]:
@@ -39,9 +39,9 @@ def rows(services: Services, order_id: int | None = None) -> list[Delivery]:
         return found
 
 
-def pending(services: Services) -> list[Delivery]:
-    """Rows not yet sent or given up."""
-    return [r for r in rows(services) if r.status == deliveries.PENDING]
+def pending(services: Services, order_id: int | None = None) -> list[Delivery]:
+    """Rows (of one order) not yet sent or given up."""
+    return [r for r in rows(services, order_id) if r.status == deliveries.PENDING]
 
 
 def drain(services: Services, *, rounds: int = 50, step: timedelta = timedelta(hours=1)) -> int:

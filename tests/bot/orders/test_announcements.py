@@ -129,7 +129,7 @@ def audit(desk: FakeDesk, order_id: int) -> list[str]:
 
 def owed(desk: FakeDesk, order_id: int) -> list[str]:
     """What the order still owes its people (outbox rows not yet sent)."""
-    return [r.what for r in rows(desk.services, order_id) if r.status == "pending"]
+    return [r.what for r in pending(desk.services, order_id)]
 
 
 def test_a_submission_is_announced_once_when_announced_twice(fake_desk: FakeDesk) -> None:
