@@ -10,7 +10,7 @@ from datetime import timedelta
 from support.app_fixtures import ADMIN, ALICE, BOB, CAROL, Running, wait_for
 from support.ca_flow import actions, load_order
 from support.forms import GOOD_DV, GOOD_ORG
-from support.journeys import complete_and_submit, open_complete, register
+from support.journeys import button_elements, complete_and_submit, open_complete, register
 from support.outbox import pending
 
 from bot.emulator.model import Message
@@ -38,12 +38,7 @@ def request_dm(desk: Running, user: str, ref: str) -> Message:
 
 
 def action_ids(message: Message) -> set[str]:
-    return {
-        e.get("action_id")
-        for b in message.blocks
-        if b.get("type") == "actions"
-        for e in b.get("elements", [])
-    }
+    return {e.get("action_id") for e in button_elements(message)}
 
 
 def submitted_for_approval(desk: Running) -> tuple[str, int]:
@@ -306,9 +301,7 @@ def test_a_request_slack_held_up_is_dropped_once_the_application_changed(
 
 def first_button_value(message: object) -> str:
     """The value of a message's first button (an approval request's Approve)."""
-    blocks = getattr(message, "blocks", None) or []
-    values = (e["value"] for b in blocks if b.get("type") == "actions" for e in b["elements"])
-    return str(next(values))
+    return str(next(button_elements(message))["value"])
 
 
 def test_approve_on_a_request_whose_application_changed_since_decides_nothing(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from support.app_fixtures import ALICE, BOB, NOTIFY, Running, wait_for
 from support.ca_flow import actions, load_order, verify_chain
 from support.forms import GOOD_DV
-from support.journeys import open_complete, register
+from support.journeys import button_elements, open_complete, register
 
 from bot import crypto
 from bot.ca.simulated import mailer
@@ -27,8 +27,7 @@ from storage.models import Reminder, Watcher
 
 
 def buttons(message: object) -> set[str]:
-    blocks = getattr(message, "blocks", None) or []
-    return {e["action_id"] for b in blocks if b.get("type") == "actions" for e in b["elements"]}
+    return {e["action_id"] for e in button_elements(message)}
 
 
 def test_the_whole_journey_with_the_real_scheduler(journey: Callable[..., Running]) -> None:

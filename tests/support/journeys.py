@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from bot.views import ids
 from storage import queries
@@ -91,3 +93,11 @@ def audit_actions(certdesk: Running, ref: str) -> list[tuple[str, str, dict]]:
         return [
             (e.actor, e.action, dict(e.detail)) for e in queries.audit_trail(session, int(ref[3:]))
         ]
+
+
+def button_elements(message: object) -> Iterator[dict[str, Any]]:
+    """A message's buttons (the elements of its actions blocks), in order."""
+    blocks = getattr(message, "blocks", None) or []
+    for block in blocks:
+        if block.get("type") == "actions":
+            yield from block.get("elements", [])
