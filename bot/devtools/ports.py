@@ -22,8 +22,6 @@ LOWEST = 20000
 #: Its own source of chance: a test that seeds ``random`` must not make two processes choose
 #: the same ports.
 _CHANCE = random.SystemRandom()
-
-
 #: Ports this process has given out: never given twice (two servers told one port).
 _given: set[int] = set()
 
