@@ -22,6 +22,7 @@ from bot.services import Services
 from bot.views.common import esc
 from bot.views.messages import message
 from handlers.values import user_id as acting_user
+from storage import kept_connection
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,12 @@ REQUEST_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certdesk-pr
 #: (storage.db sets it) these reads never wait for a writer. A read stalled on its disk
 #: holds this thread: the reads queued behind it are answered in words in time like it, and
 #: those whose answer was already given are dropped, not run late.
-SQLITE_READS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="certdesk-reads")
+#: The thread keeps one connection to the file for these reads (storage.kept_connection).
+SQLITE_READS = ThreadPoolExecutor(
+    max_workers=1,
+    thread_name_prefix="certdesk-reads",
+    initializer=kept_connection.keep_on_this_thread,
+)
 
 
 class Reply:

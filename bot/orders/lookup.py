@@ -11,7 +11,7 @@ from bot.access import Need
 from bot.errors import NotAllowed
 from bot.list_query import ListQuery
 from bot.services import Services
-from storage import order_pages, order_rows, queries
+from storage import kept_connection, order_pages, order_rows, queries
 from storage.models import Order, utcnow
 
 
@@ -80,7 +80,8 @@ def list_page(
         now=utcnow(),
     )
     # Plain rows of the columns a list shows, read on a connection (no ORM session: nothing
-    # is loaded as objects, and the session's own set-up cost more than the read).
-    with services.engine.connect() as connection:
+    # is loaded as objects, and the session's own set-up cost more than the read); the SQLite
+    # reads thread keeps its connection from one read to the next (storage.kept_connection).
+    with kept_connection.reading(services.engine) as connection:
         page = order_rows.rows_page(connection, wanted, before=before, after=after, cap=COUNT_CAP)
     return ListResult(page=page, total=page.total, query=query)
