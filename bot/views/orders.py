@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock
 
 from bot import workflow
@@ -103,17 +104,17 @@ def list_card(order: ListedOrder, *, can_act: bool, viewer: str) -> list[dict[st
         text += f"\nWhy it failed: {esc(order.failure_reason)}"
     value = str(order.id)
     buttons = [
-        {**button, "text": {**button["text"]}, "value": value}
+        {**button, "value": value}
         for button in _button_dicts(order.state, can_act, _offers_key(order, viewer))
     ]
-    return [section_dict(text), actions_dict(buttons, block_id=f"order_{order.id}")]
+    return [section_dict(text), actions_dict(buttons, block_id=f"order_{value}")]
 
 
 @functools.cache
 def _button_dicts(state_value: str, can_act: bool, key: bool) -> tuple[dict[str, Any], ...]:
-    """next_actions as button dicts, to be copied (never changed: they are shared) with the
-    order's id as their value (a list shows ten cards on every answer: building each button
-    afresh was a fifth of it)."""
+    """next_actions as button dicts, to be copied with the order's id as their value (a list
+    shows ten cards on every answer: building each button afresh was a fifth of it). The
+    copies share each button's label object: nothing changes an answer's blocks once built."""
     return tuple(
         button_dict(label, action_id, "", style=style)
         for label, action_id, style in _actions(state_value, can_act, key)
@@ -282,11 +283,13 @@ def list_page(
         text = f"No certificate orders{what}." if words else NO_ORDERS
         return text, [section_dict(text)]
     count = f"{total:,}+" if capped else f"{total:,}"
+    shown = orders[:MAX_LISTED]
     blocks = [header_dict("Certificate orders")]
     blocks.append(context_dict(f"{count} order(s){what}, newest first."))
-    for order in orders[:MAX_LISTED]:
+    for order in shown:
         can_act = admin or order.requester_id == user_id
-        blocks += [divider_dict(), *list_card(order, can_act=can_act, viewer=user_id)]
+        blocks.append(divider_dict())
+        blocks += list_card(order, can_act=can_act, viewer=user_id)
     paging = [
         *(
             [button_dict("Newer orders", ids.LIST_NEWER, list_cursor(words, after=newer))]
@@ -302,7 +305,7 @@ def list_page(
     if paging:
         blocks.append(actions_dict(paging, block_id="list_paging"))
     text = f"{count} order(s){what}: " + ", ".join(
-        f"{o.ref} ({workflow.describe(o.state)})" for o in orders[:MAX_LISTED]
+        [f"{o.ref} ({workflow.describe(o.state)})" for o in shown]
     )
     return text, blocks
 
@@ -313,7 +316,7 @@ NO_ORDERS = "You have no certificate orders yet. Register one with `/cert new`."
 
 def list_cursor(words: str, *, before: int | None = None, after: int | None = None) -> str:
     """A paging button's value: the filter as typed and where the next page starts."""
-    return json.dumps({"q": words[:200], "before": before, "after": after})
+    return orjson.dumps({"q": words[:200], "before": before, "after": after}).decode()
 
 
 def read_list_cursor(value: str) -> tuple[str, int | None, int | None]:
