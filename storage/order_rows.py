@@ -163,7 +163,7 @@ def rows_page(
 def _listed(columns: Sequence[Any], names: Sequence[Any], total: int) -> ListedOrder:
     """An order from its _COLUMNS (key_sealed last of them: 0/1 on SQLite) and its first
     names as (position, name), of ``total`` names."""
-    shown = tuple(name for _, name in sorted(names))
+    shown = tuple([name for _, name in sorted(names)])
     sealed = columns[_KEY_SEALED_AT]
     return ListedOrder._make((*columns[:_KEY_SEALED_AT], bool(sealed), shown, total or 0))
 

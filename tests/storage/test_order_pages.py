@@ -39,7 +39,8 @@ PATTERN: list[tuple[str, int | None, str]] = [
 
 @pytest.fixture
 def sessions(engine: Engine) -> Iterator[Session]:
-    """A store of 3 x 8 x 3 orders in two teams; Ada owns a third and watches a third."""
+    """A store of 3 x 8 x 3 orders in two teams; Ada owns a third, watches some of Bob's and
+    some of her own."""
     factory = db.session_factory(engine)
     with factory.begin() as session:
         for i in range(72):
@@ -61,6 +62,8 @@ def sessions(engine: Engine) -> Iterator[Session]:
                 OrderDomain(position=1, name=f"n{i}.{domain}", display=f"n{i}.{domain}"),
             ]
             if owner == BOB and i % 2:
+                order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
+            if owner == ADA and i % 3 == 0:  # her own, watched too: listed once all the same
                 order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
             session.add(order)
     with factory() as session:
