@@ -24,4 +24,8 @@ def certdesk_makes_key(method: str | None) -> bool:
 
 def certdesk_holds_key(method: str | None) -> bool:
     """Whether certdesk keeps the order's private key sealed (made by itself or by the CA)."""
-    return method in (CSRMethod.GENERATED, CSRMethod.CA_GENERATED)
+    return method in _HELD
+
+
+# A set built once: a list card asks for each order it shows.
+_HELD = frozenset({CSRMethod.GENERATED, CSRMethod.CA_GENERATED})

@@ -104,7 +104,7 @@ def list_card(order: ListedOrder, *, can_act: bool, viewer: str) -> list[dict[st
         text += f"\nWhy it failed: {esc(order.failure_reason)}"
     value = str(order.id)
     buttons = [
-        {**button, "value": value}
+        dict(button, value=value)
         for button in _button_dicts(order.state, can_act, _offers_key(order, viewer))
     ]
     return [section_dict(text), actions_dict(buttons, block_id=f"order_{value}")]
