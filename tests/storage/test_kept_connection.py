@@ -129,4 +129,3 @@ def test_a_read_on_another_engine_closes_the_connection_kept_for_the_first(
     finally:
         keeping(kept_connection.drop)
         other.dispose()
-
