@@ -129,3 +129,38 @@ def test_a_read_on_another_engine_closes_the_connection_kept_for_the_first(
     finally:
         keeping(kept_connection.drop)
         other.dispose()
+
+
+def test_disposing_of_the_engine_closes_its_kept_connection(
+    sqlite_file: Engine, keeping: Callable[..., Any]
+) -> None:
+    kept, _ = keeping(lambda: read(sqlite_file))
+    sqlite_file.dispose()
+    with pytest.raises(sqlite3.ProgrammingError):
+        kept.execute("SELECT 1")
+    # Nothing of this process holds the file: another connection can take it whole.
+    other = sqlite3.connect(str(sqlite_file.url.database), isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        other.execute("INSERT INTO notes VALUES ('written alone')")
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    fresh, bodies = keeping(lambda: read(sqlite_file))  # from the engine's new pool
+    assert fresh is not kept and bodies == ["written alone"]
+
+
+def test_a_connection_in_use_when_its_engine_is_disposed_is_not_kept_after_the_read(
+    sqlite_file: Engine, keeping: Callable[..., Any]
+) -> None:
+    def disposed_while_reading() -> Any:
+        with kept_connection.reading(sqlite_file) as connection:
+            sqlite_file.dispose()
+            connection.execute(text("SELECT body FROM notes")).all()  # still works
+            return connection.connection.driver_connection
+
+    kept = keeping(disposed_while_reading)
+    fresh, _ = keeping(lambda: read(sqlite_file))
+    assert fresh is not kept
+    with pytest.raises(sqlite3.ProgrammingError):
+        kept.execute("SELECT 1")

@@ -63,7 +63,7 @@ def sessions(engine: Engine) -> Iterator[Session]:
             ]
             if owner == BOB and i % 2:
                 order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
-            if owner == ADA and i % 3 == 0:  # her own, watched too: listed once all the same
+            if owner == ADA and i % 2 == 0:  # her own, watched too: listed once all the same
                 order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
             session.add(order)
     with factory() as session:

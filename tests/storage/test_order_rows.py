@@ -28,7 +28,7 @@ STATES = [S.ISSUED, S.SUBMITTED, S.FAILED, S.ISSUED, S.AWAITING_VERIFICATION, S.
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """60 orders in two teams, 0 to 7 names each; some with a sealed key, some purged, some
-    watched by Ada."""
+    watched by Ada (a few of them her own)."""
     factory = db.session_factory(engine)
     with factory.begin() as setup:
         for i in range(60):
@@ -50,6 +50,8 @@ def session(engine: Engine) -> Iterator[Session]:
                 for p in range(i % 8)
             ]
             if i % 2 and i % 5 == 1:
+                order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
+            if i % 10 == 4:  # Ada's own, watched by her too: listed and counted once
                 order.watchers = [Watcher(user_id=ADA, added_by=BOB)]
             setup.add(order)
             setup.flush()
