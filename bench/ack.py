@@ -3,7 +3,8 @@
 Runs `certdesk serve --no-scheduler` (waitress for 1 worker, gunicorn for more) on a SQLite
 store of 1k, 10k and 100k orders, beside the bare WSGI app on the same server: each case is
 loaded in turns with the bare app (``--rounds`` times ``--seconds``), and its ratio is taken
-against those bare runs.
+against those bare runs. Each case also prints the servers' own CPU time a request (Linux
+/proc, every process of each server), whose ratio moves less with others' load on the machine.
 Also times the storage page query alone (storage.order_pages) at each size. Run from the
 repository root (wrk is used when installed: `apt-get install -y wrk`):
 
@@ -97,20 +98,31 @@ def main() -> None:
                 # run side by side, each case is loaded in turns with the bare app, and its
                 # ratio is against the bare runs beside it.
                 with (
-                    servers.running(servers.bare(n), {}, wait_path="/") as (bare_port, _),
-                    servers.running(servers.certdesk_serve(env, workers=n), env) as (port, _),
+                    servers.running(servers.bare(n), {}, wait_path="/") as (bare_port, bare_app),
+                    servers.running(servers.certdesk_serve(env, workers=n), env) as (port, app),
                 ):
                     for label, req in cases:
                         mine, theirs = [], []
+                        # The servers' own CPU time a request (their processes, from /proc):
+                        # steadier than throughput when others' work comes and goes.
+                        cpu_mine = cpu_theirs = 0.0
                         for _ in range(args.rounds):
+                            before = servers.cpu_seconds(bare_app.pid)
                             theirs.append(load.run(bare_port, req, seconds=args.seconds))
+                            cpu_theirs += servers.cpu_seconds(bare_app.pid) - before
+                            before = servers.cpu_seconds(app.pid)
                             mine.append(load.run(port, req, seconds=args.seconds))
+                            cpu_mine += servers.cpu_seconds(app.pid) - before
                             servers.drain(port)
                         got, bare = _merged(mine), _merged(theirs)
                         ratio = got.rps / bare.rps if bare.rps else 0.0
+                        mine_us = cpu_mine / max(got.requests, 1) * 1e6
+                        theirs_us = cpu_theirs / max(bare.requests, 1) * 1e6
                         print(
                             f"  {n} worker(s) {label:<22} {got.line()}  vs bare {ratio:.3f}"
-                            f" (bare {bare.rps:.0f} req/s)"
+                            f" (bare {bare.rps:.0f} req/s)\n"
+                            f"  {'':<33} server CPU {mine_us:.0f} µs a request, bare"
+                            f" {theirs_us:.0f} µs: bare/certdesk {theirs_us / mine_us:.3f}"
                         )
                 if not admin_under_load:
                     print(f"  {n} worker(s) /cert list (admin)     not loaded: see the single run")

@@ -30,24 +30,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def role(pid: int) -> str:
     """What a certdesk process is, from its command line."""
     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -85,7 +67,7 @@ def main() -> None:
                 with servers.running(cmd, env, wait_path=ready) as (_, process):
                     time.sleep(args.settle if ready else args.settle + 5)
                     rows = [(process.pid, "main process")]
-                    rows += [(p, role(p)) for p in descendants(process.pid)]
+                    rows += [(p, role(p)) for p in servers.descendants(process.pid)]
                     print(label)
                     for pid, what in rows:
                         mb = rss_mb(pid)
