@@ -14,13 +14,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from bot import keys_rotation, private_files
 from bot.config import Settings
 from bot.errors import ConfigError
+from storage import db
 from storage import sealed as sealed_rows
 
 
@@ -39,10 +40,10 @@ class Backup:
 
 def sqlite_path(database_url: str) -> Path:
     """The file behind a sqlite:/// URL; NotSQLite for any other database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    path = db.sqlite_file(database_url)
+    if path is None:
         raise NotSQLite(postgres_advice())
-    return Path(url.database)
+    return path
 
 
 def backup_sqlite(settings: Settings, target: Path) -> Backup:

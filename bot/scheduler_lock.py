@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from storage import db
 
 #: How often a waiting scheduler looks again whether the lock is free.
 RETRY_SECONDS = 0.5
@@ -23,11 +24,11 @@ RETRY_SECONDS = 0.5
 
 def lock_path(settings: Settings) -> Path | None:
     """The lock file for a SQLite store (beside the database file); None for a server DB."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite":
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
         return None
-    if url.database and url.database != ":memory:":
-        return Path(url.database).with_name(Path(url.database).name + ".scheduler.lock")
+    database = db.sqlite_file(settings.database_url)
+    if database is not None:
+        return database.with_name(database.name + ".scheduler.lock")
     return settings.data_dir / "scheduler.lock"
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -94,6 +94,14 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
     return engine
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file behind a SQLite URL; None for another database or an in-memory one."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 def _private_sqlite_file(url: str) -> None:
     """Create the database file 0600 in a 0700 directory before SQLite opens it.
 
@@ -159,8 +167,8 @@ def _migrating_alone(engine: Engine) -> Iterator[None]:
     not prevent it, as each reads the schema's version before it writes. PostgreSQL's
     operator runs `certdesk db upgrade` once; no lock there.
     """
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or fcntl is None:
+    path = sqlite_file(engine.url)
+    if path is None or fcntl is None:
         yield
         return
     lock = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)

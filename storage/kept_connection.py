@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.pool import Pool
 
+from storage import db
+
 
 @dataclass(eq=False)
 class _Kept:
@@ -47,7 +49,7 @@ def keep_on_this_thread() -> None:
 @contextlib.contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for one read on ``engine``: the thread's kept one where it keeps one."""
-    if not (getattr(_local, "keeps", False) and _is_sqlite_file(engine)):
+    if not (getattr(_local, "keeps", False) and db.sqlite_file(engine.url)):
         with engine.connect() as connection:
             yield connection
         return
@@ -104,7 +106,3 @@ def _close(connection: Connection) -> None:
     with contextlib.suppress(Exception):
         connection.invalidate()  # not back to the pool: it may be in any state
         connection.close()
-
-
-def _is_sqlite_file(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
