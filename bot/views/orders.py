@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -322,7 +321,7 @@ def list_cursor(words: str, *, before: int | None = None, after: int | None = No
 def read_list_cursor(value: str) -> tuple[str, int | None, int | None]:
     """(filter words, before, after) from a paging button; NotFound for anything else."""
     try:
-        data = json.loads(value)
+        data = orjson.loads(value)  # orjson.JSONDecodeError is a ValueError
         words, before, after = str(data["q"]), data.get("before"), data.get("after")
     except (ValueError, KeyError, TypeError):
         raise NotFound("That button does not say which page to show; run `/cert list`.") from None
