@@ -59,6 +59,7 @@ def test_a_keeping_thread_reads_on_one_connection_and_sees_each_commit(
     write(sqlite_file, "after the first read")
     second, after = keeping(lambda: read(sqlite_file))
     assert second is first
+    assert sqlite_file.pool.checkedout() == 1  # type: ignore[attr-defined]  # kept, not given back
     assert (before, after) == ([], ["after the first read"])
     # It holds no transaction between reads: nothing pins the WAL.
     assert not keeping(lambda: first.in_transaction)
