@@ -18,6 +18,7 @@ from support.ca_flow import (
     submitted_order,
     verify_chain,
 )
+from support.journeys import button_elements
 
 from bot import crypto
 from bot.ca.base import CAStatus
@@ -150,9 +151,7 @@ def test_issued_certificate_is_checked_stored_and_delivered_exactly_once(
     for words in ("CN=example.com", "www.example.com", "Simulated Issuing CA", "UTC"):
         assert words in shown
     assert info.sha256_fingerprint in shown
-    assert {"download_key", "renew"} <= {
-        e["action_id"] for b in issued[0].blocks if b["type"] == "actions" for e in b["elements"]
-    }
+    assert {"download_key", "renew"} <= {e["action_id"] for e in button_elements(issued[0])}
     # The chain went into Alice's DM only, once.
     with desk.services.sessions.begin() as session:
         files = session.scalars(

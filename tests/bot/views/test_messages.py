@@ -9,6 +9,7 @@ import re
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.csrs import issue, key_pem
+from support.journeys import button_elements
 
 from bot import crypto, events
 from bot.ports import Message
@@ -32,12 +33,7 @@ EVENTS = [cls for cls in _DATACLASSES if cls not in _PARTS]
 
 
 def action_ids(message: Message) -> list[str]:
-    return [
-        element["action_id"]
-        for block in message.blocks
-        if block.get("type") == "actions"
-        for element in block["elements"]
-    ]
+    return [element["action_id"] for element in button_elements(message)]
 
 
 def test_the_events_are_found() -> None:
