@@ -209,10 +209,12 @@ def test_a_scheduler_stopped_with_a_job_running_counts_until_that_job_ends(
     first = scheduled._scheduler
     first.add_jobstore("memory", alias="here")  # a job that is not stored
     first.add_job(release.wait, id="slow", kwargs={"timeout": 30}, jobstore="here")
-    wait_for(lambda: job_running(first), what="the slow job to start")
-    scheduled._lose()  # the lock went: the slow job overran the grace
-    scheduled._gain()
-    scheduled._lose()  # back, then gone again, this time with nothing running
-    assert scheduled.stop() is False, "the first job still runs"
-    release.set()
+    try:
+        wait_for(lambda: job_running(first), what="the slow job to start")
+        scheduled._lose()  # the lock went: the slow job overran the grace
+        scheduled._gain()
+        scheduled._lose()  # back, then gone again, this time with nothing running
+        assert scheduled.stop() is False, "the first job still runs"
+    finally:
+        release.set()  # a failure above must not leave the job waiting its 30 s
     wait_for(lambda: scheduled.stop(), what="a clean stop once the job ended")

@@ -122,22 +122,17 @@ def reading_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return threads
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_reading_words_read_on_the_reads_thread_only_on_a_sqlite_file(
-    start_certdesk: Callable[..., Running],
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-    store: str,
+    start_certdesk: Callable[..., Running], monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
     """A server's reads can stop mid-statement and must not queue behind one another: on
     PostgreSQL they stay on the request pool."""
-    extra = {"DATABASE_URL": request.getfixturevalue("fresh_postgres")} if store != "sqlite" else {}
-    desk = start_certdesk(**extra)
+    desk = start_certdesk(DATABASE_URL=database_url)
     ref = register(desk, ALICE)
     threads = reading_threads(monkeypatch)
     answers = (("list", ref), (f"status {ref}", ref), ("approvals", "Nothing waits for your"))
     for text, expected in answers:
         answer = desk.slack.slash_command(ALICE, text)
         assert answer.status == 200 and expected in (answer.json() or {})["text"], text
-    prefix = "certdesk-reads" if store == "sqlite" else "certdesk-prompt"
+    prefix = "certdesk-reads" if database_url.startswith("sqlite") else "certdesk-prompt"
     assert len(threads) == 3 and all(t.startswith(prefix) for t in threads), threads
