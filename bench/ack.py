@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bench import load, servers
+from bench import alternating, load, servers
 from bench.load import Result
 from bot.devtools.seed_orders import seed
 from bot.emulator import Emulator
@@ -79,7 +79,7 @@ def main() -> None:
             print(f"\n== {size:,} orders (seeded in {time.perf_counter() - start:.1f} s)")
             page_times[size] = _page_query(engine, emu.team_id)
             for name, samples in page_times[size].items():
-                print(f"  storage, admin list, {name:<30} {_ms(samples)}")
+                print(f"  storage, admin list, {name:<30} {alternating.in_ms(samples)}")
             # One request at a time on a server of its own: nothing queued, and a request
             # still running after its client gave up cannot slow the load runs below.
             with servers.running(servers.certdesk_serve(env, workers=1), env) as (port, _):
@@ -118,11 +118,12 @@ def main() -> None:
                         ratio = got.rps / bare.rps if bare.rps else 0.0
                         mine_us = cpu_mine / max(got.requests, 1) * 1e6
                         theirs_us = cpu_theirs / max(bare.requests, 1) * 1e6
+                        share = f"{theirs_us / mine_us:.3f}" if mine_us else "-"
                         print(
                             f"  {n} worker(s) {label:<22} {got.line()}  vs bare {ratio:.3f}"
                             f" (bare {bare.rps:.0f} req/s)\n"
                             f"  {'':<33} server CPU {mine_us:.0f} µs a request, bare"
-                            f" {theirs_us:.0f} µs: bare/certdesk {theirs_us / mine_us:.3f}"
+                            f" {theirs_us:.0f} µs: bare/certdesk {share}"
                         )
                 if not admin_under_load:
                     print(f"  {n} worker(s) /cert list (admin)     not loaded: see the single run")
@@ -131,9 +132,7 @@ def main() -> None:
         small, large = sizes[0], sizes[-1]
         print(f"\nstorage, admin list, median at {large:,} / at {small:,} orders (target <= 1.5x):")
         for name in page_times[large]:
-            ratio = statistics.median(page_times[large][name]) / statistics.median(
-                page_times[small][name]
-            )
+            ratio = alternating.ratio(page_times[large][name], page_times[small][name])
             print(f"  {name:<30} {ratio:.2f}x")
 
 
@@ -171,12 +170,6 @@ def _merged(runs: list[Result]) -> Result:
         requests=sum(r.requests for r in runs),
         errors=sum(r.errors for r in runs),
     )
-
-
-def _ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
-    return f"median {statistics.median(ordered) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
 
 
 if __name__ == "__main__":
