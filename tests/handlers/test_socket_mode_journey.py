@@ -7,9 +7,6 @@ issued → the chain file in the DM; and the same process riding out Slack dropp
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +17,7 @@ import pytest
 from support.app_fixtures import ALICE, certdesk_env, wait_for
 from support.forms import GOOD_DV
 from support.journeys import open_complete, register
+from support.replicas import Proc
 
 from bot import crypto
 from bot.ca.simulated import mailer
@@ -38,7 +36,6 @@ class SocketDesk:
     data_dir: Path
     emulator: Emulator
     slack: SocketSlackSide
-    process: subprocess.Popen[bytes]
 
     def health(self) -> tuple[int, dict]:
         try:
@@ -63,12 +60,12 @@ class SocketDesk:
 @pytest.fixture
 def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., SocketDesk]]:
     """Start `certdesk serve --socket` (extra CLI flags as arguments) against the emulator."""
-    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+    started: list[Proc] = []
 
     def start(*flags: str) -> SocketDesk:
         port = free_port()
         data_dir = tmp_path / "data"
-        env = {**os.environ, **certdesk_env(emulator, data_dir)}
+        env = certdesk_env(emulator, data_dir)
         env.update(
             SLACK_APP_TOKEN=emulator.app_token,
             CERTDESK_PUBLIC_URL=f"http://127.0.0.1:{port}",
@@ -77,25 +74,18 @@ def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
             CERTDESK_TICK="1s",
         )
         del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none: nothing arrives over HTTP
-        command = [sys.executable, "-m", "bot.cli", "serve", "--socket"]
-        command += ["--host", "127.0.0.1", "--port", str(port), *flags]
-        # To a file: a pipe read only at the end would fill up and stop the process.
-        log = tmp_path / f"serve.{len(started)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
-            )
-        started.append((process, log))
+        args = ["serve", "--socket", "--host", "127.0.0.1", "--port", str(port), *flags]
+        serve = Proc(name=f"serve{len(started)}", args=args, env=env, logs=tmp_path).start()
+        started.append(serve)
         desk = SocketDesk(
             url=f"http://127.0.0.1:{port}",
             data_dir=data_dir,
             emulator=emulator,
             slack=SocketSlackSide(emulator, emulator.socket_mode),
-            process=process,
         )
 
         def ready() -> bool:
-            if process.poll() is not None:
+            if not serve.alive():
                 return True
             try:
                 return desk.health()[0] == 200
@@ -103,18 +93,13 @@ def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
                 return False
 
         wait_for(ready, timeout=30, what="certdesk serve --socket to be healthy")
-        assert process.poll() is None, log.read_text(errors="replace")
+        assert serve.alive(), serve.output()
         return desk
 
     yield start
-    for process, log in started:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print(log.read_text(errors="replace"))  # shown when the test failed
+    for serve in started:
+        print(serve.output())  # shown when the test failed
+        serve.terminate(timeout=10)
 
 
 def confirm_latest_link(desk: SocketDesk, ca_ref: str) -> None:
