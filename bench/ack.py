@@ -119,9 +119,14 @@ def main() -> None:
                         mine_us = cpu_mine / max(got.requests, 1) * 1e6
                         theirs_us = cpu_theirs / max(bare.requests, 1) * 1e6
                         share = f"{theirs_us / mine_us:.3f}" if mine_us else "-"
+                        # Each round's own ratio: how far others' load moved the figure.
+                        turns = " ".join(
+                            f"{m.rps / t.rps:.2f}" if t.rps else "-"
+                            for m, t in zip(mine, theirs, strict=True)
+                        )
                         print(
                             f"  {n} worker(s) {label:<22} {got.line()}  vs bare {ratio:.3f}"
-                            f" (bare {bare.rps:.0f} req/s)\n"
+                            f" (bare {bare.rps:.0f} req/s; rounds {turns})\n"
                             f"  {'':<33} server CPU {mine_us:.0f} µs a request, bare"
                             f" {theirs_us:.0f} µs: bare/certdesk {share}"
                         )
