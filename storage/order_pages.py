@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from bot import workflow
@@ -129,7 +139,44 @@ def page_ids_statement(
 ) -> Select[int]:
     """The statement choosing a page's order ids (public so tests can EXPLAIN it)."""
     newest_first = after is None
-    pieces = []
+    pieces = [
+        branch.order_by(column.desc() if newest_first else column.asc()).limit(limit).subquery()
+        for branch, column in _paged_branches(wanted, before=before, after=after)
+    ]
+    if len(pieces) == 1:
+        merged = pieces[0]
+    else:
+        # Each branch is already cut at `limit`; the union of a few short lists is cheap.
+        merged = union_all(*(select(piece.c[0].label("id")) for piece in pieces)).subquery()
+    ident = merged.c[0]
+    return select(ident).order_by(ident.desc() if newest_first else ident.asc()).limit(limit)
+
+
+def merged_page_ids_statement(
+    wanted: OrderFilter, *, before: int | None = None, after: int | None = None, limit: int
+) -> Select[int] | CompoundSelect:
+    """``page_ids_statement``'s ids in one SELECT (or one union of the branches), ordered and
+    cut once: for SQLite.
+
+    SQLite reads such a statement in each index's id order and stops at ``limit``, merging
+    the branches as it reads them. Around the ordered sub-selects of ``page_ids_statement``
+    it sorted the ids again in a temporary B-tree (a tenth of an own list's statement).
+    """
+    arms = [
+        branch.with_only_columns(column.label("id"))
+        for branch, column in _paged_branches(wanted, before=before, after=after)
+    ]
+    merged = arms[0] if len(arms) == 1 else union_all(*arms)
+    ident: ColumnElement[int] = literal_column("id")
+    return merged.order_by(ident.desc() if after is None else ident.asc()).limit(limit)
+
+
+def _paged_branches(
+    wanted: OrderFilter, *, before: int | None, after: int | None
+) -> list[tuple[Select[int], ColumnElement[int]]]:
+    """Each of the list's branches kept to ids older than ``before`` or newer than ``after``,
+    with its id column."""
+    paged = []
     for branch in _branches(wanted):
         column = branch.selected_columns[0]
         # Where the index is not read in id order, `column + 0` keeps the planner from
@@ -139,15 +186,8 @@ def page_ids_statement(
             branch = branch.where(key < before)
         if after is not None:
             branch = branch.where(key > after)
-        order = column.desc() if newest_first else column.asc()
-        pieces.append(branch.order_by(order).limit(limit).subquery())
-    if len(pieces) == 1:
-        merged = pieces[0]
-    else:
-        # Each branch is already cut at `limit`; the union of a few short lists is cheap.
-        merged = union_all(*(select(piece.c[0].label("id")) for piece in pieces)).subquery()
-    ident = merged.c[0]
-    return select(ident).order_by(ident.desc() if newest_first else ident.asc()).limit(limit)
+        paged.append((branch, column))
+    return paged
 
 
 def _ids(

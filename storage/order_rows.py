@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, cast
 import orjson
 from sqlalchemy import (
     ClauseElement,
+    CompoundSelect,
     Connection,
     Executable,
     Integer,
@@ -45,6 +46,7 @@ from storage.order_pages import (
     OrderFilter,
     StateGroup,
     count_statement,
+    merged_page_ids_statement,
     page_ids_statement,
 )
 
@@ -214,7 +216,9 @@ def _built_once(wanted: OrderFilter) -> bool:
     return wanted.domain is None and wanted.group is not StateGroup.EXPIRING
 
 
-def _page_in_one_row(ids: Select[Any], *, cap: int | None, wanted: OrderFilter) -> Executable:
+def _page_in_one_row(
+    ids: Select[Any] | CompoundSelect, *, cap: int | None, wanted: OrderFilter
+) -> Executable:
     """The page as one row (SQLite): a JSON array of its orders, each an array of _COLUMNS,
     its first names as [position, name], its count of names and the list's count.
 
@@ -241,8 +245,10 @@ def _page_in_one_row(ids: Select[Any], *, cap: int | None, wanted: OrderFilter) 
     ).scalar_subquery()
     counted = count_statement(wanted, cap=cap).scalar_subquery()
     one_order = func.json_array(*_COLUMNS, func.json(names), names_total, counted)
+    # An outer join, though every id on the page is an order's: with an inner one SQLite
+    # copies the page's ids into a temporary table before reading any order.
     return select(func.json_group_array(one_order)).select_from(
-        page.join(Order, Order.id == page.c[0])
+        page.outerjoin(Order, Order.id == page.c[0])
     )
 
 
@@ -438,9 +444,10 @@ def _build(
 ) -> Executable:
     if kind == "count":
         return count_statement(wanted, cap=cap)
+    if kind == "page":  # SQLite's
+        ids = merged_page_ids_statement(wanted, before=before, after=after, limit=limit)
+        return _page_in_one_row(ids, cap=cap, wanted=wanted)
     ids = page_ids_statement(wanted, before=before, after=after, limit=limit)
     if kind == "ids":
         return ids
-    if kind == "page":
-        return _page_in_one_row(ids, cap=cap, wanted=wanted)
     return _rows_statement(ids, newest_first=after is None, cap=cap, wanted=wanted)

@@ -198,3 +198,21 @@ def test_a_page_reads_each_orders_first_names_in_order_from_an_index(
         else:  # the names' sub-select reads the index and sorts nothing
             names = next(i for i, line in enumerate(lines) if "ix_order_domains_order" in line)
             assert "TEMP B-TREE" not in lines[names + 1], shown
+
+
+@pytest.mark.parametrize("name", ["mine", "all", "mine waiting", "all waiting", "all failed"])
+def test_a_sqlite_page_reads_its_ids_in_index_order(
+    store: tuple[Connection, Store], name: str
+) -> None:
+    """A page whose branches are each read in id order from an index sorts nothing: several
+    branches are merged as they are read, and no page of ids is copied into a temporary
+    table first (lists read by date or by name must sort what they find, and are not here)."""
+    connection, _ = store
+    if connection.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL reads a page a row per name (order_rows._rows_statement)")
+    wanted, _ = LISTS[name]
+    for before, after in ((None, None), (2000, None), (None, 1000)):
+        stmt = order_rows._build("page", wanted, before=before, after=after, limit=11, cap=1000)
+        shown = "\n".join(plan(connection, stmt))
+        page = shown.split("SCALAR SUBQUERY")[0]  # the page's ids, before each order's columns
+        assert "TEMP B-TREE" not in page and "MATERIALIZE" not in page, shown
