@@ -143,7 +143,8 @@ def names_words(names: Sequence[str], total: int, *, limit: int = 5) -> str:
     """Domain names as typed (the first ``limit`` of ``total``), and how many more there are."""
     if not names:
         return "_no domains entered yet_"
-    shown = ", ".join([f"`{esc(n)}`" for n in names[:limit]])
+    # One escape for the line: the backticks and commas around the names are left as they are.
+    shown = esc(", ".join([f"`{n}`" for n in names[:limit]]))
     return shown + (f" and {total - limit} more" if total > limit else "")
 
 
