@@ -94,13 +94,8 @@ def make_engine(url: str, *, timeouts: Timeouts = ADMIN, **kwargs: Any) -> Engin
     return engine
 
 
-@functools.lru_cache(maxsize=32)
 def sqlite_file(url: str | URL) -> Path | None:
-    """The file behind a SQLite URL; None for another database or an in-memory one.
-
-    Remembered per URL: the SQLite reads thread asks on every read (storage.kept_connection),
-    and parsing the URL into a path cost a few of its ~80 µs.
-    """
+    """The file behind a SQLite URL; None for another database or an in-memory one."""
     url = make_url(url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None

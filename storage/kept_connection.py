@@ -49,7 +49,7 @@ def keep_on_this_thread() -> None:
 @contextlib.contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for one read on ``engine``: the thread's kept one where it keeps one."""
-    if not (getattr(_local, "keeps", False) and db.sqlite_file(engine.url)):
+    if not _keeps_for(engine):
         with engine.connect() as connection:
             yield connection
         return
@@ -63,6 +63,15 @@ def reading(engine: Engine) -> Iterator[Connection]:
     finally:
         with _lock:
             kept.in_use = False
+
+
+def _keeps_for(engine: Engine) -> bool:
+    """Whether this thread keeps a connection for its reads on ``engine``."""
+    if not getattr(_local, "keeps", False):
+        return False
+    kept: _Kept | None = _local.kept
+    # Only a SQLite file's connection is ever kept: its own engine needs no second look.
+    return (kept is not None and kept.pool is engine.pool) or db.sqlite_file(engine.url) is not None
 
 
 def drop() -> None:
