@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from bot import workflow
@@ -20,6 +20,7 @@ from storage.order_pages import (
     normalize_domain,
     orders_page,
 )
+from storage.order_rows import rows_page
 
 S = workflow.State
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -154,6 +155,34 @@ def test_paging_sees_every_order_once_both_ways(sessions: Session, name: str) ->
         assert page == sorted(page, reverse=True) and 0 < len(page) <= limit
     assert len(older) == -(-len(expected) // limit)
     assert count_orders(sessions, wanted) == len(expected)
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_a_page_of_rows_from_any_cursor_is_the_next_orders_of_the_list(
+    sessions: Session, name: str
+) -> None:
+    """``order_rows.rows_page`` (one statement a page: on SQLite its ids in one ordered
+    SELECT) against the list worked out in Python, from every id in the store as a cursor,
+    page edge or not, and from beyond either end, both ways, with the cursors it gives on."""
+    wanted = FILTERS[name]
+    expected = _expected(sessions, wanted)  # newest first
+    ids = list(sessions.scalars(select(Order.id)))
+    limit = 3
+    for cursor in sorted({0, *ids, max(ids) + 1}):
+        below = [i for i in expected if i < cursor]
+        shown = below[:limit]
+        high = max(shown) if shown else cursor - 1
+        page = rows_page(sessions, wanted, before=cursor, limit=limit)
+        assert [o.id for o in page.orders] == shown, (name, "before", cursor)
+        assert page.older == (min(shown) if len(below) > limit else None), (name, cursor)
+        assert page.newer == (high if any(i > high for i in expected) else None), (name, cursor)
+        above = sorted(i for i in expected if i > cursor)
+        shown = above[:limit]
+        low = min(shown) if shown else cursor + 1
+        page = rows_page(sessions, wanted, after=cursor, limit=limit)
+        assert [o.id for o in page.orders] == shown[::-1], (name, "after", cursor)
+        assert page.newer == (max(shown) if len(above) > limit else None), (name, cursor)
+        assert page.older == (low if any(i < low for i in expected) else None), (name, cursor)
 
 
 def test_several_pages_and_cursors_meet(sessions: Session) -> None:
