@@ -97,9 +97,15 @@ def serve_socket(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
         return desk
 
     yield start
+    overstayed: list[AssertionError] = []
     for serve in started:
+        try:
+            serve.terminate(timeout=10)
+        except AssertionError as error:  # the others are still stopped
+            overstayed.append(error)
         print(serve.output())  # shown when the test failed
-        serve.terminate(timeout=10)
+    if overstayed:
+        raise overstayed[0]
 
 
 def confirm_latest_link(desk: SocketDesk, ca_ref: str) -> None:
