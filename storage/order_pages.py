@@ -158,9 +158,10 @@ def merged_page_ids_statement(
     """``page_ids_statement``'s ids in one SELECT (or one union of the branches), ordered and
     cut once: for SQLite.
 
-    SQLite reads such a statement in each index's id order and stops at ``limit``, merging
-    the branches as it reads them. Around the ordered sub-selects of ``page_ids_statement``
-    it sorted the ids again in a temporary B-tree (a tenth of an own list's statement).
+    Where each branch is read in its index's id order (every list but one by domain or by
+    expiry date, which sort what they find either way), SQLite merges the branches as it
+    reads them and stops at ``limit``. Around the ordered sub-selects of
+    ``page_ids_statement`` it sorted the ids again in a temporary B-tree.
     """
     arms = [
         branch.with_only_columns(column.label("id"))
