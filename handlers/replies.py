@@ -6,8 +6,7 @@ import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as Late
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_sdk import WebClient
@@ -21,6 +20,7 @@ from bot.errors import Error, NotFound, SlackError
 from bot.services import Services
 from bot.views.common import esc
 from bot.views.messages import message
+from handlers.one_thread import OneThread, Runs
 from handlers.values import user_id as acting_user
 from storage import kept_connection
 
@@ -57,12 +57,9 @@ REQUEST_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certdesk-pr
 #: (storage.db sets it) these reads never wait for a writer. A read stalled on its disk
 #: holds this thread: the reads queued behind it are answered in words in time like it, and
 #: those whose answer was already given are dropped, not run late.
-#: The thread keeps one connection to the file for these reads (storage.kept_connection).
-SQLITE_READS = ThreadPoolExecutor(
-    max_workers=1,
-    thread_name_prefix="certdesk-reads",
-    initializer=kept_connection.keep_on_this_thread,
-)
+#: The thread keeps one connection to the file for these reads (storage.kept_connection),
+#: and takes each read without a pool's futures (handlers.one_thread).
+SQLITE_READS = OneThread("certdesk-reads", initializer=kept_connection.keep_on_this_thread)
 
 
 class Reply:
@@ -76,7 +73,7 @@ class Reply:
 
 
 def in_time(
-    work: Callable[[], Any], *, seconds: float = ANSWER_WITHIN, pool: Executor = REQUEST_POOL
+    work: Callable[[], Any], *, seconds: float = ANSWER_WITHIN, pool: Runs = REQUEST_POOL
 ) -> bool:
     """Run ``work`` (already ``guarded``) on ``pool``; False when it has not finished within
     ``seconds``.
@@ -90,7 +87,7 @@ def in_time(
     running = pool.submit(context.run, work)
     try:
         running.result(timeout=seconds)
-    except Late:
+    except TimeoutError:  # a pool future's too (concurrent.futures.TimeoutError is it)
         running.cancel()
         logger.warning("request work took over %.1f s (database slow?): answered politely", seconds)
         return False
@@ -105,7 +102,7 @@ def ack_in_time(
 
 
 def answer_in_time(
-    reply: Reply, work: Callable[[], Any], *, pool: Executor = REQUEST_POOL, **late: Any
+    reply: Reply, work: Callable[[], Any], *, pool: Runs = REQUEST_POOL, **late: Any
 ) -> dict[str, Any]:
     """What ``work`` (already guarded) gave ``reply`` if it finished in time on ``pool``,
     else ``late``."""

@@ -1,42 +1,50 @@
 """replies.in_time: an answer in words when the work is late; work that has not begun by
-then never runs (the person was told it was not done), work already begun goes on."""
+then never runs (the person was told it was not done), work already begun goes on. The same
+on a pool of threads (REQUEST_POOL) and on one thread (SQLITE_READS)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from handlers.one_thread import OneThread, Runs
 from handlers.replies import in_time
 
 
-@pytest.fixture
-def held_pool() -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
-    """A one-thread pool whose thread is held (a database that stopped answering) until the
-    event is set."""
-    pool = ThreadPoolExecutor(max_workers=1)
-    released = threading.Event()
-    pool.submit(released.wait, 10)
-    yield pool, released
-    released.set()
-    pool.shutdown(wait=True)
+@pytest.fixture(params=["pool", "one thread"])
+def runner(request: pytest.FixtureRequest) -> Iterator[tuple[Runs, Callable[[], None]]]:
+    """Somewhere to run work with one thread, and how to wait until it has run all it took."""
+    if request.param == "pool":
+        pool = ThreadPoolExecutor(max_workers=1)
+        yield pool, lambda: pool.shutdown(wait=True)
+        pool.shutdown(wait=True)
+    else:
+        one = OneThread("test-in-time")
+        yield one, lambda: one.submit(lambda: None).result(timeout=10)
 
 
 def test_work_still_waiting_for_a_thread_at_its_deadline_never_runs(
-    held_pool: tuple[ThreadPoolExecutor, threading.Event],
+    runner: tuple[Runs, Callable[[], None]],
 ) -> None:
-    pool, released = held_pool
+    pool, drain = runner
+    released = threading.Event()
+    pool.submit(released.wait, 10)  # a database that stopped answering holds the thread
     saved: list[str] = []
-    assert not in_time(lambda: saved.append("the form"), seconds=0.2, pool=pool)
-    released.set()
-    pool.shutdown(wait=True)
+    try:
+        assert not in_time(lambda: saved.append("the form"), seconds=0.2, pool=pool)
+    finally:
+        released.set()
+    drain()
     assert saved == [], "a write queued past its answer would have happened after 'try again'"
 
 
-def test_work_begun_before_its_deadline_goes_on_and_its_effects_stand() -> None:
-    pool = ThreadPoolExecutor(max_workers=1)
+def test_work_begun_before_its_deadline_goes_on_and_its_effects_stand(
+    runner: tuple[Runs, Callable[[], None]],
+) -> None:
+    pool, drain = runner
     begun, released = threading.Event(), threading.Event()
     saved: list[str] = []
 
@@ -50,12 +58,12 @@ def test_work_begun_before_its_deadline_goes_on_and_its_effects_stand() -> None:
         assert begun.is_set()
     finally:
         released.set()
-        pool.shutdown(wait=True)
+    drain()
     assert saved == ["the form"]
 
 
-def test_work_in_time_is_answered() -> None:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        saved: list[str] = []
-        assert in_time(lambda: saved.append("the form"), seconds=5, pool=pool)
-        assert saved == ["the form"]
+def test_work_in_time_is_answered(runner: tuple[Runs, Callable[[], None]]) -> None:
+    pool, _ = runner
+    saved: list[str] = []
+    assert in_time(lambda: saved.append("the form"), seconds=5, pool=pool)
+    assert saved == ["the form"]

@@ -1,0 +1,108 @@
+"""handlers.one_thread: calls run in turn on one thread, answered as a pool's futures are."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from handlers.one_thread import OneThread
+
+
+def threads_named(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == name]
+
+
+def held(runner: OneThread) -> threading.Event:
+    """Hold the runner's thread (a disk that stopped answering) until the event is set."""
+    released = threading.Event()
+    runner.submit(released.wait, 10)
+    return released
+
+
+def test_calls_run_in_turn_on_one_thread_started_by_the_first_call() -> None:
+    runner = OneThread("test-one-thread-order")
+    assert threads_named("test-one-thread-order") == []  # nothing runs before it is used
+    ran: list[tuple[int, str]] = []
+    calls = [
+        runner.submit(lambda i=i: ran.append((i, threading.current_thread().name)) or i)
+        for i in range(20)
+    ]
+    assert [c.result(timeout=10) for c in calls] == list(range(20))
+    assert ran == [(i, "test-one-thread-order") for i in range(20)]
+    assert len(threads_named("test-one-thread-order")) == 1
+    thread = threads_named("test-one-thread-order")[0]
+    assert thread.daemon, "a call stalled on a disk must not keep the process from exiting"
+
+
+def test_arguments_go_with_the_call_and_its_exception_comes_back() -> None:
+    runner = OneThread("test-one-thread-errors")
+    assert runner.submit(divmod, 7, 2).result(timeout=10) == (3, 1)
+    failing = runner.submit(int, "not a number")
+    with pytest.raises(ValueError, match="not a number"):
+        failing.result(timeout=10)
+    with pytest.raises(ValueError):  # asked again: the same answer
+        failing.result(timeout=10)
+    assert runner.submit(lambda: "still running").result(timeout=10) == "still running"
+
+
+def test_a_late_call_times_out_its_waiter_and_its_value_still_comes() -> None:
+    runner = OneThread("test-one-thread-late")
+    released = held(runner)
+    late = runner.submit(lambda: "late")
+    with pytest.raises(TimeoutError):
+        late.result(timeout=0.1)
+    released.set()
+    assert late.result(timeout=10) == "late"
+
+
+def test_a_call_cancelled_before_it_began_never_runs() -> None:
+    runner = OneThread("test-one-thread-cancel")
+    released = held(runner)
+    ran: list[str] = []
+    queued = runner.submit(lambda: ran.append("queued"))
+    assert queued.cancel() and queued.cancel()
+    released.set()
+    assert runner.submit(lambda: "after").result(timeout=10) == "after"
+    assert ran == []
+
+
+def test_a_call_already_running_is_not_cancelled() -> None:
+    runner = OneThread("test-one-thread-running")
+    begun, released = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        begun.set()
+        released.wait(10)
+        return "finished"
+
+    running = runner.submit(slow)
+    assert begun.wait(10)
+    assert not running.cancel()
+    released.set()
+    assert running.result(timeout=10) == "finished"
+
+
+def test_the_initializer_runs_on_the_thread_before_the_first_call() -> None:
+    seen: list[str] = []
+    runner = OneThread(
+        "test-one-thread-init", initializer=lambda: seen.append(threading.current_thread().name)
+    )
+    runner.submit(lambda: seen.append("call")).result(timeout=10)
+    assert seen == ["test-one-thread-init", "call"]
+
+
+def test_a_process_forked_after_the_thread_started_runs_calls_on_a_thread_of_its_own() -> None:
+    runner = OneThread("test-one-thread-fork")
+    assert runner.submit(os.getpid).result(timeout=10) == os.getpid()
+    child = os.fork()
+    if child == 0:  # the child: its copy of the thread is gone; a call must still run
+        ok = False
+        try:
+            ok = runner.submit(os.getpid).result(timeout=10) == os.getpid()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert runner.submit(lambda: "parent").result(timeout=10) == "parent"
