@@ -11,9 +11,11 @@ in two runs, a list took 5% and 7% less CPU and 5% and 9% more were answered a s
 The same contract as a pool's future, as far as ``handlers.replies.in_time`` uses it:
 ``result(timeout)`` returns the call's value or raises its exception, and raises
 ``TimeoutError`` when the call has not finished in time; ``cancel()`` keeps a call that has
-not begun from ever running. The thread starts on the first call (never at import), again in
-a process forked after it started, and does not hold up the interpreter's exit: a call
-stalled on a disk that stopped answering would otherwise keep the process alive.
+not begun from ever running (its ``result()`` then raises ``CancelledError``). An
+initializer that fails fails every call with its error at once, as a broken pool does. The
+thread starts on the first call (never at import), again in a process forked after it
+started, and does not hold up the interpreter's exit: a call stalled on a disk that stopped
+answering would otherwise keep the process alive.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from typing import Any, Protocol
 
 _PENDING, _RUNNING, _DONE, _CANCELLED = "pending", "running", "done", "cancelled"
-#: Guards each call's move from pending to running or to cancelled (never both).
+#: Guards each call's move from pending to running, cancelled or failed (only one of them).
 _moving = threading.Lock()
 
 
@@ -44,7 +48,7 @@ class Runs(Protocol):
 
 
 class Call:
-    """One call handed to the thread; its waiter blocks on ``_done`` until it has run."""
+    """One call handed to the thread; its waiter blocks on ``_done`` until it has an answer."""
 
     __slots__ = ("_done", "_error", "_fn", "_state", "_value")
 
@@ -58,8 +62,9 @@ class Call:
 
     def result(self, timeout: float | None = None) -> Any:
         """The call's value, or its exception raised here; TimeoutError if it has not
-        finished within ``timeout`` seconds."""
-        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+        finished within ``timeout`` seconds, CancelledError if it was cancelled."""
+        wait = -1 if timeout is None else min(max(timeout, 0.0), threading.TIMEOUT_MAX)
+        if not self._done.acquire(timeout=wait):
             raise TimeoutError
         self._done.release()  # for the next result()
         if self._error is not None:
@@ -68,10 +73,11 @@ class Call:
 
     def cancel(self) -> bool:
         """Keep the call from running if it has not begun; whether it never will."""
-        with _moving:
-            if self._state == _PENDING:
-                self._state = _CANCELLED
-            return self._state == _CANCELLED
+        return self._end_pending(_CANCELLED, CancelledError()) or self._state == _CANCELLED
+
+    def fail(self, error: BaseException) -> None:
+        """Answer the call with ``error`` instead of running it (unless it has begun)."""
+        self._end_pending(_DONE, error)
 
     def run(self) -> None:
         """Run the call unless it was cancelled, and wake its waiter."""
@@ -82,9 +88,18 @@ class Call:
         try:
             self._value = self._fn()
         except BaseException as error:  # noqa: BLE001 - handed to the waiter, as a Future does
-            self._error = error
+            # Without this frame in its traceback: the frame holds the call, the call the error.
+            self._error = error.with_traceback(error.__traceback__ and error.__traceback__.tb_next)
         self._state = _DONE
         self._done.release()
+
+    def _end_pending(self, state: str, error: BaseException) -> bool:
+        with _moving:
+            if self._state != _PENDING:
+                return False
+            self._state, self._error = state, error
+        self._done.release()
+        return True
 
 
 class OneThread:
@@ -94,12 +109,13 @@ class OneThread:
         self.name = name
         self.initializer = initializer
         self._calls: queue.SimpleQueue[Call] = queue.SimpleQueue()
-        self._started_in: int | None = None  # the process whose thread runs the calls
+        self._running = False
         self._starting = threading.Lock()
+        _ALL.add(self)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Call:
         """Queue ``fn(*args)`` to run on the thread after the calls before it."""
-        if self._started_in != os.getpid():
+        if not self._running:
             self._start()
         call = Call((lambda: fn(*args)) if args else fn)
         self._calls.put(call)
@@ -107,16 +123,38 @@ class OneThread:
 
     def _start(self) -> None:
         with self._starting:
-            if self._started_in == os.getpid():
+            if self._running:
                 return
-            self._calls = queue.SimpleQueue()  # a forked child's copy is the parent's
             thread = threading.Thread(target=self._work, args=(self._calls,), name=self.name)
             thread.daemon = True
             thread.start()
-            self._started_in = os.getpid()
+            self._running = True
 
     def _work(self, calls: queue.SimpleQueue[Call]) -> None:
-        if self.initializer is not None:
-            self.initializer()
+        try:
+            if self.initializer is not None:
+                self.initializer()
+        except BaseException as error:  # noqa: BLE001 - every call is told, as by a broken pool
+            while True:
+                calls.get().fail(error)
         while True:
             calls.get().run()
+
+    def _forked(self) -> None:
+        """In a forked child: the thread is gone, and a lock may have been copied held."""
+        self._calls = queue.SimpleQueue()
+        self._running = False
+        self._starting = threading.Lock()
+
+
+_ALL: weakref.WeakSet[OneThread] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    global _moving
+    _moving = threading.Lock()
+    for one in list(_ALL):
+        one._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

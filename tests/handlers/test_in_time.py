@@ -4,6 +4,7 @@ on a pool of threads (REQUEST_POOL) and on one thread (SQLITE_READS)."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -67,3 +68,20 @@ def test_work_in_time_is_answered(runner: tuple[Runs, Callable[[], None]]) -> No
     saved: list[str] = []
     assert in_time(lambda: saved.append("the form"), seconds=5, pool=pool)
     assert saved == ["the form"]
+
+
+ASKER: contextvars.ContextVar[str] = contextvars.ContextVar("asker", default="nobody")
+
+
+def test_work_runs_with_the_context_of_the_request_that_handed_it_over(
+    runner: tuple[Runs, Callable[[], None]],
+) -> None:
+    """The request's log fields and workspace (context variables) go with its work."""
+    pool, _ = runner
+    seen: list[str] = []
+    token = ASKER.set("U-ALICE")
+    try:
+        assert in_time(lambda: seen.append(ASKER.get()), seconds=5, pool=pool)
+    finally:
+        ASKER.reset(token)
+    assert seen == ["U-ALICE"]

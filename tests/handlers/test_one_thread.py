@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import CancelledError
 
 import pytest
 
+from handlers import one_thread
 from handlers.one_thread import OneThread
 
 
@@ -68,6 +70,36 @@ def test_a_call_cancelled_before_it_began_never_runs() -> None:
     assert ran == []
 
 
+def test_a_cancelled_call_answers_at_once_that_it_was_cancelled() -> None:
+    runner = OneThread("test-one-thread-cancelled")
+    released = held(runner)
+    queued = runner.submit(lambda: "never")
+    assert queued.cancel()
+    with pytest.raises(CancelledError):  # not TimeoutError: nothing to wait for
+        queued.result(timeout=5)
+    released.set()
+
+
+def test_an_exit_inside_a_call_reaches_its_waiter_and_the_thread_goes_on() -> None:
+    def leave() -> None:
+        raise SystemExit(3)
+
+    runner = OneThread("test-one-thread-exit")
+    with pytest.raises(SystemExit):
+        runner.submit(leave).result(timeout=10)
+    assert runner.submit(lambda: "still here").result(timeout=10) == "still here"
+
+
+def test_a_failing_initializer_fails_every_call_at_once() -> None:
+    def broken() -> None:
+        raise RuntimeError("no connection")
+
+    runner = OneThread("test-one-thread-broken", initializer=broken)
+    for _ in range(3):  # each call, not only the first, is told at once (no 2.5 s wait)
+        with pytest.raises(RuntimeError, match="no connection"):
+            runner.submit(lambda: "never").result(timeout=5)
+
+
 def test_a_call_already_running_is_not_cancelled() -> None:
     runner = OneThread("test-one-thread-running")
     begun, released = threading.Event(), threading.Event()
@@ -106,3 +138,19 @@ def test_a_process_forked_after_the_thread_started_runs_calls_on_a_thread_of_its
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert runner.submit(lambda: "parent").result(timeout=10) == "parent"
+
+
+def test_a_fork_while_a_call_changes_state_leaves_the_child_no_lock_held() -> None:
+    """The fork copies a lock another thread held at that moment: the child gets new ones."""
+    runner = OneThread("test-one-thread-fork-locked")
+    runner.submit(lambda: None).result(timeout=10)
+    with one_thread._moving:  # as if the thread were starting a call right then
+        child = os.fork()
+        if child == 0:
+            ok = False
+            try:
+                ok = runner.submit(lambda: "child").result(timeout=5) == "child"
+            finally:
+                os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
