@@ -136,32 +136,14 @@ def count_statement(wanted: OrderFilter, *, cap: int | None = None) -> Select[in
 
 def page_ids_statement(
     wanted: OrderFilter, *, before: int | None = None, after: int | None = None, limit: int
-) -> Select[int]:
-    """The statement choosing a page's order ids (public so tests can EXPLAIN it)."""
-    newest_first = after is None
-    pieces = [
-        branch.order_by(column.desc() if newest_first else column.asc()).limit(limit).subquery()
-        for branch, column in _paged_branches(wanted, before=before, after=after)
-    ]
-    if len(pieces) == 1:
-        merged = pieces[0]
-    else:
-        # Each branch is already cut at `limit`; the union of a few short lists is cheap.
-        merged = union_all(*(select(piece.c[0].label("id")) for piece in pieces)).subquery()
-    ident = merged.c[0]
-    return select(ident).order_by(ident.desc() if newest_first else ident.asc()).limit(limit)
-
-
-def merged_page_ids_statement(
-    wanted: OrderFilter, *, before: int | None = None, after: int | None = None, limit: int
 ) -> Select[int] | CompoundSelect:
-    """``page_ids_statement``'s ids in one SELECT (or one union of the branches), ordered and
-    cut once: for SQLite.
+    """The statement choosing a page's order ids (public so tests can EXPLAIN it): one
+    SELECT, or one UNION ALL of the branches, ordered and cut once.
 
     Where each branch is read in its index's id order (every list but one by domain or by
-    expiry date, which sort what they find either way), SQLite merges the branches as it
-    reads them and stops at ``limit``. Around the ordered sub-selects of
-    ``page_ids_statement`` it sorted the ids again in a temporary B-tree.
+    expiry date, which sort what they find either way), the database merges the branches as
+    it reads them and stops at ``limit``. Ordered sub-selects around each branch made SQLite
+    sort the ids again in a temporary B-tree.
     """
     arms = [
         branch.with_only_columns(column.label("id"))

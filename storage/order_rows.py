@@ -46,7 +46,6 @@ from storage.order_pages import (
     OrderFilter,
     StateGroup,
     count_statement,
-    merged_page_ids_statement,
     page_ids_statement,
 )
 
@@ -257,7 +256,7 @@ def _any(connection: Connection, wanted: OrderFilter, **edge: int) -> bool:
 
 
 def _rows_statement(
-    ids: Select[Any], *, newest_first: bool, cap: int | None, wanted: OrderFilter
+    ids: Select[Any] | CompoundSelect, *, newest_first: bool, cap: int | None, wanted: OrderFilter
 ) -> Executable:
     """The page's orders, each with its first names (a row per name), its count of names and
     the list's count (PostgreSQL: each order's first names are a LATERAL read of the index on
@@ -444,10 +443,9 @@ def _build(
 ) -> Executable:
     if kind == "count":
         return count_statement(wanted, cap=cap)
-    if kind == "page":  # SQLite's
-        ids = merged_page_ids_statement(wanted, before=before, after=after, limit=limit)
-        return _page_in_one_row(ids, cap=cap, wanted=wanted)
     ids = page_ids_statement(wanted, before=before, after=after, limit=limit)
     if kind == "ids":
         return ids
+    if kind == "page":
+        return _page_in_one_row(ids, cap=cap, wanted=wanted)
     return _rows_statement(ids, newest_first=after is None, cap=cap, wanted=wanted)
