@@ -50,7 +50,7 @@ class Runs(Protocol):
 class Call:
     """One call handed to the thread; its waiter blocks on ``_done`` until it has an answer."""
 
-    __slots__ = ("_done", "_error", "_fn", "_state", "_value")
+    __slots__ = ("__weakref__", "_done", "_error", "_fn", "_state", "_value")
 
     def __init__(self, fn: Callable[[], Any]) -> None:
         self._fn = fn
@@ -67,8 +67,10 @@ class Call:
         if not self._done.acquire(timeout=wait):
             raise TimeoutError
         self._done.release()  # for the next result()
-        if self._error is not None:
-            raise self._error
+        error = self._error
+        if error is not None:
+            del self  # the raised error's traceback holds this frame: it must not hold the call
+            raise error
         return self._value
 
     def cancel(self) -> bool:
@@ -88,10 +90,10 @@ class Call:
         try:
             self._value = self._fn()
         except BaseException as error:  # noqa: BLE001 - handed to the waiter, as a Future does
-            # Without this frame in its traceback: the frame holds the call, the call the error.
-            self._error = error.with_traceback(error.__traceback__ and error.__traceback__.tb_next)
+            self._error = error
         self._state = _DONE
         self._done.release()
+        del self  # an error's traceback holds this frame: it must not hold the call as well
 
     def _end_pending(self, state: str, error: BaseException) -> bool:
         with _moving:
@@ -108,7 +110,8 @@ class OneThread:
     def __init__(self, name: str, *, initializer: Callable[[], None] | None = None) -> None:
         self.name = name
         self.initializer = initializer
-        self._calls: queue.SimpleQueue[Call] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[Call | None] = queue.SimpleQueue()  # None: stop
+        self._thread: threading.Thread | None = None
         self._running = False
         self._starting = threading.Lock()
         _ALL.add(self)
@@ -128,22 +131,34 @@ class OneThread:
             thread = threading.Thread(target=self._work, args=(self._calls,), name=self.name)
             thread.daemon = True
             thread.start()
-            self._running = True
+            self._thread, self._running = thread, True
 
-    def _work(self, calls: queue.SimpleQueue[Call]) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Let the thread end once the calls queued before this have run (a later call starts
+        another thread); wait at most ``timeout`` seconds for it."""
+        with self._starting:
+            thread, calls = self._thread, self._calls
+            self._thread, self._running, self._calls = None, False, queue.SimpleQueue()
+        if thread is not None:
+            calls.put(None)
+            thread.join(timeout)
+
+    def _work(self, calls: queue.SimpleQueue[Call | None]) -> None:
         try:
             if self.initializer is not None:
                 self.initializer()
         except BaseException as error:  # noqa: BLE001 - every call is told, as by a broken pool
-            while True:
-                calls.get().fail(error)
-        while True:
-            calls.get().run()
+            for call in iter(calls.get, None):
+                call.fail(error)
+            return
+        for call in iter(calls.get, None):
+            call.run()
+            del call  # a finished call and its answer are not kept until the next one comes
 
     def _forked(self) -> None:
         """In a forked child: the thread is gone, and a lock may have been copied held."""
         self._calls = queue.SimpleQueue()
-        self._running = False
+        self._thread, self._running = None, False
         self._starting = threading.Lock()
 
 

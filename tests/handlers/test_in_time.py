@@ -24,7 +24,13 @@ def runner(request: pytest.FixtureRequest) -> Iterator[tuple[Runs, Callable[[], 
         pool.shutdown(wait=True)
     else:
         one = OneThread("test-in-time")
-        yield one, lambda: one.submit(lambda: None).result(timeout=10)
+
+        def drain() -> None:
+            one.submit(lambda: None).result(timeout=10)
+
+        drain()  # its thread started: work handed over below begins at once
+        yield one, drain
+        one.shutdown(timeout=10)
 
 
 def test_work_still_waiting_for_a_thread_at_its_deadline_never_runs(
