@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
+from handlers.one_thread import OneThread
 from storage import db, kept_connection
 
 T = TypeVar("T")
@@ -29,14 +29,17 @@ def sqlite_file(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def keeping() -> Iterator[Callable[[Callable[[], T]], T]]:
-    """Run work on a thread that keeps its connection, as the SQLite reads thread does."""
-    with ThreadPoolExecutor(1, initializer=kept_connection.keep_on_this_thread) as thread:
+    """Run work on a thread that keeps its connection: one made as the SQLite reads thread is
+    (handlers.replies.SQLITE_READS)."""
+    thread = OneThread("test-kept-connection", initializer=kept_connection.keep_on_this_thread)
 
-        def run(work: Callable[[], T]) -> T:
-            return thread.submit(work).result(timeout=10)
+    def run(work: Callable[[], T]) -> T:
+        value: T = thread.submit(work).result(timeout=10)
+        return value
 
-        yield run
-        thread.submit(kept_connection.drop).result(timeout=10)
+    yield run
+    thread.submit(kept_connection.drop).result(timeout=10)
+    thread.shutdown(timeout=10)
 
 
 def read(engine: Engine) -> tuple[Any, list[str]]:
