@@ -1,4 +1,4 @@
-"""certdesk processes for the replica tests: the real console script, one log file per start."""
+"""certdesk processes run by the real console script (replicas, Socket Mode); a log per start."""
 
 from __future__ import annotations
 
